@@ -1,0 +1,24 @@
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { CliError } from "./command.js";
+
+export const NETWORK_NAMES = ["regtest", "devnet", "testnet"] as const;
+export type NetworkName = (typeof NETWORK_NAMES)[number];
+
+export function parseNetworkName(value: string | undefined, env: NodeJS.ProcessEnv): NetworkName {
+  const name = value ?? env.QUARRY_NETWORK ?? "devnet";
+  if (!(NETWORK_NAMES as readonly string[]).includes(name)) {
+    throw new CliError(`unknown network '${name}'; use one of: ${NETWORK_NAMES.join(", ")}`);
+  }
+  return name as NetworkName;
+}
+
+/**
+ * The node's data directory: `--datadir`, else `QUARRY_DATADIR`, else `~/.quarry/<network>`
+ * (one directory per network, like geth's --datadir). It holds `keystore/`, `chain/` (LevelDB)
+ * and `node-key` (the libp2p identity).
+ */
+export function resolveDatadir(flag: string | undefined, network: NetworkName, env: NodeJS.ProcessEnv): string {
+  const dir = flag ?? env.QUARRY_DATADIR;
+  return dir ? resolve(dir) : join(homedir(), ".quarry", network);
+}
