@@ -1,0 +1,54 @@
+export { AddressError, AddressErrorCode, decodeAddress, encodeAddress } from "./address.js";
+export { type Block, blockHash, blockSize, decodeBlock, encodeBlock, MAX_BLOCK_BYTES_DECODE } from "./block.js";
+export {
+  assertBytes,
+  compareBytes,
+  concatBytes,
+  equalBytes,
+  fromHex,
+  isU32,
+  isU64,
+  toHex,
+  U32_MAX,
+  U64_MAX,
+  wipe,
+} from "./bytes.js";
+export { ByteReader, ByteWriter, CodecError, CodecErrorCode } from "./codec.js";
+export { sha256, sha256d } from "./hash.js";
+export {
+  type BlockHeader,
+  decodeHeader,
+  encodeHeader,
+  HASH_LENGTH,
+  HEADER_NONCE_OFFSET,
+  HEADER_SIZE,
+  HEADER_TIME_OFFSET,
+  headerHash,
+} from "./header.js";
+export {
+  ADDRESS_HASH_LENGTH,
+  addressHashOf,
+  PUBLIC_KEY_LENGTH,
+  publicKeyFromSeed,
+  SEED_LENGTH,
+  SIGNATURE_LENGTH,
+  signMessage,
+  verifySignature,
+} from "./keys.js";
+export {
+  COINBASE_SIZE,
+  type CoinbaseTx,
+  decodeTransaction,
+  encodeTransaction,
+  senderOf,
+  signTransfer,
+  TRANSFER_SIZE,
+  type Transaction,
+  type TransferTx,
+  TxType,
+  transactionId,
+  transactionSize,
+  transactionToJson,
+  transferSigningMessage,
+  type UnsignedTransfer,
+} from "./transaction.js";
