@@ -20,7 +20,11 @@ async function main(): Promise<void> {
   }
   const rows = results.map((r) => {
     const ok =
-      r.target === undefined ? "" : (r.lowerIsBetter ? r.value <= r.target : r.value >= r.target) ? "ok" : "BELOW";
+      r.target === undefined
+        ? ""
+        : (r.lowerIsBetter ? r.value <= r.target : r.value >= r.target)
+          ? "ok"
+          : "BELOW";
     return [r.suite, r.name, `${fmt(r.value)} ${r.unit}`, fmt(r.target), fmt(r.limit), ok, r.note ?? ""];
   });
   const header = ["suite", "benchmark", "measured", "target", "machine limit", "", "note"];
@@ -34,7 +38,9 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${new Date().toISOString().slice(0, 10)}.json`);
   writeFileSync(file, `${JSON.stringify({ machine, node: process.version, results }, null, 2)}\n`);
-  console.log(`\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB; node ${process.version}`);
+  console.log(
+    `\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB; node ${process.version}`,
+  );
   console.log(`written ${file}`);
 }
 

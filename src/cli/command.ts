@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { QuarryError } from "../util/errors.js";
 
 /** A mistake by the person at the keyboard: printed as one line, exits with `exitCode`. */

@@ -18,7 +18,11 @@ export function parseNetworkName(value: string | undefined, env: NodeJS.ProcessE
  * (one directory per network, like geth's --datadir). It holds `keystore/`, `chain/` (LevelDB)
  * and `node-key` (the libp2p identity).
  */
-export function resolveDatadir(flag: string | undefined, network: NetworkName, env: NodeJS.ProcessEnv): string {
+export function resolveDatadir(
+  flag: string | undefined,
+  network: NetworkName,
+  env: NodeJS.ProcessEnv,
+): string {
   const dir = flag ?? env.QUARRY_DATADIR;
   return dir ? resolve(dir) : join(homedir(), ".quarry", network);
 }

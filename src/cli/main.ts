@@ -1,4 +1,4 @@
-import { type CliIo, CliError, type Command, processIo } from "./command.js";
+import { CliError, type CliIo, type Command, processIo } from "./command.js";
 import { commands } from "./commands/index.js";
 
 function usageText(): string {

@@ -17,18 +17,25 @@ export enum AddressErrorCode {
 export class AddressError extends QuarryError<{ code: AddressErrorCode; address: string }> {}
 
 export function encodeAddress(prefix: string, hash: Uint8Array): string {
-  if (hash.length !== ADDRESS_HASH_LENGTH) throw new RangeError(`address hash must be ${ADDRESS_HASH_LENGTH} bytes`);
+  if (hash.length !== ADDRESS_HASH_LENGTH)
+    throw new RangeError(`address hash must be ${ADDRESS_HASH_LENGTH} bytes`);
   return bech32m.encode(prefix, bech32m.toWords(hash));
 }
 
 /** Decodes an address of the given network; typed errors tell a typo from a wrong network. */
 export function decodeAddress(prefix: string, address: string): Uint8Array {
   if (typeof address !== "string" || address.length > 90 || !address.includes("1")) {
-    throw new AddressError({ code: AddressErrorCode.MALFORMED, address: String(address) }, "malformed address");
+    throw new AddressError(
+      { code: AddressErrorCode.MALFORMED, address: String(address) },
+      "malformed address",
+    );
   }
   const lower = address.toLowerCase();
   if (address !== lower && address !== address.toUpperCase()) {
-    throw new AddressError({ code: AddressErrorCode.MALFORMED, address }, "address mixes upper and lower case");
+    throw new AddressError(
+      { code: AddressErrorCode.MALFORMED, address },
+      "address mixes upper and lower case",
+    );
   }
   const sep = lower.lastIndexOf("1");
   const hrp = lower.slice(0, sep);
@@ -40,7 +47,9 @@ export function decodeAddress(prefix: string, address: string): Uint8Array {
     const code = /checksum/i.test(message) ? AddressErrorCode.BAD_CHECKSUM : AddressErrorCode.MALFORMED;
     throw new AddressError(
       { code, address },
-      code === AddressErrorCode.BAD_CHECKSUM ? "address checksum does not match (typo?)" : "malformed address",
+      code === AddressErrorCode.BAD_CHECKSUM
+        ? "address checksum does not match (typo?)"
+        : "malformed address",
     );
   }
   if (hrp !== prefix) {
@@ -56,7 +65,10 @@ export function decodeAddress(prefix: string, address: string): Uint8Array {
     throw new AddressError({ code: AddressErrorCode.MALFORMED, address }, "malformed address payload");
   }
   if (bytes.length !== ADDRESS_HASH_LENGTH) {
-    throw new AddressError({ code: AddressErrorCode.BAD_LENGTH, address }, "address payload has the wrong length");
+    throw new AddressError(
+      { code: AddressErrorCode.BAD_LENGTH, address },
+      "address payload has the wrong length",
+    );
   }
   return bytes;
 }

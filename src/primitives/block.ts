@@ -30,7 +30,8 @@ export function encodeBlock(block: Block): Uint8Array {
 }
 
 export function decodeBlock(bytes: Uint8Array): Block {
-  if (bytes.length > MAX_BLOCK_BYTES_DECODE) tooLarge("block", `${bytes.length} bytes exceeds ${MAX_BLOCK_BYTES_DECODE}`);
+  if (bytes.length > MAX_BLOCK_BYTES_DECODE)
+    tooLarge("block", `${bytes.length} bytes exceeds ${MAX_BLOCK_BYTES_DECODE}`);
   const r = new ByteReader(bytes, "block");
   const header = readHeader(r);
   const count = r.count(MAX_BLOCK_TXS_DECODE, "transaction count");

@@ -36,7 +36,11 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return Buffer.compare(a, b);
 }
 
-export function assertBytes(value: unknown, length: number | undefined, name: string): asserts value is Uint8Array {
+export function assertBytes(
+  value: unknown,
+  length: number | undefined,
+  name: string,
+): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array`);
   if (length !== undefined && value.length !== length) {
     throw new RangeError(`${name} must be ${length} bytes, got ${value.length}`);

@@ -37,7 +37,8 @@ export class ByteReader {
   }
 
   private need(n: number): void {
-    if (this.remaining < n) fail(CodecErrorCode.TRUNCATED, this.what, `needs ${n} more bytes at offset ${this.offset}`);
+    if (this.remaining < n)
+      fail(CodecErrorCode.TRUNCATED, this.what, `needs ${n} more bytes at offset ${this.offset}`);
   }
 
   u8(): number {
@@ -76,7 +77,8 @@ export class ByteReader {
 
   /** Ends decoding: trailing bytes make the encoding non-canonical. */
   end(): void {
-    if (this.remaining !== 0) fail(CodecErrorCode.TRAILING_BYTES, this.what, `${this.remaining} trailing bytes`);
+    if (this.remaining !== 0)
+      fail(CodecErrorCode.TRAILING_BYTES, this.what, `${this.remaining} trailing bytes`);
   }
 }
 
@@ -116,7 +118,8 @@ export class ByteWriter {
 
   /** Returns the bytes; throws if the declared size was not filled exactly (an encoder bug). */
   finish(): Uint8Array {
-    if (this.offset !== this.bytes.length) throw new Error(`encoder wrote ${this.offset} of ${this.bytes.length} bytes`);
+    if (this.offset !== this.bytes.length)
+      throw new Error(`encoder wrote ${this.offset} of ${this.bytes.length} bytes`);
     return this.bytes;
   }
 }

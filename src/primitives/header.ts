@@ -34,7 +34,8 @@ export const HEADER_TIME_OFFSET = 100;
 export const HASH_LENGTH = 32;
 
 export function encodeHeader(h: BlockHeader): Uint8Array {
-  if (!isU32(h.version) || !isU32(h.time) || !isU32(h.bits)) throw new RangeError("version, time, bits must be u32");
+  if (!isU32(h.version) || !isU32(h.time) || !isU32(h.bits))
+    throw new RangeError("version, time, bits must be u32");
   if (!isU64(h.nonce)) throw new RangeError("nonce must be a u64 bigint");
   assertBytes(h.prevHash, HASH_LENGTH, "prevHash");
   assertBytes(h.merkleRoot, HASH_LENGTH, "merkleRoot");

@@ -1,5 +1,12 @@
 export { AddressError, AddressErrorCode, decodeAddress, encodeAddress } from "./address.js";
-export { type Block, blockHash, blockSize, decodeBlock, encodeBlock, MAX_BLOCK_BYTES_DECODE } from "./block.js";
+export {
+  type Block,
+  blockHash,
+  blockSize,
+  decodeBlock,
+  encodeBlock,
+  MAX_BLOCK_BYTES_DECODE,
+} from "./block.js";
 export {
   assertBytes,
   compareBytes,

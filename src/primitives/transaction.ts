@@ -132,7 +132,10 @@ export function readTransaction(r: ByteReader): Transaction {
       amount: r.u64(),
     };
   }
-  throw new CodecError({ code: CodecErrorCode.UNKNOWN_TYPE, what: "transaction" }, `transaction: unknown type ${type}`);
+  throw new CodecError(
+    { code: CodecErrorCode.UNKNOWN_TYPE, what: "transaction" },
+    `transaction: unknown type ${type}`,
+  );
 }
 
 export function decodeTransaction(bytes: Uint8Array): Transaction {
