@@ -21,6 +21,7 @@ export {
   wipe,
 } from "./bytes.js";
 export { ByteReader, ByteWriter, CodecError, CodecErrorCode } from "./codec.js";
+export { verifyStrictJs } from "./ed25519-js.js";
 export { sha256, sha256d } from "./hash.js";
 export {
   type BlockHeader,
