@@ -1,0 +1,23 @@
+export type { AccountReader } from "./account-loader.js";
+export { MEMPOOL_ERROR_META, MempoolError, MempoolErrorCode, type MempoolErrorType } from "./errors.js";
+export type {
+  MempoolEvents,
+  PeerRateLimitedEvent,
+  RemovalReason,
+  TxAddedEvent,
+  TxRemovedEvent,
+} from "./events.js";
+export {
+  type AddResult,
+  Mempool,
+  type MempoolDeps,
+  type MempoolInfo,
+  type ReorgReturnResult,
+} from "./mempool.js";
+export { DEFAULT_MEMPOOL_OPTIONS, type MempoolOptions, resolveMempoolOptions } from "./options.js";
+export {
+  LevelMempoolStore,
+  type LevelMempoolStoreOptions,
+  type MempoolStore,
+  type PersistedTx,
+} from "./persistence.js";
