@@ -1,4 +1,5 @@
+import { chainSuite, consensusSuite } from "./chain.bench.js";
 import type { BenchSuite } from "./harness.js";
 
-/** Every benchmark suite `npm run bench` runs, in order. */
-export const suites: BenchSuite[] = [];
+/** Every benchmark suite `npm run bench` runs, in order; `npm run bench -- NAME` runs one. */
+export const suites: BenchSuite[] = [consensusSuite, chainSuite];

@@ -30,8 +30,10 @@ export enum BlockErrorCode {
   BAD_STATE_ROOT = "BLOCK_BAD_STATE_ROOT",
   /** a transaction inside the block broke a tx rule; `txCode` says which */
   BAD_TX = "BLOCK_BAD_TX",
-  /** the block or an ancestor was marked invalid before */
+  /** the block was marked invalid before */
   KNOWN_INVALID = "BLOCK_KNOWN_INVALID",
+  /** an ancestor of the block is invalid */
+  INVALID_ANCESTOR = "BLOCK_INVALID_ANCESTOR",
 }
 
 export enum TxErrorCode {

@@ -96,7 +96,7 @@ export const DEVNET = network("devnet", {
   targetSpacingSeconds: 5,
   halfLifeSeconds: 120,
   halvingInterval: 210_000,
-  genesis: { time: 1_764_000_000, bits: 0x1f00ffff, nonce: 0n },
+  genesis: { time: 1_764_000_000, bits: 0x1f00ffff, nonce: 103_271n },
 });
 
 export const TESTNET = network("testnet", {
@@ -107,10 +107,14 @@ export const TESTNET = network("testnet", {
   targetSpacingSeconds: 60,
   halfLifeSeconds: 7_200,
   halvingInterval: 210_000,
-  genesis: { time: 1_764_000_000, bits: 0x1e00ffff, nonce: 0n },
+  genesis: { time: 1_764_000_000, bits: 0x1e00ffff, nonce: 40_397_723n },
 });
 
-const NETWORKS: Readonly<Record<NetworkName, NetworkParams>> = { regtest: REGTEST, devnet: DEVNET, testnet: TESTNET };
+const NETWORKS: Readonly<Record<NetworkName, NetworkParams>> = {
+  regtest: REGTEST,
+  devnet: DEVNET,
+  testnet: TESTNET,
+};
 
 export function getNetworkParams(name: NetworkName): NetworkParams {
   const params = NETWORKS[name];

@@ -13,7 +13,8 @@ import type { NetworkParams } from "./params.js";
 /** Rules that need no state: right network, amount + fee fits in a u64, strict RFC 8032 signature. */
 export function checkTransferStateless(tx: TransferTx, params: NetworkParams): void {
   // Replay protection: a transfer signed for one network is invalid on every other.
-  if (tx.networkId !== params.networkId) throw new TxError(TxErrorCode.WRONG_NETWORK, "transaction is for another network");
+  if (tx.networkId !== params.networkId)
+    throw new TxError(TxErrorCode.WRONG_NETWORK, "transaction is for another network");
   if (tx.amount + tx.fee > U64_MAX) throw new TxError(TxErrorCode.OVERFLOW, "amount + fee overflows u64");
   if (!verifySignature(tx.senderPublicKey, transferSigningMessage(tx), tx.signature)) {
     throw new TxError(TxErrorCode.BAD_SIGNATURE, "signature does not verify (strict RFC 8032)");
@@ -43,6 +44,7 @@ export function applyTransfer(
   // The recipient is read after the debit: a self-transfer sees its own debited account.
   const recipient = recipientOf(senderAfter);
   const recipientAfter = { balance: recipient.balance + tx.amount, nonce: recipient.nonce };
-  if (recipientAfter.balance > U64_MAX) throw new TxError(TxErrorCode.OVERFLOW, "recipient balance overflows u64");
+  if (recipientAfter.balance > U64_MAX)
+    throw new TxError(TxErrorCode.OVERFLOW, "recipient balance overflows u64");
   return { sender: senderAfter, recipient: recipientAfter };
 }

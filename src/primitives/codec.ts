@@ -63,7 +63,8 @@ export class ByteReader {
   /** A copy of the next n bytes (decoded values never alias the input buffer). */
   bytesN(n: number): Uint8Array {
     this.need(n);
-    const out = this.bytes.slice(this.offset, this.offset + n);
+    // A plain Uint8Array copy: Buffer#slice would return a view into the input.
+    const out = new Uint8Array(this.bytes.subarray(this.offset, this.offset + n));
     this.offset += n;
     return out;
   }

@@ -1,0 +1,141 @@
+import { checkBlockBody } from "../src/consensus/block-rules.js";
+import { REGTEST } from "../src/consensus/params.js";
+import { applyBlockState, touchedAddresses } from "../src/consensus/state.js";
+import {
+  type Block,
+  type TransferTx,
+  toHex,
+  transferSigningMessage,
+  verifySignature,
+} from "../src/primitives/index.js";
+import { ChainBuilder, type TestKey, testKey, transfer } from "../test/helpers/chain-builder.js";
+import { openChain } from "../test/helpers/open-chain.js";
+import { tempDir } from "../test/helpers/temp-dir.js";
+import { type BenchResult, type BenchSuite, opsPerSecond } from "./harness.js";
+
+/** A chain whose first `senders` blocks fund one key each, then `blocks` blocks of `txsPerBlock` transfers. */
+async function buildLoadedChain(senders: number, blocks: number, txsPerBlock: number) {
+  const builder = ChainBuilder.create(REGTEST);
+  const keys: TestKey[] = Array.from({ length: senders }, (_, i) => testKey(i + 1));
+  for (const key of keys) await builder.mine({ miner: key.address });
+  const nonces = keys.map(() => 0n);
+  const funding = builder.height;
+  for (let b = 0; b < blocks; b++) {
+    const txs: TransferTx[] = [];
+    for (let t = 0; t < txsPerBlock; t++) {
+      const s = (b * txsPerBlock + t) % senders;
+      const recipient = testKey(10_000 + ((b * 7919 + t * 104729) % 5000)).address;
+      txs.push(transfer(keys[s]!, recipient, 1000n, nonces[s]!++));
+    }
+    await builder.mine({ txs });
+  }
+  return { builder, funding };
+}
+
+async function importSeconds(blocks: readonly Block[]): Promise<number> {
+  const dir = tempDir("quarry-bench-");
+  const opened = await openChain(dir.path);
+  try {
+    const start = performance.now();
+    for (const block of blocks) await opened.chain.processBlock(block);
+    return (performance.now() - start) / 1000;
+  } finally {
+    await opened.close();
+    dir.cleanup();
+  }
+}
+
+export const consensusSuite: BenchSuite = {
+  name: "consensus",
+  async run(): Promise<BenchResult[]> {
+    const alice = testKey(1);
+    const tx = transfer(alice, testKey(2).address, 1n, 0n);
+    const message = transferSigningMessage(tx);
+    const verifies = opsPerSecond(() => verifySignature(tx.senderPublicKey, message, tx.signature), 1500);
+
+    // One 1000-tx block validated (body rules with signatures + state transition), one core.
+    const { builder } = await buildLoadedChain(1000, 1, 1000);
+    const block = builder.tip;
+    const height = builder.height;
+    const pre = new Map(
+      touchedAddresses(block.txs).map((a) => [toHex(a), builder.fork(height - 1).account(a)]),
+    );
+    const validations = opsPerSecond(() => {
+      checkBlockBody(block, height, REGTEST);
+      applyBlockState(block, height, REGTEST, pre);
+    }, 2000);
+    return [
+      {
+        name: "Ed25519 verify, cached KeyObject (1 core)",
+        value: verifies,
+        unit: "verifies/s",
+        target: 7000,
+      },
+      {
+        name: "validate 1000-tx block: body + signatures + state (1 core)",
+        value: validations * 1000,
+        unit: "tx/s",
+        target: 3000,
+      },
+    ];
+  },
+};
+
+export const chainSuite: BenchSuite = {
+  name: "chain",
+  async run(): Promise<BenchResult[]> {
+    const empty = ChainBuilder.create(REGTEST);
+    await empty.mineMany(2000);
+    const emptySeconds = await importSeconds(empty.blocks.slice(1));
+
+    const { builder, funding } = await buildLoadedChain(200, 100, 100);
+    const all = builder.blocks.slice(1);
+    const dir = tempDir("quarry-bench-");
+    const opened = await openChain(dir.path);
+    let txSeconds: number;
+    try {
+      for (const block of all.slice(0, funding)) await opened.chain.processBlock(block);
+      const start = performance.now();
+      for (const block of all.slice(funding)) await opened.chain.processBlock(block);
+      txSeconds = (performance.now() - start) / 1000;
+    } finally {
+      await opened.close();
+      dir.cleanup();
+    }
+
+    // Reorg of 100 blocks: 100 loaded blocks on main, then a 101-block competing branch arrives.
+    const reorgDir = tempDir("quarry-bench-");
+    const reorgChain = await openChain(reorgDir.path);
+    let reorgSeconds: number;
+    try {
+      for (const block of all) await reorgChain.chain.processBlock(block);
+      const side = builder.fork(funding);
+      const branch = await side.mineMany(101);
+      for (const block of branch.slice(0, 100)) await reorgChain.chain.processBlock(block);
+      const start = performance.now();
+      await reorgChain.chain.processBlock(branch[100]!);
+      reorgSeconds = (performance.now() - start) / 1000;
+      if (reorgChain.chain.height !== funding + 101) {
+        throw new Error("reorg bench did not reorganise");
+      }
+    } finally {
+      await reorgChain.close();
+      reorgDir.cleanup();
+    }
+    return [
+      { name: "import empty blocks, fresh store", value: 1999 / emptySeconds, unit: "blocks/s", target: 500 },
+      {
+        name: "import 100-tx blocks (sigs + state + LevelDB)",
+        value: 10_000 / txSeconds,
+        unit: "tx/s",
+        target: 5000,
+      },
+      {
+        name: "reorg of 100 blocks (100 tx each) onto 101",
+        value: reorgSeconds,
+        unit: "s",
+        lowerIsBetter: true,
+      },
+    ];
+  },
+};

@@ -1,0 +1,49 @@
+import type { Block } from "../primitives/block.js";
+import type { TransferTx } from "../primitives/transaction.js";
+
+export interface BlockRef {
+  hash: string;
+  height: number;
+}
+
+export interface BlockConnectedEvent extends BlockRef {
+  block: Block;
+}
+
+export interface BlockDisconnectedEvent extends BlockRef {
+  block: Block;
+}
+
+/** A switch of the main chain to a branch that did not extend the old tip. */
+export interface ReorgEvent {
+  /** blocks disconnected from the old chain */
+  depth: number;
+  forkPoint: BlockRef;
+  oldTip: BlockRef;
+  newTip: BlockRef;
+  /** old-chain blocks, tip first */
+  disconnected: BlockRef[];
+  /** new-chain blocks, fork side first */
+  connected: BlockRef[];
+  /** transfers of the disconnected blocks that the new chain does not include: back to the mempool */
+  returnedTransactions: TransferTx[];
+}
+
+export interface InvalidBlockEvent {
+  hash: string;
+  code: string;
+}
+
+export interface OrphanEvent {
+  hash: string;
+  /** the first ancestor we do not have: what sync must fetch */
+  missingAncestor: string;
+}
+
+export interface ChainEvents {
+  blockConnected: BlockConnectedEvent;
+  blockDisconnected: BlockDisconnectedEvent;
+  reorg: ReorgEvent;
+  invalidBlock: InvalidBlockEvent;
+  orphan: OrphanEvent;
+}

@@ -1,0 +1,12 @@
+export { type AcceptResult, type AcceptStatus, Chain, type ChainDeps, type ChainOptions } from "./chain.js";
+export type {
+  BlockConnectedEvent,
+  BlockDisconnectedEvent,
+  BlockRef,
+  ChainEvents,
+  InvalidBlockEvent,
+  OrphanEvent,
+  ReorgEvent,
+} from "./events.js";
+export { DEFAULT_ORPHAN_POOL, OrphanPool, type OrphanPoolOptions } from "./orphan-pool.js";
+export { type ReplayReport, replayMainChain } from "./verify.js";

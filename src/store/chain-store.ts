@@ -1,0 +1,219 @@
+import { ClassicLevel } from "classic-level";
+import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../consensus/account.js";
+import type { TreeNodeReader } from "../consensus/state-tree.js";
+import type { Block } from "../primitives/block.js";
+import { decodeBlock, encodeBlock } from "../primitives/block.js";
+import { fromHex, toHex } from "../primitives/bytes.js";
+import { LruCache } from "../util/lru.js";
+import { StoreError, StoreErrorCode } from "./errors.js";
+import { keys, Prefix, prefixRange, SCHEMA_VERSION } from "./layout.js";
+import {
+  type BlockIndexEntry,
+  decodeIndexEntry,
+  decodeUndo,
+  encodeIndexEntry,
+  encodeUndo,
+  type UndoRecord,
+} from "./records.js";
+
+export interface ChainStoreOptions {
+  /** directory of the LevelDB database */
+  location: string;
+  network: string;
+  /** fsync every batch (survives power loss; slower). kill -9 safety does not need it. */
+  syncWrites?: boolean;
+  /** state tree nodes kept in memory */
+  treeNodeCacheSize?: number;
+}
+
+type Op = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
+
+/** Collects the writes of one block connect/disconnect; `ChainStore.write` applies them atomically. */
+export class StoreBatch {
+  readonly ops: Op[] = [];
+  readonly treeNodes = new Map<string, Uint8Array>();
+
+  putIndex(entry: BlockIndexEntry): this {
+    this.ops.push({ type: "put", key: keys.index(entry.hash), value: encodeIndexEntry(entry) });
+    return this;
+  }
+
+  putBlock(hash: Uint8Array, block: Block): this {
+    this.ops.push({ type: "put", key: keys.block(hash), value: encodeBlock(block) });
+    return this;
+  }
+
+  putUndo(hash: Uint8Array, undo: UndoRecord): this {
+    this.ops.push({ type: "put", key: keys.undo(hash), value: encodeUndo(undo) });
+    return this;
+  }
+
+  putMainChain(height: number, hash: Uint8Array): this {
+    this.ops.push({ type: "put", key: keys.height(height), value: hash });
+    return this;
+  }
+
+  delMainChain(height: number): this {
+    this.ops.push({ type: "del", key: keys.height(height) });
+    return this;
+  }
+
+  /** Writes an account; an empty account is deleted (absent = empty). */
+  putAccount(address: Uint8Array, account: Account): this {
+    if (isEmptyAccount(account)) this.ops.push({ type: "del", key: keys.account(address) });
+    else this.ops.push({ type: "put", key: keys.account(address), value: encodeAccount(account) });
+    return this;
+  }
+
+  putTreeNodes(nodes: Map<string, Uint8Array>): this {
+    for (const [hashHex, node] of nodes) {
+      this.ops.push({ type: "put", key: keys.treeNode(fromHex(hashHex)), value: node });
+      this.treeNodes.set(hashHex, node);
+    }
+    return this;
+  }
+
+  putTip(hash: Uint8Array): this {
+    this.ops.push({ type: "put", key: keys.tip(), value: hash });
+    return this;
+  }
+}
+
+/**
+ * The chain's LevelDB database (layout in layout.ts). It knows records and batches, not rules:
+ * the chain decides what to write, this writes it atomically.
+ */
+export class ChainStore implements TreeNodeReader {
+  private readonly db: ClassicLevel<Uint8Array, Uint8Array>;
+  private readonly treeCache: LruCache<string, Uint8Array>;
+
+  constructor(private readonly opts: ChainStoreOptions) {
+    this.db = new ClassicLevel<Uint8Array, Uint8Array>(opts.location, {
+      keyEncoding: "view",
+      valueEncoding: "view",
+    });
+    this.treeCache = new LruCache(opts.treeNodeCacheSize ?? 200_000);
+  }
+
+  /** Opens the database; refuses a newer schema or another network's data. */
+  async open(): Promise<void> {
+    try {
+      await this.db.open();
+    } catch (err) {
+      const cause = (err as { cause?: { message?: string } }).cause?.message ?? "";
+      if (/lock/i.test(cause)) {
+        throw new StoreError(
+          StoreErrorCode.LOCKED,
+          `chain database ${this.opts.location} is in use by another process`,
+        );
+      }
+      throw err;
+    }
+    const schema = await this.db.get(keys.meta("schema"));
+    const network = await this.db.get(keys.meta("network"));
+    if (schema === undefined) {
+      await this.db.batch(
+        [
+          { type: "put", key: keys.meta("schema"), value: u32(SCHEMA_VERSION) },
+          { type: "put", key: keys.meta("network"), value: new TextEncoder().encode(this.opts.network) },
+        ],
+        { sync: true },
+      );
+      return;
+    }
+    const version = new DataView(schema.buffer, schema.byteOffset).getUint32(0);
+    if (version > SCHEMA_VERSION) {
+      await this.db.close();
+      throw new StoreError(
+        StoreErrorCode.SCHEMA_TOO_NEW,
+        `chain database schema ${version} is newer than this Quarry understands (${SCHEMA_VERSION}); upgrade Quarry`,
+      );
+    }
+    const storedNetwork = network ? new TextDecoder().decode(network) : "";
+    if (storedNetwork !== this.opts.network) {
+      await this.db.close();
+      throw new StoreError(
+        StoreErrorCode.NETWORK_MISMATCH,
+        `data dir holds network '${storedNetwork}', not '${this.opts.network}'; use another --datadir`,
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.status === "open") await this.db.close();
+  }
+
+  async write(batch: StoreBatch): Promise<void> {
+    await this.db.batch(batch.ops, { sync: this.opts.syncWrites ?? false });
+    for (const [hashHex, node] of batch.treeNodes) this.treeCache.set(hashHex, node);
+  }
+
+  async *indexEntries(): AsyncGenerator<BlockIndexEntry> {
+    for await (const value of this.db.values(prefixRange(Prefix.index))) yield decodeIndexEntry(value);
+  }
+
+  async getTip(): Promise<Uint8Array | undefined> {
+    return this.db.get(keys.tip());
+  }
+
+  async getBlock(hash: Uint8Array): Promise<Block | undefined> {
+    const bytes = await this.db.get(keys.block(hash));
+    return bytes === undefined ? undefined : decodeBlock(bytes);
+  }
+
+  async getUndo(hash: Uint8Array): Promise<UndoRecord> {
+    const bytes = await this.db.get(keys.undo(hash));
+    if (bytes === undefined)
+      throw new StoreError(StoreErrorCode.CORRUPT, `undo record of block ${toHex(hash)} is missing`);
+    return decodeUndo(bytes);
+  }
+
+  async getMainChainHash(height: number): Promise<Uint8Array | undefined> {
+    return this.db.get(keys.height(height));
+  }
+
+  /** Main-chain hashes by height, from 0 up. */
+  async mainChainHashes(): Promise<Uint8Array[]> {
+    const hashes: Uint8Array[] = [];
+    for await (const [key, value] of this.db.iterator(prefixRange(Prefix.height))) {
+      const height = new DataView(key.buffer, key.byteOffset).getUint32(1);
+      if (height !== hashes.length) {
+        throw new StoreError(StoreErrorCode.CORRUPT, `main chain has a gap at height ${hashes.length}`);
+      }
+      hashes.push(value);
+    }
+    return hashes;
+  }
+
+  /** Tip-state accounts by hex address; missing ones are absent from the map (empty). */
+  async getAccounts(addresses: readonly Uint8Array[]): Promise<Map<string, Account>> {
+    const values = await this.db.getMany(addresses.map((a) => keys.account(a)));
+    const out = new Map<string, Account>();
+    values.forEach((value, i) => {
+      if (value !== undefined) out.set(toHex(addresses[i]!), decodeAccount(value));
+    });
+    return out;
+  }
+
+  /** Every non-empty account at the tip, for integrity checks. */
+  async *accounts(): AsyncGenerator<{ address: Uint8Array; account: Account }> {
+    for await (const [key, value] of this.db.iterator(prefixRange(Prefix.account))) {
+      yield { address: key.subarray(1), account: decodeAccount(value) };
+    }
+  }
+
+  async getNode(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    const hashHex = toHex(hash);
+    const cached = this.treeCache.get(hashHex);
+    if (cached !== undefined) return cached;
+    const node = await this.db.get(keys.treeNode(hash));
+    if (node !== undefined) this.treeCache.set(hashHex, node);
+    return node;
+  }
+}
+
+function u32(n: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n);
+  return out;
+}

@@ -1,0 +1,4 @@
+export { ChainStore, type ChainStoreOptions, StoreBatch } from "./chain-store.js";
+export { StoreError, StoreErrorCode } from "./errors.js";
+export { keys, Prefix, SCHEMA_VERSION } from "./layout.js";
+export { type BlockIndexEntry, BlockStatus, type UndoRecord } from "./records.js";
