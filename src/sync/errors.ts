@@ -1,0 +1,67 @@
+import { QuarryError } from "../util/errors.js";
+
+/**
+ * Stable codes for everything that can go wrong in request/response sync. The composition root
+ * passes them to the peer scorer; `SYNC_PENALTY` says how bad each one is for the peer.
+ */
+export enum SyncErrorCode {
+  /** a request went unanswered within its deadline (a stall) */
+  TIMEOUT = "SYNC_TIMEOUT",
+  /** a frame's length prefix or a count exceeded its ceiling */
+  OVERSIZED = "SYNC_OVERSIZED",
+  /** bytes that do not decode as the protocol's message */
+  MALFORMED = "SYNC_MALFORMED",
+  /** status handshake: other network name or genesis */
+  WRONG_NETWORK = "SYNC_WRONG_NETWORK",
+  /** a batch whose signature does not verify with the sender's identity key */
+  BAD_BATCH_SIGNATURE = "SYNC_BAD_BATCH_SIGNATURE",
+  /** a validly signed batch with invalid content (bad block, wrong hash, not linked): proof */
+  INVALID_BATCH = "SYNC_INVALID_BATCH",
+  /** a valid batch that does not hold the blocks we expected (the peer's chain moved): no proof */
+  UNEXPECTED_BATCH = "SYNC_UNEXPECTED_BATCH",
+  /** the peer answered with an error result code */
+  REMOTE_ERROR = "SYNC_REMOTE_ERROR",
+  /** dialling or the stream failed (peer gone, reset) */
+  STREAM_FAILED = "SYNC_STREAM_FAILED",
+  /** a request we sent was refused by our own handler (invalid request bounds) */
+  INVALID_REQUEST = "SYNC_INVALID_REQUEST",
+  /** a batch state machine was driven through a transition it does not allow (a bug) */
+  BAD_BATCH_STATE = "SYNC_BAD_BATCH_STATE",
+  /** the service stopped while the operation was running */
+  STOPPED = "SYNC_STOPPED",
+}
+
+/** How much an error says about the peer; the scorer's table decides the points. */
+export type SyncPenaltySeverity = "none" | "low" | "mid" | "disconnect" | "ban";
+
+/** Suggested severity per code, for the network layer's penalty table. */
+export const SYNC_PENALTY: Readonly<Record<SyncErrorCode, SyncPenaltySeverity>> = {
+  [SyncErrorCode.TIMEOUT]: "low",
+  [SyncErrorCode.OVERSIZED]: "mid",
+  [SyncErrorCode.MALFORMED]: "mid",
+  [SyncErrorCode.WRONG_NETWORK]: "disconnect",
+  [SyncErrorCode.BAD_BATCH_SIGNATURE]: "ban",
+  [SyncErrorCode.INVALID_BATCH]: "ban",
+  [SyncErrorCode.UNEXPECTED_BATCH]: "none",
+  [SyncErrorCode.REMOTE_ERROR]: "low",
+  [SyncErrorCode.STREAM_FAILED]: "none",
+  [SyncErrorCode.INVALID_REQUEST]: "mid",
+  [SyncErrorCode.BAD_BATCH_STATE]: "none",
+  [SyncErrorCode.STOPPED]: "none",
+};
+
+export interface SyncErrorType {
+  code: SyncErrorCode;
+}
+
+/** Every error the sync folder raises on purpose. */
+export class SyncError extends QuarryError<SyncErrorType> {
+  constructor(code: SyncErrorCode, message?: string) {
+    super({ code }, message);
+  }
+}
+
+/** True when `err` is a SyncError with one of `codes` (any SyncError when none given). */
+export function isSyncError(err: unknown, ...codes: SyncErrorCode[]): err is SyncError {
+  return err instanceof SyncError && (codes.length === 0 || codes.includes(err.type.code));
+}

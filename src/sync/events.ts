@@ -1,0 +1,55 @@
+import type { SyncErrorCode } from "./errors.js";
+
+/** A snapshot of sync for the API and the logs. */
+export interface SyncProgress {
+  /** a sync round is running */
+  syncing: boolean;
+  height: number;
+  /** the highest height a connected peer reported (our height when none is higher) */
+  targetHeight: number;
+  /** blocks imported per second over the meter's window */
+  blocksPerSecond: number;
+  /** null while the rate is unknown (nothing imported lately) */
+  etaSeconds: number | null;
+  /** peers whose status we know */
+  peers: number;
+}
+
+export interface SyncCompleteEvent {
+  height: number;
+  hash: string;
+  importedBlocks: number;
+  seconds: number;
+}
+
+/** A batch refused because of what its peer sent (signature, content, invalid blocks). */
+export interface BatchRejectedEvent {
+  peerId: string;
+  code: SyncErrorCode;
+  startHeight: number;
+  count: number;
+  /** the consensus code when a block of a signed batch was invalid */
+  blockCode?: string;
+}
+
+/** A batch imported: who served it, which heights. */
+export interface BatchProcessedEvent {
+  peerId: string;
+  startHeight: number;
+  count: number;
+}
+
+export interface PeerStatusEvent {
+  peerId: string;
+  height: number;
+  tipHash: string;
+  chainWork: bigint;
+}
+
+export interface SyncEvents {
+  syncProgress: SyncProgress;
+  syncComplete: SyncCompleteEvent;
+  batchRejected: BatchRejectedEvent;
+  batchProcessed: BatchProcessedEvent;
+  peerStatus: PeerStatusEvent;
+}

@@ -1,0 +1,55 @@
+import { MAX_BATCH_BLOCKS, MAX_BATCH_BYTES, MAX_LOCATOR_HASHES } from "./codec.js";
+
+/** Tunables of the sync service; every field has a default in `DEFAULT_SYNC_OPTIONS`. */
+export interface SyncOptions {
+  /** most blocks one batch request asks for, and most a handler serves */
+  maxBlocksPerBatch: number;
+  /** most bytes of block data in one batch; a handler stops adding blocks before passing it */
+  maxBatchBytes: number;
+  /** most hashes a locator answer carries */
+  maxLocatorHashes: number;
+  /** deadline of one request (dial, write, answer); past it the request is a stall */
+  requestTimeoutMs: number;
+  /** batches downloading at once across all peers */
+  maxConcurrentDownloads: number;
+  /** requests outstanding at once to one peer */
+  maxRequestsPerPeer: number;
+  /** download attempts of one batch (each on a different peer when there is one) */
+  maxDownloadAttempts: number;
+  /** processing attempts of one batch before the round gives up */
+  maxProcessingAttempts: number;
+  /** orphan ancestors fetched one by one before falling back to a locator sync */
+  maxAncestorSteps: number;
+  /** window of the blocks-per-second meter */
+  rateWindowMs: number;
+}
+
+export const DEFAULT_SYNC_OPTIONS: Readonly<SyncOptions> = Object.freeze({
+  maxBlocksPerBatch: 64,
+  maxBatchBytes: 4 * 1024 * 1024,
+  maxLocatorHashes: 2048,
+  requestTimeoutMs: 10_000,
+  maxConcurrentDownloads: 8,
+  maxRequestsPerPeer: 2,
+  maxDownloadAttempts: 5,
+  maxProcessingAttempts: 3,
+  maxAncestorSteps: 16,
+  rateWindowMs: 10_000,
+});
+
+/** Defaults overlaid with `opts`; rejects values that would disable a bound. */
+export function resolveSyncOptions(opts: Partial<SyncOptions> = {}): SyncOptions {
+  const merged = { ...DEFAULT_SYNC_OPTIONS, ...opts };
+  for (const [key, value] of Object.entries(merged)) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new RangeError(`sync option ${key} must be a positive integer`);
+  }
+  // Options may tighten the wire protocol's ceilings, never loosen them: peers decode with those.
+  if (merged.maxBlocksPerBatch > MAX_BATCH_BLOCKS)
+    throw new RangeError(`maxBlocksPerBatch must be ≤ ${MAX_BATCH_BLOCKS}`);
+  if (merged.maxBatchBytes > MAX_BATCH_BYTES)
+    throw new RangeError(`maxBatchBytes must be ≤ ${MAX_BATCH_BYTES}`);
+  if (merged.maxLocatorHashes > MAX_LOCATOR_HASHES)
+    throw new RangeError(`maxLocatorHashes must be ≤ ${MAX_LOCATOR_HASHES}`);
+  return merged;
+}

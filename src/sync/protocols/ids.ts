@@ -1,0 +1,18 @@
+import type { NetworkName } from "../../consensus/params.js";
+
+/** The four sync protocols, per network so nodes of different networks never talk sync. */
+export interface SyncProtocolIds {
+  status: string;
+  locator: string;
+  blocksByRange: string;
+  blocksByHash: string;
+}
+
+export function syncProtocolIds(network: NetworkName): SyncProtocolIds {
+  return {
+    status: `/quarry/${network}/status/1`,
+    locator: `/quarry/${network}/locator/1`,
+    blocksByRange: `/quarry/${network}/blocks-by-range/1`,
+    blocksByHash: `/quarry/${network}/blocks-by-hash/1`,
+  };
+}

@@ -1,0 +1,522 @@
+import type { PeerId, PrivateKey } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { AcceptResult } from "../chain/index.js";
+import { BlockError } from "../consensus/errors.js";
+import type { Block } from "../primitives/block.js";
+import { fromHex, toHex } from "../primitives/bytes.js";
+import { type Logger, silentLogger } from "../util/logger.js";
+import { TypedEmitter } from "../util/typed-emitter.js";
+import { openBatch } from "./batch.js";
+import { Batch, BatchStatus } from "./batch-state.js";
+import type { BatchRequest, StatusMessage } from "./codec.js";
+import { MAX_REQUEST_FRAME } from "./codec.js";
+import { isSyncError, SYNC_PENALTY, SyncError, SyncErrorCode } from "./errors.js";
+import type { SyncEvents, SyncProgress } from "./events.js";
+import { resolveSyncOptions, type SyncOptions } from "./options.js";
+import { PeerSet, type PeerSet as PeerSetType, type SyncPeer } from "./peer-set.js";
+import type { ReceivedBatch } from "./protocols/batch-io.js";
+import { blocksByHashHandler, requestBlocksByHash } from "./protocols/blocks-by-hash.js";
+import { blocksByRangeHandler, requestBlocksByRange } from "./protocols/blocks-by-range.js";
+import { type SyncProtocolIds, syncProtocolIds } from "./protocols/ids.js";
+import { locatorHandler, requestLocator } from "./protocols/locator.js";
+import { checkSameNetwork, localStatus, requestStatus, statusHandler } from "./protocols/status.js";
+import { RateMeter } from "./rate-meter.js";
+import { type RequestHandler, serveProtocol } from "./reqresp.js";
+import type { PeerScorer, SecurityLog, SyncChain, SyncLibp2p } from "./types.js";
+
+/** What the sync service uses; the composition root passes exactly these. */
+export interface SyncDeps {
+  libp2p: SyncLibp2p;
+  chain: SyncChain;
+  /** this node's libp2p identity key: signs the batches we serve */
+  privateKey: PrivateKey;
+  scorer: PeerScorer;
+  securityLog?: SecurityLog;
+  log?: Logger;
+}
+
+type ImportOutcome = { ok: true; result: AcceptResult } | { ok: false; code: SyncErrorCode };
+
+// Rounds in a row that import nothing before sync gives up until a peer announces work again.
+const MAX_IDLE_ROUNDS = 3;
+// A peer that timed out or dropped a stream serves no batch for this long.
+const UNAVAILABLE_MS = 30_000;
+
+/**
+ * Keeps the chain on the most-work chain its peers know. On connect (and when a peer announces
+ * work) it exchanges status; when a peer has more work it asks that peer where the chains fork
+ * (locator), splits the peer's hashes above the fork point into batches, downloads them in
+ * parallel from every peer that reaches them (signed batches, verified before decoding), and
+ * imports them strictly in order through `chain.processBlock`. A stall is a request past its
+ * deadline — an idle chain is not a stall — and the batch goes to another peer, a bounded number
+ * of times. After a restart it simply asks again from the current tip.
+ */
+export class SyncManager extends TypedEmitter<SyncEvents> {
+  private readonly opts: SyncOptions;
+  private readonly deps: SyncDeps;
+  private readonly log: Logger;
+  private readonly ids: SyncProtocolIds;
+  private readonly peers: PeerSetType = new PeerSet();
+  private readonly meter: RateMeter;
+  private readonly tasks = new Set<Promise<unknown>>();
+  private controller: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private again = false;
+  private roundTarget = 0;
+  private wake: (() => void) | undefined;
+
+  constructor(opts: Partial<SyncOptions>, deps: SyncDeps) {
+    super();
+    this.opts = resolveSyncOptions(opts);
+    this.deps = deps;
+    this.log = (deps.log ?? silentLogger).child({ service: "sync" });
+    this.ids = syncProtocolIds(deps.chain.networkParams.name);
+    this.meter = new RateMeter(this.opts.rateWindowMs);
+  }
+
+  /** The protocol ids this node serves. */
+  get protocols(): SyncProtocolIds {
+    return this.ids;
+  }
+
+  /** Registers the four handlers and starts reacting to connections. Idempotent. */
+  async start(): Promise<void> {
+    if (this.controller) return;
+    this.controller = new AbortController();
+    const { libp2p, chain, privateKey } = this.deps;
+    const batchCtx = { chain, privateKey, limits: this.opts };
+    const handlers: [string, RequestHandler][] = [
+      [this.ids.status, statusHandler(chain, (peer, status) => this.onRemoteStatus(peer, status))],
+      [this.ids.locator, locatorHandler(chain, this.opts)],
+      [this.ids.blocksByRange, blocksByRangeHandler(batchCtx)],
+      [this.ids.blocksByHash, blocksByHashHandler(batchCtx)],
+    ];
+    const serveOpts = {
+      timeoutMs: this.opts.requestTimeoutMs,
+      maxRequestBytes: MAX_REQUEST_FRAME,
+      onBadRequest: (peer: PeerId, error: SyncError) => this.punish(peer.toString(), error, "frame"),
+      onServerError: (peer: PeerId, err: unknown) =>
+        this.log.warn({ err, peer: peer.toString() }, "sync handler failed"),
+    };
+    try {
+      for (const [protocol, handler] of handlers)
+        await libp2p.handle(protocol, serveProtocol(handler, serveOpts));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    libp2p.addEventListener("peer:connect", this.onConnect);
+    libp2p.addEventListener("peer:disconnect", this.onDisconnect);
+    for (const peer of libp2p.getPeers()) this.track(this.handshake(peer));
+  }
+
+  /** Unregisters the handlers, aborts requests and waits for the running round. Idempotent. */
+  async stop(): Promise<void> {
+    const controller = this.controller;
+    if (!controller) return;
+    controller.abort();
+    this.wake?.();
+    const { libp2p } = this.deps;
+    libp2p.removeEventListener("peer:connect", this.onConnect);
+    libp2p.removeEventListener("peer:disconnect", this.onDisconnect);
+    await libp2p.unhandle(Object.values(this.ids)).catch(() => undefined);
+    await Promise.allSettled([this.loop, ...this.tasks]);
+    this.controller = undefined;
+  }
+
+  /** Height, target, rate and ETA; cheap, for the API and the dashboard. */
+  progress(): SyncProgress {
+    const height = this.deps.chain.height;
+    const targetHeight = Math.max(height, this.peers.maxHeight(), this.loop ? this.roundTarget : 0);
+    const blocksPerSecond = this.meter.perSecond();
+    return {
+      syncing: this.loop !== undefined,
+      height,
+      targetHeight,
+      blocksPerSecond,
+      etaSeconds:
+        blocksPerSecond > 0 ? (targetHeight - height) / blocksPerSecond : targetHeight > height ? null : 0,
+      peers: this.peers.size,
+    };
+  }
+
+  /** The composition root calls this when gossip shows a peer has blocks we lack. */
+  onPeerAnnouncedWork(peerId: string): void {
+    if (!this.controller) return;
+    this.track(this.handshake(this.toPeerId(peerId)));
+  }
+
+  /**
+   * Fetches a gossiped orphan's missing ancestors from `peerId` by hash, newest first, until one
+   * connects (the chain's orphan pool then attaches the rest) or `maxAncestorSteps` are spent;
+   * then falls back to a locator sync with that peer.
+   */
+  async requestAncestors(peerId: string, missingAncestorHex: string): Promise<void> {
+    const signal = this.controller?.signal;
+    if (!signal) return;
+    const peer = this.toPeerId(peerId);
+    let wanted = missingAncestorHex;
+    try {
+      for (let step = 0; step < this.opts.maxAncestorSteps; step++) {
+        const asked: BatchRequest = { kind: "hashes", hashes: [fromHex(wanted)] };
+        const received = await requestBlocksByHash(
+          this.deps.libp2p,
+          peer,
+          this.ids.blocksByHash,
+          asked,
+          this.reqOpts(),
+        );
+        const opened = this.open(peerId, peer, received, asked);
+        const block = opened.blocks[0];
+        if (!block) break;
+        // An ancestor's height is unknown until it connects.
+        const outcome = await this.importOne(peerId, received, block, -1);
+        if (!outcome.ok || outcome.result.status !== "orphan") return;
+        wanted = outcome.result.missingAncestor ?? toHex(block.header.prevHash);
+      }
+    } catch (err) {
+      if (!isSyncError(err)) throw err;
+      this.punish(peerId, err, "batch");
+      if (
+        isSyncError(
+          err,
+          SyncErrorCode.STOPPED,
+          SyncErrorCode.BAD_BATCH_SIGNATURE,
+          SyncErrorCode.INVALID_BATCH,
+        )
+      )
+        return;
+    }
+    this.onPeerAnnouncedWork(peerId);
+  }
+
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
+    this.track(this.handshake(evt.detail));
+  };
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    this.peers.delete(evt.detail.toString());
+  };
+
+  private track(task: Promise<unknown>): void {
+    this.tasks.add(task);
+    void task.finally(() => this.tasks.delete(task));
+  }
+
+  private toPeerId(id: string): PeerId {
+    return this.peers.get(id)?.peerId ?? peerIdFromString(id);
+  }
+
+  private reqOpts() {
+    return { timeoutMs: this.opts.requestTimeoutMs, signal: this.controller?.signal ?? AbortSignal.abort() };
+  }
+
+  private async handshake(peer: PeerId): Promise<void> {
+    try {
+      const status = await requestStatus(
+        this.deps.libp2p,
+        peer,
+        this.ids.status,
+        this.deps.chain,
+        this.reqOpts(),
+      );
+      this.onRemoteStatus(peer, status);
+    } catch (err) {
+      if (!isSyncError(err)) throw err;
+      this.punish(peer.toString(), err, "frame");
+    }
+  }
+
+  /** A peer's status, from our request or theirs: wrong network disconnects; more work syncs. */
+  private onRemoteStatus(peer: PeerId, status: StatusMessage): void {
+    const id = peer.toString();
+    try {
+      checkSameNetwork(localStatus(this.deps.chain), status);
+    } catch (err) {
+      if (!isSyncError(err)) throw err;
+      this.punish(id, err, "frame");
+      this.peers.delete(id);
+      // After the answer is written: the peer should learn our status too.
+      setImmediate(() => void this.deps.libp2p.hangUp(peer).catch(() => undefined));
+      return;
+    }
+    const known = this.peers.set(peer, status);
+    this.emit("peerStatus", {
+      peerId: id,
+      height: status.height,
+      tipHash: known.tipHex,
+      chainWork: status.chainWork,
+    });
+    if (status.chainWork > this.deps.chain.tip.chainWork) this.scheduleSync();
+  }
+
+  private scheduleSync(): void {
+    if (!this.controller || this.controller.signal.aborted) return;
+    if (this.loop) {
+      this.again = true;
+      return;
+    }
+    this.loop = this.runSync()
+      .catch((err) => {
+        if (!isSyncError(err, SyncErrorCode.STOPPED)) this.log.error({ err }, "sync round failed");
+      })
+      .finally(() => {
+        this.loop = undefined;
+        if (this.again) {
+          this.again = false;
+          this.scheduleSync();
+        }
+      });
+  }
+
+  private async runSync(): Promise<void> {
+    const { chain } = this.deps;
+    const started = performance.now();
+    const startHeight = chain.height;
+    this.meter.reset();
+    let idle = 0;
+    while (this.controller && !this.controller.signal.aborted) {
+      const best = this.peers.best();
+      if (!best || best.status.chainWork <= chain.tip.chainWork) break;
+      const workBefore = chain.tip.chainWork;
+      await this.syncRound(best);
+      if (chain.tip.chainWork > workBefore) idle = 0;
+      else if (++idle >= MAX_IDLE_ROUNDS) {
+        // It claimed work it cannot deliver: forget its status until it announces again.
+        this.peers.delete(best.id);
+        idle = 0;
+      }
+    }
+    if (this.controller?.signal.aborted) return;
+    const tip = chain.tip;
+    this.log.info({ height: tip.height, imported: tip.height - startHeight }, "sync complete");
+    this.emit("syncComplete", {
+      height: tip.height,
+      hash: tip.hashHex,
+      importedBlocks: Math.max(0, tip.height - startHeight),
+      seconds: (performance.now() - started) / 1000,
+    });
+  }
+
+  /** One locator exchange with `anchor` and the batches of its answer. */
+  private async syncRound(anchor: SyncPeer): Promise<void> {
+    const { chain, libp2p } = this.deps;
+    let answer: Awaited<ReturnType<typeof requestLocator>>;
+    try {
+      answer = await requestLocator(
+        libp2p,
+        anchor.peerId,
+        this.ids.locator,
+        chain.getLocator(),
+        this.opts.maxLocatorHashes,
+        this.reqOpts(),
+      );
+    } catch (err) {
+      if (!isSyncError(err) || isSyncError(err, SyncErrorCode.STOPPED)) throw err;
+      this.punish(anchor.id, err, "frame");
+      this.peers.delete(anchor.id);
+      return;
+    }
+    const hashes = answer.hashes.map(toHex);
+    this.roundTarget = answer.forkHeight + hashes.length;
+    const batches: Batch[] = [];
+    for (let i = 0; i < hashes.length; i += this.opts.maxBlocksPerBatch) {
+      batches.push(
+        new Batch(answer.forkHeight + 1 + i, hashes.slice(i, i + this.opts.maxBlocksPerBatch), this.opts),
+      );
+    }
+    this.log.debug({ peer: anchor.id, fork: answer.forkHeight, blocks: hashes.length }, "sync round");
+    await this.runBatches(batches, anchor.tipHex);
+  }
+
+  /** Downloads in parallel, processes in order; returns when all are done or one failed for good. */
+  private async runBatches(batches: Batch[], anchorTip: string): Promise<void> {
+    const signal = this.controller!.signal;
+    const window = this.opts.maxConcurrentDownloads * 2;
+    const pending = new Set<Promise<void>>();
+    try {
+      for (;;) {
+        if (signal.aborted) throw new SyncError(SyncErrorCode.STOPPED);
+        const first = batches.findIndex((b) => b.status !== BatchStatus.Done);
+        if (first === -1) return;
+        if (batches.some((b) => b.status === BatchStatus.Failed)) return;
+        for (const batch of batches.slice(first, first + window)) {
+          if (
+            batch.status !== BatchStatus.AwaitingDownload ||
+            pending.size >= this.opts.maxConcurrentDownloads
+          )
+            continue;
+          const peer = this.peers.pick(
+            batch.endHeight,
+            this.opts.maxRequestsPerPeer,
+            batch.failedPeers,
+            Date.now(),
+          );
+          if (!peer) break;
+          batch.startDownloading(peer.id);
+          peer.inFlight++;
+          const task = this.download(batch, peer, anchorTip).finally(() => {
+            peer.inFlight--;
+            pending.delete(task);
+            this.wake?.();
+          });
+          pending.add(task);
+        }
+        const next = batches[first]!;
+        if (next.status === BatchStatus.AwaitingProcessing) {
+          await this.processBatch(next);
+          continue;
+        }
+        // Nothing downloading and nobody to ask: this round cannot finish.
+        if (pending.size === 0) return;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = undefined;
+      }
+    } finally {
+      await Promise.allSettled(pending);
+    }
+  }
+
+  private async download(batch: Batch, peer: SyncPeer, anchorTip: string): Promise<void> {
+    const { libp2p } = this.deps;
+    // Peers on the anchor's tip serve by height; others by id (they may be on another branch).
+    const asked: BatchRequest =
+      peer.tipHex === anchorTip
+        ? { kind: "range", startHeight: batch.startHeight, count: batch.count }
+        : { kind: "hashes", hashes: batch.expectedHashes.map(fromHex) };
+    let received: ReceivedBatch | undefined;
+    try {
+      received =
+        asked.kind === "range"
+          ? await requestBlocksByRange(libp2p, peer.peerId, this.ids.blocksByRange, asked, this.reqOpts())
+          : await requestBlocksByHash(libp2p, peer.peerId, this.ids.blocksByHash, asked, this.reqOpts());
+      const opened = this.open(peer.id, peer.peerId, received, asked);
+      const matches =
+        opened.hashes.length === batch.count && opened.hashes.every((h, i) => h === batch.expectedHashes[i]);
+      if (!matches)
+        throw new SyncError(SyncErrorCode.UNEXPECTED_BATCH, "batch does not hold the expected blocks");
+      batch.downloadSucceeded(opened.blocks);
+      this.evidence.set(batch, received);
+    } catch (err) {
+      if (!isSyncError(err)) throw err;
+      if (err.type.code !== SyncErrorCode.STOPPED) this.punish(peer.id, err, "batch", received, batch);
+      if (isSyncError(err, SyncErrorCode.TIMEOUT, SyncErrorCode.STREAM_FAILED))
+        peer.unavailableUntil = Date.now() + UNAVAILABLE_MS;
+      if (
+        isSyncError(
+          err,
+          SyncErrorCode.BAD_BATCH_SIGNATURE,
+          SyncErrorCode.INVALID_BATCH,
+          SyncErrorCode.MALFORMED,
+        )
+      ) {
+        this.peers.delete(peer.id);
+      }
+      const status = batch.downloadFailed(err.type.code);
+      this.log.debug(
+        { peer: peer.id, start: batch.startHeight, code: err.type.code, status },
+        "batch download failed",
+      );
+    }
+  }
+
+  private readonly evidence = new WeakMap<Batch, ReceivedBatch>();
+
+  /** Verifies a received batch against the sender's PeerId key before anything is decoded. */
+  private open(peerIdStr: string, peer: PeerId, received: ReceivedBatch, asked: BatchRequest) {
+    const key = peer.type === "Ed25519" ? peer.publicKey.raw : undefined;
+    if (!key)
+      throw new SyncError(SyncErrorCode.BAD_BATCH_SIGNATURE, `peer ${peerIdStr} has no Ed25519 identity`);
+    return openBatch(received.batch, asked, key, this.deps.chain.networkParams.networkId);
+  }
+
+  /** Imports a downloaded batch block by block; an invalid block is proof against its signer. */
+  private async processBatch(batch: Batch): Promise<void> {
+    const blocks = batch.startProcessing();
+    const peerId = batch.peerId ?? "";
+    const received = this.evidence.get(batch);
+    this.evidence.delete(batch);
+    for (let i = 0; i < blocks.length; i++) {
+      const outcome = await this.importOne(peerId, received, blocks[i]!, batch.startHeight + i, batch);
+      // An orphan here means the batch did not continue the chain we built: not proof, retry.
+      const code = !outcome.ok
+        ? outcome.code
+        : outcome.result.status === "orphan"
+          ? SyncErrorCode.UNEXPECTED_BATCH
+          : undefined;
+      if (code) {
+        if (code === SyncErrorCode.INVALID_BATCH) this.peers.delete(peerId);
+        batch.processingFailed(code);
+        return;
+      }
+    }
+    batch.processingSucceeded();
+    this.meter.record(blocks.length);
+    this.emit("batchProcessed", { peerId, startHeight: batch.startHeight, count: batch.count });
+    this.emit("syncProgress", this.progress());
+  }
+
+  /** processBlock with the penalty: a rejected block of a signed batch is INVALID_BATCH (punished). */
+  private async importOne(
+    peerId: string,
+    received: ReceivedBatch | undefined,
+    block: Block,
+    height: number,
+    batch?: Batch,
+  ): Promise<ImportOutcome> {
+    try {
+      return { ok: true, result: await this.deps.chain.processBlock(block) };
+    } catch (err) {
+      if (!(err instanceof BlockError)) throw err;
+      // "ignore" (e.g. a time too far ahead) may become valid later: not proof.
+      if (err.action === "ignore") return { ok: false, code: SyncErrorCode.UNEXPECTED_BATCH };
+      const error = new SyncError(
+        SyncErrorCode.INVALID_BATCH,
+        `signed batch holds an invalid block: ${err.type.code}`,
+      );
+      this.punish(peerId, error, "batch", received, batch, { blockCode: err.type.code, height });
+      return { ok: false, code: SyncErrorCode.INVALID_BATCH };
+    }
+  }
+
+  /** One place that turns a sync error into a penalty, a security-log line and an event. */
+  private punish(
+    peerId: string,
+    error: SyncError,
+    kind: "batch" | "frame",
+    received?: ReceivedBatch,
+    batch?: Batch,
+    extra: Record<string, unknown> = {},
+  ): void {
+    const code = error.type.code;
+    if (SYNC_PENALTY[code] === "none") return;
+    const detail: Record<string, unknown> = { reason: error.message, ...extra };
+    if (batch) Object.assign(detail, { startHeight: batch.startHeight, count: batch.count });
+    this.deps.scorer.penalize(peerId, code, detail);
+    const severe =
+      SYNC_PENALTY[code] === "ban" || SYNC_PENALTY[code] === "disconnect" || SYNC_PENALTY[code] === "mid";
+    if (severe) {
+      // A validly signed bad batch is proof: keep it whole. Other batches only by their ids.
+      const evidence =
+        code === SyncErrorCode.INVALID_BATCH && received
+          ? { batch: toHex(received.raw) }
+          : received
+            ? { blockHashes: received.batch.blockHashes.map(toHex) }
+            : {};
+      this.deps.securityLog?.record({ peerId, code, kind, detail: { ...detail, ...evidence } });
+    }
+    if (batch && (code === SyncErrorCode.INVALID_BATCH || code === SyncErrorCode.BAD_BATCH_SIGNATURE)) {
+      const blockCode = typeof extra.blockCode === "string" ? extra.blockCode : undefined;
+      this.emit("batchRejected", {
+        peerId,
+        code,
+        startHeight: batch.startHeight,
+        count: batch.count,
+        ...(blockCode ? { blockCode } : {}),
+      });
+    }
+    this.log.warn({ peer: peerId, code, ...detail }, "peer misbehaved in sync");
+  }
+}
