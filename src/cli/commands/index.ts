@@ -1,5 +1,15 @@
 import type { Command } from "../command.js";
 import { chainGenesisCommand, chainInfoCommand, verifyCommand } from "./chain.js";
+import { idCommand } from "./id.js";
+import { keysCommands } from "./keys.js";
+import { txSignCommand } from "./tx-sign.js";
 
 /** Every CLI command; main.ts dispatches on the longest matching path. */
-export const commands: readonly Command[] = [chainGenesisCommand, chainInfoCommand, verifyCommand];
+export const commands: readonly Command[] = [
+  chainGenesisCommand,
+  chainInfoCommand,
+  verifyCommand,
+  ...keysCommands,
+  idCommand,
+  txSignCommand,
+];

@@ -1,0 +1,106 @@
+import {
+  decodeAddress,
+  encodeTransaction,
+  publicKeyFromSeed,
+  signTransfer,
+  type TransferTx,
+  TxType,
+  toHex,
+  transactionToJson,
+  U64_MAX,
+  wipe,
+} from "../../primitives/index.js";
+import { CliError, type Command, parseFlags } from "../command.js";
+import { keyPassword, keystoreFlags, openKeystore, withKeyErrors } from "./keys.js";
+
+/**
+ * `quarry tx sign`: builds and signs a transfer offline from a keystore key and prints it (JSON
+ * with a "hex" field; `--hex` prints only the hex). Amounts, fees and nonces are integers in base
+ * units (1 coin = 10^8 units), at most 2^64-1. Broadcasting is the node's job.
+ */
+export const txSignCommand: Command = {
+  path: ["tx", "sign"],
+  summary: "sign a transfer offline with a keystore key; prints hex and JSON",
+  usage: "tx sign --from NAME --to ADDR --amount A --fee F --nonce N [--password-file F] [--json|--hex]",
+  run(args, io) {
+    return withKeyErrors(io, async () => {
+      const { values, positionals } = parseFlags(
+        args,
+        {
+          ...keystoreFlags,
+          from: { type: "string" },
+          to: { type: "string" },
+          amount: { type: "string" },
+          fee: { type: "string" },
+          nonce: { type: "string" },
+          hex: { type: "boolean" },
+        },
+        this.usage,
+      );
+      if (positionals.length > 0)
+        throw new CliError(`unexpected argument '${positionals[0]}' (usage: ${this.usage})`);
+      const from = required(values.from, "--from", this.usage);
+      const to = required(values.to, "--to", this.usage);
+      const amount = parseU64(required(values.amount, "--amount", this.usage), "--amount");
+      const fee = parseU64(required(values.fee, "--fee", this.usage), "--fee");
+      const nonce = parseU64(required(values.nonce, "--nonce", this.usage), "--nonce");
+      // tx-rules rejects amount + fee above 2^64-1; fail here rather than sign a dead transaction.
+      if (amount + fee > U64_MAX) throw new CliError("--amount plus --fee exceeds 2^64-1 base units");
+
+      const { keystore, params } = openKeystore(values, io.env);
+      let recipient: Uint8Array;
+      try {
+        recipient = decodeAddress(params.addressPrefix, to);
+      } catch (err) {
+        throw new CliError(`--to: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      await keystore.info(from); // a missing key fails before any prompt
+      const password = await keyPassword(values, io.env, `Password for key '${from}': `, false);
+      let seed: Uint8Array | undefined;
+      let tx: TransferTx;
+      try {
+        seed = await keystore.unlock(from, password);
+        tx = signTransfer(
+          {
+            type: TxType.Transfer,
+            networkId: params.networkId,
+            senderPublicKey: publicKeyFromSeed(seed),
+            recipient,
+            amount,
+            fee,
+            nonce,
+          },
+          seed,
+        );
+      } finally {
+        wipe(password);
+        if (seed) wipe(seed);
+      }
+      const hex = toHex(encodeTransaction(tx));
+      if (values.hex) {
+        io.out(hex);
+        return 0;
+      }
+      const view = { network: params.name, ...transactionToJson(tx, params.addressPrefix), hex };
+      io.out(values.json ? JSON.stringify(view) : JSON.stringify(view, null, 2));
+      return 0;
+    });
+  },
+};
+
+function required(value: string | undefined, flag: string, usage: string): string {
+  if (value === undefined) throw new CliError(`${flag} is required (usage: ${usage})`);
+  return value;
+}
+
+/** A u64 in base units, decimal digits only: no sign, no decimal point, no exponent. */
+export function parseU64(text: string, flag: string): bigint {
+  if (!/^[0-9]{1,20}$/.test(text)) {
+    throw new CliError(
+      `${flag} must be a whole number of base units (1 coin = 100000000 units), 0..18446744073709551615; got '${text.slice(0, 40)}'`,
+    );
+  }
+  const value = BigInt(text);
+  if (value > U64_MAX) throw new CliError(`${flag} exceeds 2^64-1 (18446744073709551615); got '${text}'`);
+  return value;
+}
