@@ -1,0 +1,50 @@
+export { type BlockProcessor, blockGossipHandler } from "./chain-handlers.js";
+export { NetworkError, NetworkErrorCode, type NetworkErrorType } from "./errors.js";
+export type { NetworkEvents, OrphanBlockEvent, PeerEvent } from "./events.js";
+export type { GossipHandler } from "./gossip.js";
+export {
+  createNetworkHost,
+  NetworkHost,
+  type NetworkHostDeps,
+  type NetworkServices,
+  type PeerReport,
+} from "./host.js";
+export { PEER_DB_SCHEMA_VERSION } from "./layout.js";
+export {
+  DEFAULT_GOSSIP_RATE_OPTIONS,
+  DEFAULT_NETWORK_HOST_OPTIONS,
+  DEFAULT_PEER_MANAGER_OPTIONS,
+  DEFAULT_REPUTATION_OPTIONS,
+  DEFAULT_SECURITY_LOG_OPTIONS,
+  type GossipRateOptions,
+  type NetworkHostInit,
+  type NetworkHostOptions,
+  type PeerManagerOptions,
+  type ReputationOptions,
+  resolveNetworkHostOptions,
+  type SecurityLogOptions,
+} from "./options.js";
+export {
+  LevelPeerDb,
+  type LevelPeerDbOptions,
+  MemoryPeerDb,
+  type PeerDb,
+  PeerDbError,
+  PeerDbErrorCode,
+} from "./peer-db.js";
+export { PENALTIES, type PenaltyCode, penaltyFor, UNKNOWN_REJECT_PENALTY } from "./penalties.js";
+export type { BanRecord, KnownPeer, SecurityLogEntry, SecurityLogKind } from "./records.js";
+export {
+  type PeerPenalizedEvent,
+  PeerReputation,
+  type ReputationDeps,
+  type ReputationEvents,
+} from "./reputation.js";
+export { type SecurityEvent, SecurityLog, type SecurityLogDeps } from "./security-log.js";
+export {
+  type GossipKind,
+  type GossipOutcome,
+  type GossipVerdictInput,
+  gossipVerdict,
+  VerdictCounters,
+} from "./verdict.js";

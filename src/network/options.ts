@@ -1,0 +1,178 @@
+import type { NetworkName } from "../consensus/params.js";
+
+/** Tunables of the peer scorer; defaults in `DEFAULT_REPUTATION_OPTIONS`. */
+export interface ReputationOptions {
+  /** a peer whose score reaches this is disconnected (it may come back) */
+  disconnectThreshold: number;
+  /** a peer whose score reaches this is banned: disconnected and refused until the ban expires */
+  banThreshold: number;
+  /** scores halve over this long, so rare honest mistakes are forgotten */
+  halfLifeMs: number;
+  banDurationMs: number;
+}
+
+export const DEFAULT_REPUTATION_OPTIONS: Readonly<ReputationOptions> = Object.freeze({
+  disconnectThreshold: 50,
+  banThreshold: 100,
+  halfLifeMs: 10 * 60_000,
+  banDurationMs: 24 * 60 * 60_000,
+});
+
+/** Tunables of the security log. */
+export interface SecurityLogOptions {
+  /** most entries kept (memory and disk); the oldest go first */
+  maxEntries: number;
+  /** most bytes of one entry's JSON `detail`; larger details are replaced by a note */
+  maxDetailBytes: number;
+}
+
+export const DEFAULT_SECURITY_LOG_OPTIONS: Readonly<SecurityLogOptions> = Object.freeze({
+  maxEntries: 1000,
+  maxDetailBytes: 64 * 1024,
+});
+
+/** Tunables of discovery and connection upkeep. */
+export interface PeerManagerOptions {
+  /** below this many connections the manager dials known and discovered peers */
+  minPeers: number;
+  /** no dials at or above this; above it the worst-scored extra connections are closed */
+  maxPeers: number;
+  /** how often the upkeep loop runs */
+  maintenanceIntervalMs: number;
+  /** first retry delay after a failed dial or a lost peer; doubles per failure */
+  dialBackoffBaseMs: number;
+  dialBackoffMaxMs: number;
+  /** deadline of one dial */
+  dialTimeoutMs: number;
+  /** health-check ping period (0 = no pings) */
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  /** consecutive failed pings after which the connection is closed */
+  maxPingFailures: number;
+  /** most known peers persisted */
+  maxKnownPeers: number;
+}
+
+export const DEFAULT_PEER_MANAGER_OPTIONS: Readonly<PeerManagerOptions> = Object.freeze({
+  minPeers: 4,
+  maxPeers: 24,
+  maintenanceIntervalMs: 5_000,
+  dialBackoffBaseMs: 1_000,
+  dialBackoffMaxMs: 5 * 60_000,
+  dialTimeoutMs: 5_000,
+  pingIntervalMs: 30_000,
+  pingTimeoutMs: 10_000,
+  maxPingFailures: 3,
+  maxKnownPeers: 500,
+});
+
+/** Per-peer gossip rate limits (token buckets per topic). */
+export interface GossipRateOptions {
+  /** burst of block messages one peer may send */
+  blockBurst: number;
+  blocksPerSecond: number;
+  txBurst: number;
+  txsPerSecond: number;
+}
+
+export const DEFAULT_GOSSIP_RATE_OPTIONS: Readonly<GossipRateOptions> = Object.freeze({
+  blockBurst: 32,
+  blocksPerSecond: 8,
+  txBurst: 500,
+  txsPerSecond: 200,
+});
+
+/** Everything `createNetworkHost` needs to know; `resolveNetworkHostOptions` fills defaults. */
+export interface NetworkHostOptions {
+  network: NetworkName;
+  /** multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/7333 */
+  listen: string[];
+  /** multiaddrs to announce instead of the listen addresses (e.g. behind NAT or in Docker) */
+  announce: string[];
+  /** bootstrap multiaddrs, each ending in /p2p/<peer id> */
+  bootstrap: string[];
+  /**
+   * true on loopback / single-host networks (tests, docker-compose): disables gossipsub's
+   * IP-colocation penalty and libp2p's per-host inbound connection rate limit, which would
+   * otherwise starve meshes whose peers all share one address
+   */
+  localNetwork: boolean;
+  /** DHT self-query: first run after this delay, then every `dhtQuerySelfIntervalMs` */
+  dhtInitialQuerySelfIntervalMs: number;
+  dhtQuerySelfIntervalMs: number;
+  /** largest gossip message accepted (bytes); larger ones are rejected before decoding */
+  maxGossipMessageBytes: number;
+  peers: PeerManagerOptions;
+  reputation: ReputationOptions;
+  securityLog: SecurityLogOptions;
+  gossipRate: GossipRateOptions;
+}
+
+/** What callers pass: the network plus any overrides. */
+export type NetworkHostInit = Pick<NetworkHostOptions, "network"> &
+  Partial<Omit<NetworkHostOptions, "network" | "peers" | "reputation" | "securityLog" | "gossipRate">> & {
+    peers?: Partial<PeerManagerOptions>;
+    reputation?: Partial<ReputationOptions>;
+    securityLog?: Partial<SecurityLogOptions>;
+    gossipRate?: Partial<GossipRateOptions>;
+  };
+
+export const DEFAULT_NETWORK_HOST_OPTIONS = Object.freeze({
+  listen: ["/ip4/0.0.0.0/tcp/7333"],
+  announce: [] as string[],
+  bootstrap: [] as string[],
+  localNetwork: false,
+  dhtInitialQuerySelfIntervalMs: 200,
+  dhtQuerySelfIntervalMs: 60_000,
+  // a block is at most 1,000,000 bytes by consensus; the codec ceiling is 4 MiB
+  maxGossipMessageBytes: 1_100_000,
+});
+
+function checkPositive(group: string, values: object): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+      throw new RangeError(`${group} option ${key} must be a non-negative number`);
+    }
+  }
+}
+
+export function resolveReputationOptions(opts: Partial<ReputationOptions> = {}): ReputationOptions {
+  const merged = { ...DEFAULT_REPUTATION_OPTIONS, ...opts };
+  checkPositive("reputation", merged);
+  if (merged.disconnectThreshold > merged.banThreshold)
+    throw new RangeError("reputation disconnectThreshold must not exceed banThreshold");
+  if (merged.halfLifeMs <= 0) throw new RangeError("reputation halfLifeMs must be positive");
+  return merged;
+}
+
+export function resolveSecurityLogOptions(opts: Partial<SecurityLogOptions> = {}): SecurityLogOptions {
+  const merged = { ...DEFAULT_SECURITY_LOG_OPTIONS, ...opts };
+  checkPositive("securityLog", merged);
+  if (!Number.isInteger(merged.maxEntries) || merged.maxEntries < 1)
+    throw new RangeError("securityLog maxEntries must be a positive integer");
+  return merged;
+}
+
+export function resolvePeerManagerOptions(opts: Partial<PeerManagerOptions> = {}): PeerManagerOptions {
+  const merged = { ...DEFAULT_PEER_MANAGER_OPTIONS, ...opts };
+  checkPositive("peers", merged);
+  if (merged.minPeers > merged.maxPeers) throw new RangeError("peers minPeers must not exceed maxPeers");
+  if (merged.maintenanceIntervalMs <= 0) throw new RangeError("peers maintenanceIntervalMs must be positive");
+  return merged;
+}
+
+export function resolveNetworkHostOptions(init: NetworkHostInit): NetworkHostOptions {
+  if (!["regtest", "devnet", "testnet"].includes(init.network))
+    throw new RangeError(`unknown network ${init.network}`);
+  const { peers, reputation, securityLog, gossipRate, ...rest } = init;
+  const gossip = { ...DEFAULT_GOSSIP_RATE_OPTIONS, ...gossipRate };
+  checkPositive("gossipRate", gossip);
+  return {
+    ...DEFAULT_NETWORK_HOST_OPTIONS,
+    ...rest,
+    peers: resolvePeerManagerOptions(peers),
+    reputation: resolveReputationOptions(reputation),
+    securityLog: resolveSecurityLogOptions(securityLog),
+    gossipRate: gossip,
+  };
+}

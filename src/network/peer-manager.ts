@@ -1,0 +1,286 @@
+import { setTimeout as delay } from "node:timers/promises";
+import type { IdentifyResult, Libp2p, PeerId, PeerInfo } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { Ping } from "@libp2p/ping";
+import { multiaddr } from "@multiformats/multiaddr";
+import { type Logger, silentLogger } from "../util/logger.js";
+import { NetworkErrorCode } from "./errors.js";
+import type { PeerManagerOptions } from "./options.js";
+import type { PeerDb } from "./peer-db.js";
+import type { KnownPeer } from "./records.js";
+import type { PeerReputation } from "./reputation.js";
+
+export interface PeerManagerDeps {
+  libp2p: Libp2p<{ ping: Ping }>;
+  peerDb: PeerDb;
+  reputation: Pick<PeerReputation, "isBanned" | "penalize">;
+  /** bootstrap multiaddrs (with /p2p/<id>): always dial candidates, retried with backoff */
+  bootstrap: readonly string[];
+  clock?: () => number;
+  log?: Logger;
+}
+
+interface Candidate {
+  peerId: PeerId;
+  failures: number;
+  nextAttemptMs: number;
+}
+
+/**
+ * Keeps the node connected: dials peers found by discovery (DHT, bootstrap, persisted known
+ * peers) while below `maxPeers`, redials with exponential backoff while below `minPeers`, runs a
+ * DHT query for more peers when it has no one left to dial, pings connected peers and drops the
+ * ones that stop answering, and persists the listen addresses of every identified peer so a
+ * restarted node finds its peers again when its bootstrap node is down.
+ */
+export class PeerManager {
+  private readonly libp2p: Libp2p<{ ping: Ping }>;
+  private readonly clock: () => number;
+  private readonly log: Logger;
+  private readonly candidates = new Map<string, Candidate>();
+  private readonly dialing = new Set<string>();
+  private readonly pingFailures = new Map<string, number>();
+  private controller: AbortController | undefined;
+  private loops: Promise<void>[] = [];
+  private wake: (() => void) | undefined;
+  private discovering = false;
+  private readonly pendingWrites = new Set<Promise<void>>();
+
+  constructor(
+    private readonly opts: PeerManagerOptions,
+    private readonly deps: PeerManagerDeps,
+  ) {
+    this.libp2p = deps.libp2p;
+    this.clock = deps.clock ?? Date.now;
+    this.log = deps.log ?? silentLogger;
+  }
+
+  /** Loads known peers and bootstrap peers into the peer store, starts upkeep and pings. */
+  async start(): Promise<void> {
+    if (this.controller) return;
+    const controller = new AbortController();
+    this.controller = controller;
+    for (const addr of this.deps.bootstrap) {
+      const ma = multiaddr(addr);
+      const id = ma.getComponents().find((c) => c.name === "p2p")?.value;
+      if (!id) throw new RangeError(`bootstrap address ${addr} has no /p2p/<peer id>`);
+      const peerId = peerIdFromString(id);
+      await this.libp2p.peerStore.merge(peerId, { multiaddrs: [ma.decapsulateCode(0x01a5)] });
+      this.addCandidate(peerId);
+    }
+    for (const known of await this.deps.peerDb.knownPeers()) {
+      if (known.peerId === this.libp2p.peerId.toString() || this.deps.reputation.isBanned(known.peerId))
+        continue;
+      try {
+        const peerId = peerIdFromString(known.peerId);
+        await this.libp2p.peerStore.merge(peerId, { multiaddrs: known.addrs.map((a) => multiaddr(a)) });
+        this.addCandidate(peerId);
+      } catch (err) {
+        this.log.warn({ err, peerId: known.peerId }, "dropping unreadable known peer");
+        this.track(this.deps.peerDb.deleteKnownPeer(known.peerId));
+      }
+    }
+    this.libp2p.addEventListener("peer:discovery", this.onDiscovery);
+    this.libp2p.addEventListener("peer:connect", this.onConnect);
+    this.libp2p.addEventListener("peer:disconnect", this.onDisconnect);
+    this.libp2p.addEventListener("peer:identify", this.onIdentify);
+    this.loops = [this.runLoop(controller.signal)];
+    if (this.opts.pingIntervalMs > 0) this.loops.push(this.runPings(controller.signal));
+  }
+
+  /** Stops the loops and waits for them and for pending known-peer writes. */
+  async stop(): Promise<void> {
+    const controller = this.controller;
+    if (!controller) return;
+    this.controller = undefined;
+    controller.abort();
+    this.wake?.();
+    this.libp2p.removeEventListener("peer:discovery", this.onDiscovery);
+    this.libp2p.removeEventListener("peer:connect", this.onConnect);
+    this.libp2p.removeEventListener("peer:disconnect", this.onDisconnect);
+    this.libp2p.removeEventListener("peer:identify", this.onIdentify);
+    await Promise.allSettled(this.loops);
+    this.loops = [];
+    await Promise.allSettled([...this.pendingWrites]);
+  }
+
+  /** Forgets a peer (after a ban): no more dials, and its known-address record is deleted. */
+  forget(peerId: string): void {
+    this.candidates.delete(peerId);
+    this.track(this.deps.peerDb.deleteKnownPeer(peerId));
+  }
+
+  /** Peer ids the manager would dial, for diagnostics. */
+  candidateIds(): string[] {
+    return [...this.candidates.keys()];
+  }
+
+  private get connectedCount(): number {
+    return this.libp2p.getPeers().length;
+  }
+
+  private addCandidate(peerId: PeerId): Candidate {
+    const key = peerId.toString();
+    let c = this.candidates.get(key);
+    if (!c) {
+      c = { peerId, failures: 0, nextAttemptMs: 0 };
+      this.candidates.set(key, c);
+    }
+    return c;
+  }
+
+  private backoffMs(failures: number): number {
+    return Math.min(this.opts.dialBackoffMaxMs, this.opts.dialBackoffBaseMs * 2 ** Math.min(failures, 30));
+  }
+
+  private readonly onDiscovery = (evt: CustomEvent<PeerInfo>): void => {
+    const peerId = evt.detail.id;
+    if (peerId.equals(this.libp2p.peerId)) return;
+    const c = this.addCandidate(peerId);
+    if (this.connectedCount + this.dialing.size < this.opts.maxPeers && c.nextAttemptMs <= this.clock()) {
+      void this.dial(c);
+    }
+  };
+
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
+    const c = this.addCandidate(evt.detail);
+    c.failures = 0;
+    c.nextAttemptMs = 0;
+    this.pingFailures.delete(evt.detail.toString());
+  };
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const c = this.candidates.get(evt.detail.toString());
+    // Do not hammer a peer that just dropped us; the upkeep loop redials after the backoff.
+    if (c) c.nextAttemptMs = this.clock() + this.backoffMs(c.failures);
+    if (this.connectedCount < this.opts.minPeers) this.wake?.();
+  };
+
+  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    const { peerId, listenAddrs } = evt.detail;
+    const id = peerId.toString();
+    if (this.deps.reputation.isBanned(id)) return;
+    const addrs = listenAddrs.filter((a) => !a.toString().includes("/p2p-circuit")).map((a) => a.toString());
+    if (addrs.length === 0) return;
+    const record: KnownPeer = { peerId: id, addrs, lastSeenMs: this.clock() };
+    this.track(this.saveKnownPeer(record));
+  };
+
+  private async saveKnownPeer(record: KnownPeer): Promise<void> {
+    await this.deps.peerDb.putKnownPeer(record);
+    const all = await this.deps.peerDb.knownPeers();
+    if (all.length > this.opts.maxKnownPeers) {
+      all.sort((a, b) => a.lastSeenMs - b.lastSeenMs);
+      for (const old of all.slice(0, all.length - this.opts.maxKnownPeers))
+        await this.deps.peerDb.deleteKnownPeer(old.peerId);
+    }
+  }
+
+  private track(write: Promise<void>): void {
+    const p = write.catch((err: unknown) => this.log.warn({ err }, "peer database write failed"));
+    this.pendingWrites.add(p);
+    void p.finally(() => this.pendingWrites.delete(p));
+  }
+
+  private async dial(c: Candidate): Promise<void> {
+    const key = c.peerId.toString();
+    const signal = this.controller?.signal;
+    if (!signal || signal.aborted || this.dialing.has(key) || this.deps.reputation.isBanned(key)) return;
+    if (this.libp2p.getConnections(c.peerId).length > 0) return;
+    this.dialing.add(key);
+    try {
+      await this.libp2p.dial(c.peerId, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.dialTimeoutMs)]),
+      });
+      c.failures = 0;
+    } catch (err) {
+      if (signal.aborted) return;
+      c.failures++;
+      c.nextAttemptMs = this.clock() + this.backoffMs(c.failures);
+      this.log.debug({ peerId: key, failures: c.failures, err }, "dial failed");
+    } finally {
+      this.dialing.delete(key);
+    }
+  }
+
+  /** One upkeep round: dial eligible candidates while below minPeers; discover when none are left. */
+  private async maintain(): Promise<void> {
+    const missing = this.opts.minPeers - this.connectedCount - this.dialing.size;
+    if (missing <= 0) return;
+    const now = this.clock();
+    const eligible = [...this.candidates.values()]
+      .filter((c) => c.nextAttemptMs <= now && !this.dialing.has(c.peerId.toString()))
+      .filter((c) => this.libp2p.getConnections(c.peerId).length === 0)
+      .filter((c) => !this.deps.reputation.isBanned(c.peerId.toString()))
+      .sort((a, b) => a.failures - b.failures);
+    for (const c of eligible.slice(0, missing)) void this.dial(c);
+    if (eligible.length < missing && this.connectedCount > 0) void this.discover();
+  }
+
+  // A DHT walk towards our own id: every peer met on the way is announced as peer:discovery.
+  private async discover(): Promise<void> {
+    const signal = this.controller?.signal;
+    if (this.discovering || !signal) return;
+    this.discovering = true;
+    try {
+      const query = this.libp2p.peerRouting.getClosestPeers(this.libp2p.peerId.toMultihash().bytes, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.dialTimeoutMs)]),
+      });
+      for await (const _ of query) {
+        // results arrive as peer:discovery events too; draining the iterator runs the query
+      }
+    } catch (err) {
+      if (!signal.aborted) this.log.debug({ err }, "discovery query failed");
+    } finally {
+      this.discovering = false;
+    }
+  }
+
+  private async runLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.maintain();
+      } catch (err) {
+        this.log.warn({ err }, "peer upkeep failed");
+      }
+      await this.sleep(this.opts.maintenanceIntervalMs, signal);
+    }
+  }
+
+  // Sleeps, but wakes early when a peer drops below the minimum.
+  private async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    const woken = new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+    await Promise.race([delay(ms, undefined, { signal }).catch(() => undefined), woken]);
+    this.wake = undefined;
+  }
+
+  private async runPings(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await delay(this.opts.pingIntervalMs, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) return;
+      await Promise.allSettled(this.libp2p.getPeers().map((peerId) => this.pingOnce(peerId, signal)));
+    }
+  }
+
+  private async pingOnce(peerId: PeerId, signal: AbortSignal): Promise<void> {
+    const key = peerId.toString();
+    try {
+      await this.libp2p.services.ping.ping(peerId, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.pingTimeoutMs)]),
+      });
+      this.pingFailures.delete(key);
+    } catch {
+      if (signal.aborted) return;
+      const failures = (this.pingFailures.get(key) ?? 0) + 1;
+      this.pingFailures.set(key, failures);
+      if (failures >= this.opts.maxPingFailures) {
+        this.log.info({ peerId: key, failures }, "dropping unresponsive peer");
+        this.pingFailures.delete(key);
+        this.deps.reputation.penalize(key, NetworkErrorCode.UNRESPONSIVE);
+        await this.libp2p.hangUp(peerId).catch(() => undefined);
+      }
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/** What the peer database stores (see layout.ts for the keys). */
+
+/** A peer we have been connected to, with the addresses it listens on. */
+export interface KnownPeer {
+  peerId: string;
+  /** multiaddr strings without the /p2p suffix */
+  addrs: string[];
+  lastSeenMs: number;
+}
+
+/** A banned peer: refused on dial and on inbound connections until `untilMs`. */
+export interface BanRecord {
+  peerId: string;
+  /** the penalty code of the offence that crossed the ban threshold */
+  code: string;
+  reason: string;
+  sinceMs: number;
+  untilMs: number;
+}
+
+/** What a security log entry is about. */
+export type SecurityLogKind = "block" | "tx" | "batch" | "ban" | "frame";
+
+export interface SecurityLogEntry {
+  /** increasing, unique per database */
+  seq: number;
+  timeMs: number;
+  peerId: string;
+  code: string;
+  kind: SecurityLogKind;
+  detail?: Record<string, unknown>;
+}
