@@ -1,17 +1,24 @@
-import type { Account } from "../consensus/account.js";
-import { accountTreeKey, accountValueHash } from "../consensus/account.js";
+import { type Account, accountTreeKey, accountValueHash, EMPTY_ACCOUNT } from "../consensus/account.js";
 import { checkBlockBody, checkHeader } from "../consensus/block-rules.js";
 import { expectedBits, medianTimePast, powLimit } from "../consensus/difficulty.js";
-import { BlockError, BlockErrorCode } from "../consensus/errors.js";
+import { BlockError, BlockErrorCode, TxError } from "../consensus/errors.js";
 import { genesisBlock } from "../consensus/genesis.js";
-import type { NetworkParams } from "../consensus/params.js";
+import { merkleRoot } from "../consensus/merkle.js";
+import { BLOCK_VERSION, blockSubsidy, type NetworkParams } from "../consensus/params.js";
 import { checkProofOfWork, workFromBits } from "../consensus/pow.js";
 import { applyBlockState, stateRootAfter, touchedAddresses } from "../consensus/state.js";
 import { rootFromLeaves } from "../consensus/state-tree.js";
+import { applyTransfer } from "../consensus/tx-rules.js";
 import type { Block } from "../primitives/block.js";
 import { blockHash } from "../primitives/block.js";
 import { equalBytes, toHex } from "../primitives/bytes.js";
-import { type TransferTx, TxType, transactionId } from "../primitives/transaction.js";
+import {
+  type CoinbaseTx,
+  senderOf,
+  type TransferTx,
+  TxType,
+  transactionId,
+} from "../primitives/transaction.js";
 import { type ChainStore, StoreBatch } from "../store/chain-store.js";
 import { StoreError, StoreErrorCode } from "../store/errors.js";
 import { type BlockIndexEntry, BlockStatus } from "../store/records.js";
@@ -56,6 +63,15 @@ const NOT_PERSISTED = new Set<string>([
 ]);
 
 const systemClock = () => Math.floor(Date.now() / 1000);
+
+function coinbaseTx(
+  params: NetworkParams,
+  height: number,
+  recipient: Uint8Array,
+  amount: bigint,
+): CoinbaseTx {
+  return { type: TxType.Coinbase, networkId: params.networkId, height, recipient, amount };
+}
 
 /**
  * The block index, fork choice and the main chain's state. Every block that passes header and
@@ -185,6 +201,64 @@ export class Chain extends TypedEmitter<ChainEvents> {
   /** Up to `count` main-chain entries from `fromHeight` upwards. */
   mainChainRange(fromHeight: number, count: number): BlockIndexEntry[] {
     return this.main.slice(Math.max(0, fromHeight), Math.max(0, fromHeight) + Math.max(0, count));
+  }
+
+  /**
+   * An unsolved block on the current tip: coinbase to `recipient` paying subsidy + fees, the given
+   * transfers in order (those that do not apply to the tip state are left out), merkle and state
+   * roots filled in, bits from ASERT, time = max(now, median time past + 1). The miner searches
+   * the nonce; mining may also bump `time`, which needs no other change.
+   */
+  async prepareBlock(recipient: Uint8Array, candidates: readonly TransferTx[]): Promise<Block> {
+    const parent = this.tip;
+    const height = parent.height + 1;
+    const time = Math.max(this.clock(), medianTimePast(this.ancestorTimes(parent)) + 1);
+    const working = await this.store.getAccounts([...touchedAddresses(candidates), recipient]);
+    const txs: TransferTx[] = [];
+    for (const tx of candidates) {
+      if (txs.length >= this.params.maxBlockTxs - 1) break;
+      if (tx.networkId !== this.params.networkId) continue;
+      const senderHex = toHex(senderOf(tx));
+      const senderBefore = working.get(senderHex) ?? EMPTY_ACCOUNT;
+      try {
+        const result = applyTransfer(tx, senderBefore, (senderAfter) => {
+          working.set(senderHex, senderAfter);
+          return working.get(toHex(tx.recipient)) ?? EMPTY_ACCOUNT;
+        });
+        working.set(toHex(tx.recipient), result.recipient);
+        txs.push(tx);
+      } catch (err) {
+        if (!(err instanceof TxError)) throw err;
+        working.set(senderHex, senderBefore); // a transfer that does not apply leaves no trace
+      }
+    }
+    const pre = await this.store.getAccounts(
+      touchedAddresses([coinbaseTx(this.params, height, recipient, 0n), ...txs]),
+    );
+    const fees = txs.reduce((sum, tx) => sum + tx.fee, 0n);
+    const coinbase = coinbaseTx(this.params, height, recipient, blockSubsidy(height, this.params) + fees);
+    const block: Block = {
+      header: {
+        version: BLOCK_VERSION,
+        prevHash: parent.hash,
+        merkleRoot: merkleRoot([coinbase, ...txs].map(transactionId)),
+        stateRoot: parent.header.stateRoot,
+        time,
+        bits: expectedBits(
+          height,
+          { height: parent.height, time: parent.header.time },
+          height === 1 ? undefined : parent.block1Time,
+          this.params,
+        ),
+        nonce: 0n,
+      },
+      txs: [coinbase, ...txs],
+    };
+    const diff = applyBlockState(block, height, this.params, pre);
+    block.header.stateRoot = (
+      await stateRootAfter(parent.header.stateRoot, diff.changes.values(), this.store)
+    ).root;
+    return block;
   }
 
   /** Accounts at the tip, by hex address (absent = empty). */

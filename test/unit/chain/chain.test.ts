@@ -11,7 +11,7 @@ import { ChainStore } from "../../../src/store/chain-store.js";
 import { StoreError, StoreErrorCode } from "../../../src/store/errors.js";
 import { keys, SCHEMA_VERSION } from "../../../src/store/layout.js";
 import { BlockStatus } from "../../../src/store/records.js";
-import { ChainBuilder, testKey, transfer } from "../../helpers/chain-builder.js";
+import { ChainBuilder, mineHeader, testKey, transfer } from "../../helpers/chain-builder.js";
 import { type OpenedChain, openChain } from "../../helpers/open-chain.js";
 import { tempDir } from "../../helpers/temp-dir.js";
 
@@ -223,6 +223,25 @@ describe("fork choice and reorgs", () => {
     const bad = await main.mine({ mutate: (b) => (b.header.stateRoot = new Uint8Array(32).fill(7)) });
     expect(await rejection(o.chain.processBlock(bad))).toBe(BlockErrorCode.BAD_STATE_ROOT);
     expect(o.chain.tip.hashHex).toBe(tip);
+  });
+});
+
+describe("block templates", () => {
+  it("prepareBlock builds a block that connects, leaving out transfers that do not apply", async () => {
+    const builder = ChainBuilder.create();
+    const o = await open();
+    await feed(o, [await builder.mine({ miner: alice.address })]);
+    const good = transfer(alice, bob.address, 500n, 0n, 7n);
+    const gap = transfer(alice, bob.address, 1n, 5n); // nonce gap: does not apply yet
+    const broke = transfer(carol, bob.address, 1n, 0n); // carol has nothing
+    const next = transfer(alice, carol.address, 100n, 1n, 3n);
+    const template = await o.chain.prepareBlock(carol.address, [good, gap, broke, next]);
+    expect(template.txs.slice(1)).toEqual([good, next]);
+    expect(template.txs[0]).toMatchObject({ height: 2, amount: blockSubsidy(2, REGTEST) + 10n });
+    const result = await o.chain.processBlock({ ...template, header: mineHeader(template.header) });
+    expect(result.status).toBe("connected");
+    const accounts = await o.chain.getAccounts([carol.address]);
+    expect(accounts.get(toHex(carol.address))?.balance).toBe(blockSubsidy(2, REGTEST) + 10n + 100n);
   });
 });
 
