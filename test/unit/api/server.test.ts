@@ -1,0 +1,115 @@
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { RpcError, RpcErrorCode, type RpcMethodTable } from "../../../src/api/rpc.js";
+import { ApiServer, COOKIE_FILE, ENDPOINT_FILE } from "../../../src/api/server.js";
+import { tempDir } from "../../helpers/temp-dir.js";
+
+let dir: ReturnType<typeof tempDir>;
+let server: ApiServer;
+const calls: string[] = [];
+
+const methods: RpcMethodTable = {
+  echo: { summary: "echo", readOnly: true, handler: async (p) => ({ got: p, big: 2n ** 70n }) },
+  missing: {
+    summary: "always not found",
+    readOnly: true,
+    handler: async () => {
+      throw new RpcError(RpcErrorCode.NOT_FOUND, "nothing here");
+    },
+  },
+  write: {
+    summary: "changes state",
+    readOnly: false,
+    handler: async (p) => {
+      calls.push(String(p.value));
+      return "ok";
+    },
+  },
+};
+
+beforeEach(async () => {
+  dir = tempDir();
+  calls.length = 0;
+  server = new ApiServer({ host: "127.0.0.1", port: 0, datadir: dir.path, maxBodyBytes: 4096 }, { methods });
+  await server.start();
+});
+
+afterEach(async () => {
+  await server.stop();
+  dir.cleanup();
+});
+
+async function rpc(
+  body: unknown,
+  token?: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${server.url}/rpc`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+const token = () => readFileSync(join(dir.path, COOKIE_FILE), "utf8").trim();
+
+describe("API server", () => {
+  it("writes the cookie (0600) and the endpoint file for the CLI, and removes them on stop", async () => {
+    expect(statSync(join(dir.path, COOKIE_FILE)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(join(dir.path, ENDPOINT_FILE), "utf8")).url).toBe(server.url);
+    await server.stop();
+    expect(() => statSync(join(dir.path, COOKIE_FILE))).toThrow();
+  });
+
+  it("answers JSON-RPC 2.0 read methods without a token, bigints as strings", async () => {
+    const { json } = await rpc({ jsonrpc: "2.0", id: 1, method: "echo", params: { a: "b" } });
+    expect(json).toEqual({ jsonrpc: "2.0", id: 1, result: { got: { a: "b" }, big: (2n ** 70n).toString() } });
+  });
+
+  it("refuses a state-changing method without the token (401, UNAUTHORIZED) and runs it with", async () => {
+    const denied = await rpc({ jsonrpc: "2.0", id: 2, method: "write", params: { value: "x" } });
+    expect(denied.status).toBe(401);
+    expect((denied.json.error as { code: number }).code).toBe(RpcErrorCode.UNAUTHORIZED);
+    const wrong = await rpc(
+      { jsonrpc: "2.0", id: 2, method: "write", params: { value: "x" } },
+      "f".repeat(64),
+    );
+    expect(wrong.status).toBe(401);
+    expect(calls).toEqual([]);
+    const allowed = await rpc({ jsonrpc: "2.0", id: 3, method: "write", params: { value: "y" } }, token());
+    expect(allowed.json.result).toBe("ok");
+    expect(calls).toEqual(["y"]);
+  });
+
+  it("refuses an oversized body with 413 before running anything", async () => {
+    const res = await fetch(`${server.url}/rpc`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token()}` },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "write", params: { value: "z".repeat(10_000) } }),
+    });
+    expect(res.status).toBe(413);
+    expect(calls).toEqual([]);
+  });
+
+  it.each([
+    ["PARSE_ERROR", "{not json", RpcErrorCode.PARSE_ERROR],
+    ["INVALID_REQUEST", { id: 1, method: "echo" }, RpcErrorCode.INVALID_REQUEST],
+    ["METHOD_NOT_FOUND", { jsonrpc: "2.0", id: 1, method: "nope" }, RpcErrorCode.METHOD_NOT_FOUND],
+    [
+      "INVALID_PARAMS (positional)",
+      { jsonrpc: "2.0", id: 1, method: "echo", params: [1] },
+      RpcErrorCode.INVALID_PARAMS,
+    ],
+  ])("answers %s with its JSON-RPC error code", async (_name, body, code) => {
+    const { json } = await rpc(body);
+    expect((json.error as { code: number }).code).toBe(code);
+  });
+
+  it("serves read-only methods as REST GETs, and not the others", async () => {
+    const ok = await fetch(`${server.url}/api/echo?x=1`);
+    expect(await ok.json()).toMatchObject({ got: { x: "1" } });
+    expect((await fetch(`${server.url}/api/write`)).status).toBe(404);
+    expect((await fetch(`${server.url}/api/missing`)).status).toBe(404);
+  });
+});
