@@ -1,0 +1,66 @@
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import type { PrivateKey } from "@libp2p/interface";
+import {
+  createNetworkHost,
+  type NetworkHost,
+  type NetworkHostInit,
+  type PeerDb,
+} from "../../src/network/index.js";
+
+/**
+ * Resolves when `predicate` holds, re-checking every `intervalMs`; rejects with `what` after
+ * `timeoutMs`. A bounded wait on a condition, never a fixed sleep.
+ */
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what = "condition",
+  intervalMs = 20,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await predicate()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Options for a regtest host on 127.0.0.1 with fast timers. */
+export function localHostInit(overrides: Partial<NetworkHostInit> = {}): NetworkHostInit {
+  return {
+    network: "regtest",
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    localNetwork: true,
+    dhtInitialQuerySelfIntervalMs: 200,
+    ...overrides,
+    peers: {
+      minPeers: 3,
+      maxPeers: 10,
+      maintenanceIntervalMs: 200,
+      dialBackoffBaseMs: 100,
+      dialBackoffMaxMs: 1_000,
+      ...overrides.peers,
+    },
+  };
+}
+
+export interface StartedHost {
+  host: NetworkHost;
+  privateKey: PrivateKey;
+}
+
+/** Creates and starts a local regtest host. */
+export async function startLocalHost(
+  overrides: Partial<NetworkHostInit> = {},
+  deps: { privateKey?: PrivateKey; peerDb?: PeerDb; clock?: () => number } = {},
+): Promise<StartedHost> {
+  const privateKey = deps.privateKey ?? (await generateKeyPair("Ed25519"));
+  const host = await createNetworkHost(localHostInit(overrides), { ...deps, privateKey });
+  await host.start();
+  return { host, privateKey };
+}
+
+/** Stops every host, in parallel, ignoring ones already stopped. */
+export async function stopAll(hosts: readonly NetworkHost[]): Promise<void> {
+  await Promise.allSettled(hosts.map((h) => h.stop()));
+}
