@@ -175,7 +175,7 @@ export function decodeStatus(bytes: Uint8Array): StatusMessage {
 export function encodeLocatorRequest(m: LocatorRequest): Uint8Array {
   if (m.locator.length < 1 || m.locator.length > MAX_LOCATOR_LENGTH)
     throw new RangeError(`locator must hold 1..${MAX_LOCATOR_LENGTH} hashes`);
-  m.locator.forEach((h, i) => assertHash(h, `locator[${i}]`));
+  for (const [i, h] of m.locator.entries()) assertHash(h, `locator[${i}]`);
   assertU32(m.maxHashes, "maxHashes");
   const w = new ByteWriter(4 + m.locator.length * HASH_LENGTH + 4).u32(m.locator.length);
   for (const h of m.locator) w.raw(h);
@@ -195,7 +195,7 @@ export function encodeLocatorResponse(m: LocatorResponse): Uint8Array {
   assertU32(m.forkHeight, "forkHeight");
   assertHash(m.forkHash, "forkHash");
   if (m.hashes.length > MAX_LOCATOR_HASHES) throw new RangeError(`at most ${MAX_LOCATOR_HASHES} hashes`);
-  m.hashes.forEach((h, i) => assertHash(h, `hashes[${i}]`));
+  for (const [i, h] of m.hashes.entries()) assertHash(h, `hashes[${i}]`);
   const w = new ByteWriter(4 + HASH_LENGTH + 4 + m.hashes.length * HASH_LENGTH)
     .u32(m.forkHeight)
     .raw(m.forkHash)
@@ -231,7 +231,7 @@ export function decodeBlocksByRangeRequest(bytes: Uint8Array): BlocksByRangeRequ
 export function encodeBlocksByHashRequest(m: BlocksByHashRequest): Uint8Array {
   if (m.hashes.length < 1 || m.hashes.length > MAX_BATCH_BLOCKS)
     throw new RangeError(`blocks-by-hash asks for 1..${MAX_BATCH_BLOCKS} hashes`);
-  m.hashes.forEach((h, i) => assertHash(h, `hashes[${i}]`));
+  for (const [i, h] of m.hashes.entries()) assertHash(h, `hashes[${i}]`);
   const w = new ByteWriter(4 + m.hashes.length * HASH_LENGTH).u32(m.hashes.length);
   for (const h of m.hashes) w.raw(h);
   return w.finish();
@@ -278,7 +278,7 @@ export function encodeSignedBatch(b: SignedBatch): Uint8Array {
     throw new RangeError(`at most ${MAX_BATCH_BLOCKS} requested hashes`);
   if (b.signer.length !== SIGNER_LENGTH || b.signature.length !== SIGNATURE_LENGTH)
     throw new RangeError("signer is 32 bytes, signature 64");
-  b.blockHashes.forEach((h, i) => assertHash(h, `blockHashes[${i}]`));
+  for (const [i, h] of b.blockHashes.entries()) assertHash(h, `blockHashes[${i}]`);
   let blockBytes = 0;
   for (const block of b.blocks) blockBytes += 4 + block.length;
   const request = encodeBatchRequest(b.request);

@@ -62,6 +62,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   private controller: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private again = false;
+  private syncing = false;
   private roundTarget = 0;
   private wake: (() => void) | undefined;
 
@@ -127,10 +128,10 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   /** Height, target, rate and ETA; cheap, for the API and the dashboard. */
   progress(): SyncProgress {
     const height = this.deps.chain.height;
-    const targetHeight = Math.max(height, this.peers.maxHeight(), this.loop ? this.roundTarget : 0);
+    const targetHeight = Math.max(height, this.peers.maxHeight(), this.syncing ? this.roundTarget : 0);
     const blocksPerSecond = this.meter.perSecond();
     return {
-      syncing: this.loop !== undefined,
+      syncing: this.syncing,
       height,
       targetHeight,
       blocksPerSecond,
@@ -258,6 +259,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     }
     this.loop = this.runSync()
       .catch((err) => {
+        this.syncing = false;
         if (!isSyncError(err, SyncErrorCode.STOPPED)) this.log.error({ err }, "sync round failed");
       })
       .finally(() => {
@@ -274,6 +276,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     const started = performance.now();
     const startHeight = chain.height;
     this.meter.reset();
+    this.syncing = true;
     let idle = 0;
     while (this.controller && !this.controller.signal.aborted) {
       const best = this.peers.best();
@@ -287,6 +290,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
         idle = 0;
       }
     }
+    this.syncing = false;
     if (this.controller?.signal.aborted) return;
     const tip = chain.tip;
     this.log.info({ height: tip.height, imported: tip.height - startHeight }, "sync complete");
