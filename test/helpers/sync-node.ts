@@ -2,7 +2,6 @@ import type { Block } from "../../src/primitives/block.js";
 import type { SyncOptions } from "../../src/sync/options.js";
 import { SyncManager } from "../../src/sync/sync-manager.js";
 import type { PeerScorer, SecurityLog, SecurityLogEntry } from "../../src/sync/types.js";
-import { createLogger, type LogLevel } from "../../src/util/logger.js";
 import { type OpenedChain, openChain } from "./open-chain.js";
 import { createTestLibp2p, type TestLibp2p } from "./sync-libp2p.js";
 import { tempDir } from "./temp-dir.js";

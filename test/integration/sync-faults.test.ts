@@ -91,7 +91,9 @@ describe("sync faults", () => {
     await bad.mineMany(how === "invalid-blocks" ? 5 : 6, { mutate: () => undefined });
     const node = await createSyncNode(builder.blocks.slice(1));
     const evil: TestLibp2p = await createMaliciousPeer(REGTEST, bad.blocks.slice(1), how);
-    cleanups.push(node.destroy, () => evil.libp2p.stop());
+    cleanups.push(node.destroy, async () => {
+      await evil.libp2p.stop();
+    });
     const tipBefore = node.chain.tip.hashHex;
     const evilId = evil.libp2p.peerId.toString();
     await connect(node.libp2p, evil.libp2p);
