@@ -25,6 +25,8 @@ export interface SenderTxs {
   account: Account;
   /** the pool's state version `account` was read at */
   accountVersion: number;
+  /** changes on every attach/detach: eviction-heap nodes with an older stamp are stale */
+  stamp: number;
 }
 
 /**

@@ -25,6 +25,7 @@ import {
 } from "./entry.js";
 import { MempoolError, MempoolErrorCode } from "./errors.js";
 import type { MempoolEvents, RemovalReason } from "./events.js";
+import { Heap } from "./heap.js";
 import { type MempoolOptions, resolveMempoolOptions } from "./options.js";
 import type { MempoolStore } from "./persistence.js";
 import { PeerRateLimiter } from "./rate-limiter.js";
@@ -70,6 +71,21 @@ export interface ReorgReturnResult {
   dropped: number;
 }
 
+type FeeRate = { fee: bigint; size: number };
+
+/** A sender's tail and the rate of its cheapest transaction, valid while `stamp` is current. */
+interface EvictionCandidate {
+  sender: string;
+  stamp: number;
+  entry: PoolEntry;
+  rate: FeeRate;
+}
+
+function evictsFirst(a: EvictionCandidate, b: EvictionCandidate): boolean {
+  const c = compareFeeRate(a.rate, b.rate);
+  return c !== 0 ? c < 0 : a.entry.seq > b.entry.seq;
+}
+
 interface AdmitOptions {
   fromPeer?: string;
   addedAtMs: number;
@@ -101,6 +117,8 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
   private readonly dirty = new Set<string>();
   private totalBytes = 0;
   private seq = 0;
+  private stamps = 1;
+  private evictionHeap = new Heap<EvictionCandidate>(evictsFirst);
   /** bumped on every tip change: an account read at an older version is stale */
   private version = 0;
   /** tip-change work (revalidation, reorg returns), one job at a time */
@@ -165,6 +183,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
     this.senders.clear();
     this.dirty.clear();
     this.totalBytes = 0;
+    this.evictionHeap = new Heap<EvictionCandidate>(evictsFirst);
   }
 
   get size(): number {
@@ -495,7 +514,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
   }
 
   /** The lowest fee rate among the sender's transactions up to and including this one. */
-  private effectiveRate(entry: PoolEntry): { fee: bigint; size: number } {
+  private effectiveRate(entry: PoolEntry): FeeRate {
     let rate = entryRate(entry);
     const s = this.senders.get(entry.sender);
     if (!s) return rate;
@@ -508,26 +527,36 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
   /**
    * The eviction candidate: the highest nonce of the sender whose cheapest transaction pays the
    * lowest rate (a tail has no dependants; its sender's cheapest transaction gates it for mining).
-   * Ties: the newest tail goes first.
+   * Ties: the newest tail goes first. A heap with lazy deletion keeps this O(log senders).
    */
-  private cheapestTail(): { entry: PoolEntry; rate: { fee: bigint; size: number } } | undefined {
-    let best: { entry: PoolEntry; rate: { fee: bigint; size: number } } | undefined;
-    for (const s of this.senders.values()) {
-      let tail: PoolEntry | undefined;
-      let rate: { fee: bigint; size: number } | undefined;
-      for (const e of s.txs.values()) {
-        if (!tail || e.tx.nonce > tail.tx.nonce) tail = e;
-        if (!rate || compareFeeRate(entryRate(e), rate) < 0) rate = entryRate(e);
-      }
-      if (!tail || !rate) continue;
-      if (!best) {
-        best = { entry: tail, rate };
-        continue;
-      }
-      const c = compareFeeRate(rate, best.rate);
-      if (c < 0 || (c === 0 && tail.seq > best.entry.seq)) best = { entry: tail, rate };
+  private cheapestTail(): EvictionCandidate | undefined {
+    for (;;) {
+      const top = this.evictionHeap.peek();
+      if (!top || this.senders.get(top.sender)?.stamp === top.stamp) return top;
+      this.evictionHeap.pop();
     }
-    return best;
+  }
+
+  /** Records a change of the sender's transactions: a fresh eviction candidate, a new stamp. */
+  private touch(sender: string): void {
+    const s = this.senders.get(sender);
+    if (!s) return;
+    s.stamp = this.stamps++;
+    let tail: PoolEntry | undefined;
+    let rate: FeeRate | undefined;
+    for (const e of s.txs.values()) {
+      if (!tail || e.tx.nonce > tail.tx.nonce) tail = e;
+      if (!rate || compareFeeRate(entryRate(e), rate) < 0) rate = entryRate(e);
+    }
+    if (!tail || !rate) return;
+    // Stale nodes are skipped at the top; rebuild when they would outnumber live ones.
+    if (this.evictionHeap.size > 2 * this.senders.size + 1024) this.rebuildEvictionHeap();
+    this.evictionHeap.push({ sender, stamp: s.stamp, entry: tail, rate });
+  }
+
+  private rebuildEvictionHeap(): void {
+    this.evictionHeap = new Heap<EvictionCandidate>(evictsFirst);
+    for (const sender of [...this.senders.keys()]) this.touch(sender);
   }
 
   // ---- tip changes ----
@@ -610,13 +639,14 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
   private attach(entry: PoolEntry, address: Uint8Array, account: Account): void {
     let s = this.senders.get(entry.sender);
     if (!s) {
-      s = { address, txs: new Map(), totalCost: 0n, account, accountVersion: this.version };
+      s = { address, txs: new Map(), totalCost: 0n, account, accountVersion: this.version, stamp: 0 };
       this.senders.set(entry.sender, s);
     }
     s.txs.set(entry.tx.nonce, entry);
     s.totalCost += entry.cost;
     this.byId.set(entry.id, entry);
     this.totalBytes += entry.size;
+    this.touch(entry.sender);
   }
 
   /** Takes an entry out of the indexes (no events, no writes). */
@@ -627,6 +657,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
     s.totalCost -= entry.cost;
     this.byId.delete(entry.id);
     this.totalBytes -= entry.size;
+    this.touch(entry.sender);
   }
 
   /** Forgets a sender with no transactions left (kept by detach so an undo finds its record). */
