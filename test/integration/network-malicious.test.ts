@@ -1,0 +1,136 @@
+import { randomBytes } from "node:crypto";
+import type { GossipSub } from "@libp2p/gossipsub";
+import type { Libp2p } from "@libp2p/interface";
+import { multiaddr } from "@multiformats/multiaddr";
+import { afterAll, describe, expect, it } from "vitest";
+import { REGTEST } from "../../src/consensus/params.js";
+import {
+  blockGossipHandler,
+  LevelPeerDb,
+  NetworkErrorCode,
+  type NetworkHost,
+} from "../../src/network/index.js";
+import { encodeBlock, toHex } from "../../src/primitives/index.js";
+import { ChainBuilder } from "../helpers/chain-builder.js";
+import { startLocalHost, waitFor } from "../helpers/network-helpers.js";
+import { createMaliciousClient } from "../helpers/network-malicious.js";
+import { type OpenedChain, openChain } from "../helpers/open-chain.js";
+import { tempDir } from "../helpers/temp-dir.js";
+
+const topic = REGTEST.blockTopic;
+
+/** Connects the client to `host` and waits until each sees the other on the block topic. */
+async function joinTopic(client: Libp2p<{ pubsub: GossipSub }>, host: NetworkHost): Promise<void> {
+  client.services.pubsub.subscribe(topic);
+  await client.dial(multiaddr(host.multiaddrs()[0]!));
+  await waitFor(
+    () =>
+      client.services.pubsub.getSubscribers(topic).some((p) => p.toString() === host.peerId) &&
+      host.libp2p.services.pubsub.getSubscribers(topic).some((p) => p.equals(client.peerId)),
+    10_000,
+    "topic peers",
+  );
+}
+
+/**
+ * The honest side's connection gater refuses the banned peer after the Noise handshake (when its
+ * identity is known), so the client's dial either fails or yields a connection that closes at once.
+ */
+async function expectRefused(client: Libp2p, host: NetworkHost): Promise<void> {
+  let connected = false;
+  const onConnect = (evt: CustomEvent<{ toString(): string }>) => {
+    if (evt.detail.toString() === client.peerId.toString()) connected = true;
+  };
+  host.libp2p.addEventListener("peer:connect", onConnect);
+  const conn = await client.dial(multiaddr(host.multiaddrs()[0]!)).catch(() => undefined);
+  if (conn) await waitFor(() => conn.status !== "open", 5_000, "refused connection closed");
+  host.libp2p.removeEventListener("peer:connect", onConnect);
+  expect(connected).toBe(false);
+  expect(host.connectedPeers()).not.toContain(client.peerId.toString());
+}
+
+describe("a malicious peer on plain libp2p", () => {
+  const tmp = tempDir("quarry-malicious-");
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
+    tmp.cleanup();
+  });
+
+  it("malformed blocks and an orphan flood get it banned; honest tip unchanged; the ban survives a restart", async () => {
+    const builder = ChainBuilder.create();
+    const opened: OpenedChain = await openChain(`${tmp.path}/chain`);
+    cleanups.push(() => opened.close());
+    for (const b of await builder.mineMany(3)) await opened.chain.processBlock(b);
+    const tipBefore = toHex(opened.chain.tip.hash);
+
+    let peerDb = new LevelPeerDb({ location: `${tmp.path}/peers` });
+    await peerDb.open();
+    const { host, privateKey } = await startLocalHost(
+      { peers: { minPeers: 0, maxPeers: 10 }, gossipRate: { blockBurst: 10, blocksPerSecond: 2 } },
+      { peerDb },
+    );
+    host.setBlockHandler(blockGossipHandler(opened.chain));
+    cleanups.push(() => host.stop());
+
+    // 1. malformed bytes: each one is a CODEC_* rejection (25 points), the fourth crosses 100
+    const garbler = await createMaliciousClient();
+    cleanups.push(() => garbler.stop());
+    await joinTopic(garbler, host);
+    for (let i = 0; i < 6; i++) await garbler.services.pubsub.publish(topic, randomBytes(200 + i));
+    await waitFor(() => host.reputation.isBanned(garbler.peerId.toString()), 5_000, "garbler banned");
+    await waitFor(
+      () => !host.connectedPeers().includes(garbler.peerId.toString()),
+      5_000,
+      "garbler disconnected",
+    );
+
+    // 2. a flood of individually harmless messages (valid-work orphans: ignored, no penalty each)
+    // past the per-peer rate: NET_FLOOD (10 points) per message over the burst
+    // a branch of our own whose first block is never sent: every later block is an orphan
+    const orphanSource = ChainBuilder.create();
+    await orphanSource.mine({ miner: new Uint8Array(20).fill(0x0f) });
+    const orphans = await orphanSource.mineMany(40);
+    const flooder = await createMaliciousClient();
+    cleanups.push(() => flooder.stop());
+    await joinTopic(flooder, host);
+    for (const o of orphans)
+      await flooder.services.pubsub.publish(topic, encodeBlock(o)).catch(() => undefined);
+    await waitFor(() => host.reputation.isBanned(flooder.peerId.toString()), 10_000, "flooder banned");
+    expect(host.verdicts.total({ code: NetworkErrorCode.FLOOD })).toBeGreaterThanOrEqual(10);
+    expect(host.verdicts.total({ code: "ORPHAN" })).toBeGreaterThan(0);
+
+    expect(toHex(opened.chain.tip.hash)).toBe(tipBefore);
+    expect(opened.chain.height).toBe(3);
+    const log = host.securityLog.recent(200);
+    expect(log.some((e) => e.peerId === garbler.peerId.toString() && e.code.startsWith("CODEC_"))).toBe(true);
+    expect(log.filter((e) => e.kind === "ban").map((e) => e.peerId)).toEqual(
+      expect.arrayContaining([garbler.peerId.toString(), flooder.peerId.toString()]),
+    );
+    expect(log.some((e) => e.peerId === flooder.peerId.toString() && e.code === NetworkErrorCode.FLOOD)).toBe(
+      true,
+    );
+
+    // 3. a banned peer cannot reconnect
+    await expectRefused(garbler, host);
+
+    // 4. restart the honest node on the same peer DB: the bans are still there and enforced
+    await host.stop();
+    await peerDb.close();
+    peerDb = new LevelPeerDb({ location: `${tmp.path}/peers` });
+    await peerDb.open();
+    cleanups.push(() => peerDb.close());
+    const { host: restarted } = await startLocalHost(
+      { peers: { minPeers: 0, maxPeers: 10 } },
+      { peerDb, privateKey },
+    );
+    cleanups.push(() => restarted.stop());
+    expect(restarted.reputation.isBanned(garbler.peerId.toString())).toBe(true);
+    expect(restarted.reputation.isBanned(flooder.peerId.toString())).toBe(true);
+    expect(restarted.reputation.bans()[0]).toMatchObject({ peerId: garbler.peerId.toString() });
+    expect(restarted.securityLog.recent(500).length).toBe(log.length);
+    await expectRefused(flooder, restarted);
+    await expectRefused(garbler, restarted);
+    expect(restarted.connectedPeers()).toEqual([]);
+  }, 40_000);
+});
