@@ -113,6 +113,13 @@ export const mempoolSuite: BenchSuite = {
           unit: "s",
           lowerIsBetter: true,
         },
+        {
+          name: `admission into a full pool of ${FULL_POOL} single-tx senders, every add evicts (1 core)`,
+          value: fullRate,
+          unit: "tx/s",
+          target: 5000,
+          note: "in-memory tip state, no store: isolates eviction",
+        },
       ];
     } finally {
       await opened.close();
