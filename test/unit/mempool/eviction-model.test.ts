@@ -19,6 +19,11 @@ function tx(sender: number, nonce: number, fee: number): TransferTx {
   return t;
 }
 
+// bigint min/max (Math.min/max take numbers only).
+function sortedBig(values: bigint[]): bigint[] {
+  return [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 describe("mempool eviction against a brute-force model (fast-check)", () => {
   it("never exceeds the limit, evicts only a sender's highest nonce, and only from the sender with the lowest cheapest fee", async () => {
     await fc.assert(
@@ -56,15 +61,11 @@ describe("mempool eviction against a brute-force model (fast-check)", () => {
               for (const e of evicted) {
                 const mine = before.get(e.tx.senderPublicKey.toString())!;
                 // Only the sender's highest nonce (nothing kept depends on it) ...
-                const maxNonce = mine.reduce((m, t) => (t.nonce > m ? t.nonce : m), 0n);
+                const maxNonce = sortedBig(mine.map((t) => t.nonce)).at(-1);
                 expect(e.tx.nonce).toBe(maxNonce);
                 // ... of a sender whose cheapest fee is the lowest of all senders.
-                const cheapest = (list: TransferTx[]) =>
-                  list.reduce((m, t) => (t.fee < m ? t.fee : m), 1n << 62n);
-                const lowest = [...before.values()].reduce(
-                  (m, l) => (cheapest(l) < m ? cheapest(l) : m),
-                  1n << 62n,
-                );
+                const cheapest = (list: TransferTx[]) => sortedBig(list.map((t) => t.fee))[0]!;
+                const lowest = sortedBig([...before.values()].map(cheapest))[0];
                 expect(cheapest(mine)).toBe(lowest);
               }
             }
