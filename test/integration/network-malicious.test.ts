@@ -75,7 +75,7 @@ describe("a malicious peer on plain libp2p", () => {
 
     // 1. malformed bytes: each one is a CODEC_* rejection (25 points), the fourth crosses 100
     const garbler = await createMaliciousClient();
-    cleanups.push(() => garbler.stop());
+    cleanups.push(async () => garbler.stop());
     await joinTopic(garbler, host);
     for (let i = 0; i < 6; i++) await garbler.services.pubsub.publish(topic, randomBytes(200 + i));
     await waitFor(() => host.reputation.isBanned(garbler.peerId.toString()), 5_000, "garbler banned");
@@ -92,7 +92,7 @@ describe("a malicious peer on plain libp2p", () => {
     await orphanSource.mine({ miner: new Uint8Array(20).fill(0x0f) });
     const orphans = await orphanSource.mineMany(40);
     const flooder = await createMaliciousClient();
-    cleanups.push(() => flooder.stop());
+    cleanups.push(async () => flooder.stop());
     await joinTopic(flooder, host);
     for (const o of orphans)
       await flooder.services.pubsub.publish(topic, encodeBlock(o)).catch(() => undefined);

@@ -1,0 +1,57 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { LevelPeerDb, type NetworkHost } from "../../src/network/index.js";
+import { startLocalHost, stopAll, waitFor } from "../helpers/network-helpers.js";
+import { tempDir } from "../helpers/temp-dir.js";
+
+describe("known peer addresses persist", () => {
+  const tmp = tempDir("quarry-known-");
+  const hosts: NetworkHost[] = [];
+  const dbs: LevelPeerDb[] = [];
+  afterAll(async () => {
+    await stopAll(hosts);
+    await Promise.all(dbs.map((d) => d.close()));
+    tmp.cleanup();
+  });
+
+  it("a node restarted while its bootstrap node is down reconnects to the peers it knew", async () => {
+    const peers = { minPeers: 3, maxPeers: 10 };
+    const { host: boot } = await startLocalHost({ peers });
+    hosts.push(boot);
+    const bootAddr = boot.multiaddrs()[0]!;
+    const { host: c } = await startLocalHost({ bootstrap: [bootAddr], peers });
+    const { host: d } = await startLocalHost({ bootstrap: [bootAddr], peers });
+    hosts.push(c, d);
+
+    let db = new LevelPeerDb({ location: `${tmp.path}/peers` });
+    await db.open();
+    const { host: a, privateKey } = await startLocalHost({ bootstrap: [bootAddr], peers }, { peerDb: db });
+    await waitFor(
+      async () => (await db.knownPeers()).filter((k) => [c.peerId, d.peerId].includes(k.peerId)).length === 2,
+      10_000,
+      "A persisted C and D",
+    );
+    await a.stop();
+    await db.close();
+    await boot.stop();
+
+    db = new LevelPeerDb({ location: `${tmp.path}/peers` });
+    await db.open();
+    dbs.push(db);
+    const started = Date.now();
+    const { host: again } = await startLocalHost(
+      { bootstrap: [bootAddr], peers },
+      { peerDb: db, privateKey },
+    );
+    hosts.push(again);
+    expect(again.peerId).toBe(a.peerId);
+    await waitFor(
+      () => [c.peerId, d.peerId].every((p) => again.connectedPeers().includes(p)),
+      10_000,
+      "A reconnected to C and D",
+    );
+    console.log(
+      `known peers: reconnected to 2 known peers in ${Date.now() - started} ms with the bootstrap down`,
+    );
+    expect(again.connectedPeers()).not.toContain(boot.peerId);
+  });
+});
