@@ -303,6 +303,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
    * senders too; their balances are checked again against the tip (resolves when done).
    */
   onBlockConnected(block: Block): Promise<void> {
+    if (!this.started && !this.starting) return Promise.resolve();
     this.version++;
     for (const tx of block.txs) {
       if (tx.type !== TxType.Transfer) continue;
@@ -327,6 +328,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
    * reorg's new blocks (the chain emits `reorg` last).
    */
   onReorg(event: { returnedTransactions: readonly TransferTx[] }): Promise<ReorgReturnResult> {
+    if (!this.started && !this.starting) return Promise.resolve({ readded: 0, dropped: 0 });
     this.version++;
     for (const sender of this.senders.keys()) this.dirty.add(sender);
     const result: ReorgReturnResult = { readded: 0, dropped: 0 };
