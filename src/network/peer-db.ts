@@ -147,7 +147,8 @@ export class LevelPeerDb implements PeerDb {
   async appendLog(entries: readonly SecurityLogEntry[], keepFromSeq: number): Promise<void> {
     this.assertOpen();
     const batch = this.db.batch();
-    for (const entry of entries) batch.put(peerKeys.log(entry.seq), encodeJson(entry));
+    for (const entry of entries)
+      if (entry.seq >= keepFromSeq) batch.put(peerKeys.log(entry.seq), encodeJson(entry));
     // Entries below keepFromSeq: at most the ones the last append pushed out, so iterate them.
     for await (const key of this.db.keys({
       gte: peerKeys.log(0),

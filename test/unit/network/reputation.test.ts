@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import { BlockErrorCode, TxErrorCode } from "../../../src/consensus/errors.js";
+import {
+  type BanRecord,
+  DEFAULT_REPUTATION_OPTIONS,
+  LevelPeerDb,
+  MemoryPeerDb,
+  NetworkErrorCode,
+  PENALTIES,
+  PeerReputation,
+} from "../../../src/network/index.js";
+import { tempDir } from "../../helpers/temp-dir.js";
+
+function clockAt(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+describe("PeerReputation", () => {
+  it("penalties accumulate per code from the PENALTIES table", () => {
+    const clock = clockAt();
+    const rep = new PeerReputation({}, { peerDb: new MemoryPeerDb(), clock: clock.now });
+    rep.penalize("peerA", NetworkErrorCode.TIMEOUT);
+    rep.penalize("peerA", NetworkErrorCode.TIMEOUT);
+    rep.penalize("peerA", TxErrorCode.BAD_NONCE);
+    expect(rep.score("peerA")).toBeCloseTo(
+      2 * PENALTIES[NetworkErrorCode.TIMEOUT] + PENALTIES[TxErrorCode.BAD_NONCE],
+    );
+    expect(rep.score("peerB")).toBe(0);
+  });
+
+  it("BLOCK_TIME_TOO_NEW costs nothing: an honest peer with another clock can send it", () => {
+    const rep = new PeerReputation({}, { peerDb: new MemoryPeerDb() });
+    rep.penalize("peerA", BlockErrorCode.TIME_TOO_NEW);
+    expect(rep.score("peerA")).toBe(0);
+  });
+
+  it("scores halve every halfLifeMs", () => {
+    const clock = clockAt();
+    const rep = new PeerReputation({ halfLifeMs: 60_000 }, { peerDb: new MemoryPeerDb(), clock: clock.now });
+    rep.penalize("peerA", NetworkErrorCode.INVALID_REQUEST); // 20
+    clock.advance(60_000);
+    expect(rep.score("peerA")).toBeCloseTo(10);
+    clock.advance(120_000);
+    expect(rep.score("peerA")).toBeCloseTo(2.5);
+    // decayed points do not add up to a ban: 20 every half-life converges to 40 < 50
+    for (let i = 0; i < 20; i++) {
+      rep.penalize("peerA", NetworkErrorCode.INVALID_REQUEST);
+      clock.advance(60_000);
+    }
+    expect(rep.isBanned("peerA")).toBe(false);
+  });
+
+  it("the disconnect threshold emits disconnect without a ban", () => {
+    const rep = new PeerReputation({}, { peerDb: new MemoryPeerDb(), clock: clockAt().now });
+    const disconnects: string[] = [];
+    rep.on("disconnect", (e) => disconnects.push(e.peerId));
+    rep.penalize("peerA", NetworkErrorCode.WRONG_NETWORK); // 50
+    expect(disconnects).toEqual(["peerA"]);
+    expect(rep.isBanned("peerA")).toBe(false);
+  });
+
+  it("the ban threshold bans with code, reason and expiry; the ban expires", () => {
+    const clock = clockAt();
+    const rep = new PeerReputation(
+      { banDurationMs: 3_600_000 },
+      { peerDb: new MemoryPeerDb(), clock: clock.now },
+    );
+    const bans: BanRecord[] = [];
+    rep.on("banned", (b) => bans.push(b));
+    for (let i = 0; i < 4; i++) rep.penalize("peerA", "CODEC_TRUNCATED"); // 4 × 25
+    expect(rep.isBanned("peerA")).toBe(true);
+    expect(bans).toHaveLength(1);
+    expect(bans[0]).toMatchObject({
+      peerId: "peerA",
+      code: "CODEC_TRUNCATED",
+      untilMs: clock.now() + 3_600_000,
+    });
+    rep.penalize("peerA", "CODEC_TRUNCATED");
+    expect(bans).toHaveLength(1);
+    clock.advance(3_600_001);
+    expect(rep.isBanned("peerA")).toBe(false);
+    expect(rep.bans()).toEqual([]);
+  });
+
+  it("a code outside the table costs UNKNOWN_REJECT_PENALTY", () => {
+    const rep = new PeerReputation({}, { peerDb: new MemoryPeerDb() });
+    rep.penalize("peerA", "SOMEONE_ELSES_CODE");
+    expect(rep.score("peerA")).toBeGreaterThan(0);
+  });
+
+  it("bans persist in LevelDB and are reloaded after a restart", async () => {
+    const tmp = tempDir("quarry-rep-");
+    try {
+      const clock = clockAt();
+      let db = new LevelPeerDb({ location: tmp.path });
+      await db.open();
+      const rep = new PeerReputation({}, { peerDb: db, clock: clock.now });
+      rep.penalize("peerA", NetworkErrorCode.BAD_BATCH_SIGNATURE);
+      rep.ban("peerB", NetworkErrorCode.FLOOD, "manual", 1_000);
+      await rep.flush();
+      await db.close();
+
+      db = new LevelPeerDb({ location: tmp.path });
+      await db.open();
+      clock.advance(2_000); // peerB's ban has expired meanwhile
+      const reloaded = new PeerReputation({}, { peerDb: db, clock: clock.now });
+      await reloaded.load();
+      expect(reloaded.isBanned("peerA")).toBe(true);
+      expect(reloaded.bans()).toEqual([
+        expect.objectContaining({ peerId: "peerA", code: NetworkErrorCode.BAD_BATCH_SIGNATURE }),
+      ]);
+      expect(reloaded.isBanned("peerB")).toBe(false);
+      expect((await db.bans()).map((b) => b.peerId)).toEqual(["peerA"]);
+      reloaded.unban("peerA");
+      await reloaded.flush();
+      expect(await db.bans()).toEqual([]);
+      await db.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it("rejects bad input at the boundary", () => {
+    const rep = new PeerReputation({}, { peerDb: new MemoryPeerDb() });
+    expect(() => rep.penalize("", NetworkErrorCode.FLOOD)).toThrow(TypeError);
+    expect(
+      () => new PeerReputation({ banThreshold: 10, disconnectThreshold: 20 }, { peerDb: new MemoryPeerDb() }),
+    ).toThrow(RangeError);
+    expect(DEFAULT_REPUTATION_OPTIONS.banThreshold).toBe(100);
+  });
+});
