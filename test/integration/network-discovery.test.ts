@@ -1,6 +1,9 @@
+import { multiaddr } from "@multiformats/multiaddr";
 import { afterEach, describe, expect, it } from "vitest";
 import type { NetworkHost } from "../../src/network/index.js";
+import { NetworkErrorCode, PENALTIES } from "../../src/network/index.js";
 import { startLocalHost, stopAll, waitFor } from "../helpers/network-helpers.js";
+import { createMaliciousClient } from "../helpers/network-malicious.js";
 
 describe("network discovery (real libp2p on 127.0.0.1)", () => {
   const hosts: NetworkHost[] = [];
@@ -31,5 +34,25 @@ describe("network discovery (real libp2p on 127.0.0.1)", () => {
       expect(nonBoot.length).toBeGreaterThanOrEqual(2);
     }
     console.log(`discovery: 5 nodes at ≥3 peers in ${elapsed} ms`);
+  });
+
+  it("health checks: a peer that never answers pings is dropped after maxPingFailures (NET_UNRESPONSIVE)", async () => {
+    const { host } = await startLocalHost({
+      peers: { minPeers: 0, maxPeers: 10, pingIntervalMs: 100, pingTimeoutMs: 200, maxPingFailures: 2 },
+    });
+    hosts.push(host);
+    // a plain libp2p peer without the ping protocol: every ping fails
+    const mute = await createMaliciousClient();
+    try {
+      await mute.dial(multiaddr(host.multiaddrs()[0]!));
+      await waitFor(() => host.connectedPeers().includes(mute.peerId.toString()), 5_000, "connected");
+      await waitFor(() => !host.connectedPeers().includes(mute.peerId.toString()), 5_000, "dropped");
+      expect(host.reputation.score(mute.peerId.toString())).toBeCloseTo(
+        PENALTIES[NetworkErrorCode.UNRESPONSIVE],
+        0,
+      );
+    } finally {
+      await mute.stop();
+    }
   });
 });
