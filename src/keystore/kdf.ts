@@ -29,7 +29,7 @@ export type KdfParams = ScryptParams | Pbkdf2Params;
 
 /** The default cost, as go-ethereum's "standard" scrypt: ~1 s and 256 MiB per unlock here. */
 export const SCRYPT_DEFAULT = Object.freeze({ n: 1 << 18, r: 8, p: 1 });
-/** `--light`: go-ethereum's "light" N=2^12 (4 MiB, a few ms): for tests and small devices. */
+/** `--light`: N=2^12 (4 MiB, ~20 ms; go-ethereum's light N, with p=1): tests and small devices. */
 export const SCRYPT_LIGHT = Object.freeze({ n: 1 << 12, r: 8, p: 1 });
 
 // Limits on what a file may ask of us: a hostile file must not exhaust memory or CPU.
