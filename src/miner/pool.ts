@@ -1,0 +1,423 @@
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import { compactToTarget, hashToBigInt } from "../consensus/pow.js";
+import { type BlockHeader, encodeHeader, headerHash, toHex, U32_MAX } from "../primitives/index.js";
+import { type Logger, silentLogger } from "../util/logger.js";
+import { TypedEmitter } from "../util/typed-emitter.js";
+import { MinerError, MinerErrorCode } from "./errors.js";
+import type { FromWorkerMessage, ToWorkerMessage } from "./messages.js";
+import { defaultMinerPoolOptions, type MinerPoolOptions } from "./options.js";
+import { NONCE_LOW_SPACE } from "./scanner.js";
+
+/** What {@link MinerPool} needs from the node. */
+export interface MinerPoolDeps {
+  log?: Logger;
+}
+
+/** Events of {@link MinerPool}. */
+export interface MinerPoolEvents {
+  /** the moving-window hashrate, at most once a second while workers report */
+  hashrate: { hashesPerSecond: number; threads: number };
+  /** a header meeting its target was found (and checked with `headerHash`); `mine()` resolves with it */
+  found: { header: BlockHeader; hash: Uint8Array };
+  /** a worker thread is running */
+  "worker-online": { threadId: number };
+  /** a worker thread has exited (after `stop()`, or on its own on a failure) */
+  "worker-exit": { threadId: number; exitCode: number };
+}
+
+interface Slot {
+  worker: Worker;
+  threadId: number;
+  online: Promise<void>;
+  exited: Promise<void>;
+  /** scanning a range of the current job */
+  busy: boolean;
+}
+
+interface ActiveJob {
+  jobId: number;
+  header: BlockHeader;
+  headerBytes: Uint8Array;
+  target: bigint;
+  targetHex: string;
+  /** the next high nonce word to hand to a worker */
+  nextHigh: number;
+  resolve(header: BlockHeader | undefined): void;
+  reject(error: Error): void;
+  /** detach the abort listener */
+  cleanup(): void;
+}
+
+/**
+ * The compiled worker script.
+ *
+ * Worker threads load JavaScript files, so from the compiled module (dist/src/miner/pool.js) the
+ * worker is the sibling `worker.js`. When this module itself runs from TypeScript sources (vitest
+ * imports src/miner/pool.ts), there is no `worker.js` beside it and Node cannot load a `.ts` worker
+ * whose imports say `.js`; we then point at the compiled copy, dist/src/miner/worker.js, which
+ * `npm test` builds first (`pretest: npm run build`). That copy is only as fresh as the last
+ * build: after editing the scanner, rebuild before running the tests directly with vitest.
+ */
+export function minerWorkerUrl(): URL {
+  const here = new URL(import.meta.url);
+  if (!here.pathname.endsWith(".ts")) return new URL("./worker.js", import.meta.url);
+  const root = resolve(dirname(fileURLToPath(here)), "..", "..");
+  const compiled = join(root, "dist", "src", "miner", "worker.js");
+  if (!existsSync(compiled)) {
+    throw new MinerError(
+      MinerErrorCode.WORKER_NOT_BUILT,
+      `${compiled} is missing: run \`npm run build\` first`,
+    );
+  }
+  return pathToFileURL(compiled);
+}
+
+/**
+ * Proof-of-work search on worker threads.
+ *
+ * `mine(header)` splits the 64-bit nonce space: every worker scans all 2^32 low words under its
+ * own high word (0, 1, 2, … handed out in turn), so no two workers ever hash the same header. The
+ * search starts at high word 0 whatever `header.nonce` says. Calling `mine` again replaces the job
+ * (a template refresh): the previous promise resolves `undefined`. If the whole 2^64 space is
+ * exhausted without a winner (about 390,000 years at 1.5 MH/s), `mine` resolves `undefined` and
+ * logs a warning: the caller must change the header — normally its `time` field — and mine again.
+ */
+export class MinerPool extends TypedEmitter<MinerPoolEvents> {
+  private readonly opts: MinerPoolOptions;
+  private readonly log: Logger;
+  private slots: Slot[] = [];
+  private liveWorkers = 0;
+  private running = false;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private job: ActiveJob | undefined;
+  private jobCounter = 0;
+  private readonly samples: { atMs: number; hashes: number }[] = [];
+  private windowHashes = 0;
+  private windowStartMs = 0;
+  private lastEmitMs = 0;
+  private lastLogMs = 0;
+  private hashesTotal = 0;
+
+  constructor(opts: Partial<MinerPoolOptions> = {}, deps: MinerPoolDeps = {}) {
+    super();
+    this.opts = { ...defaultMinerPoolOptions(), ...opts };
+    const { threads, chunkSize } = this.opts;
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new RangeError(`threads must be ≥ 1, got ${threads}`);
+    if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > NONCE_LOW_SPACE) {
+      throw new RangeError(`chunkSize must be in [1, 2^32], got ${chunkSize}`);
+    }
+    this.log = (deps.log ?? silentLogger).child({ module: "miner" });
+  }
+
+  /** Worker threads configured. */
+  get threads(): number {
+    return this.opts.threads;
+  }
+
+  /** Worker threads alive right now (0 after `stop()` has resolved). */
+  get workerCount(): number {
+    return this.liveWorkers;
+  }
+
+  /** Whether `start()` has completed and `stop()` has not begun. */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Hashes per second over the last `hashrateWindowMs` (all workers together). */
+  get hashrate(): number {
+    const now = performance.now();
+    this.prune(now);
+    const span = Math.min(this.opts.hashrateWindowMs, now - this.windowStartMs);
+    return span > 0 ? (this.windowHashes * 1000) / span : 0;
+  }
+
+  /** Hashes computed since construction. */
+  get totalHashes(): number {
+    return this.hashesTotal;
+  }
+
+  /**
+   * Spawn the worker threads and wait until each is online. Idempotent.
+   *
+   * @throws MinerError WORKER_FAILED when a worker cannot start (the others are terminated);
+   *   WORKER_NOT_BUILT when running from sources without a build
+   */
+  async start(): Promise<void> {
+    if (this.stopping) await this.stopping;
+    if (this.running) return;
+    if (!this.starting) {
+      this.starting = this.spawnAll().finally(() => {
+        this.starting = undefined;
+      });
+    }
+    return this.starting;
+  }
+
+  /**
+   * Resolve the pending `mine()` with `undefined`, terminate every worker and wait for each to
+   * exit. Idempotent; `start()` may be called again afterwards.
+   */
+  async stop(): Promise<void> {
+    if (this.starting) await this.starting.catch(() => undefined);
+    if (!this.stopping) {
+      if (!this.running && this.slots.length === 0) return;
+      this.stopping = this.stopAll().finally(() => {
+        this.stopping = undefined;
+      });
+    }
+    return this.stopping;
+  }
+
+  /**
+   * Search for a nonce that puts `header`'s hash at or below the target of its `bits`.
+   *
+   * Resolves with the header carrying the winning nonce (its hash checked with `headerHash`), or
+   * `undefined` when `signal` aborts, a newer `mine()` call replaces this one, `stop()` is called,
+   * or the nonce space is exhausted (change `time` and call again).
+   *
+   * @throws MinerError NOT_RUNNING before `start()`; BAD_TARGET for unusable bits;
+   *   WORKER_FAILED when a worker dies meanwhile. TypeError/RangeError for a malformed header.
+   */
+  mine(header: BlockHeader, signal?: AbortSignal): Promise<BlockHeader | undefined> {
+    let headerBytes: Uint8Array;
+    let target: bigint;
+    try {
+      if (!this.running || this.stopping) {
+        throw new MinerError(MinerErrorCode.NOT_RUNNING, "start() the miner before mine()");
+      }
+      headerBytes = encodeHeader(header);
+      const decoded = compactToTarget(header.bits);
+      if (decoded.negative || decoded.overflow || decoded.target === 0n) {
+        throw new MinerError(
+          MinerErrorCode.BAD_TARGET,
+          `bits 0x${header.bits.toString(16)} give no usable target`,
+        );
+      }
+      target = decoded.target;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (signal?.aborted) return Promise.resolve(undefined);
+    // Template refresh: the previous search (if any) ends with `undefined`; its workers get the
+    // new job below, which replaces theirs.
+    this.finishJob(undefined);
+    const jobId = ++this.jobCounter;
+    return new Promise<BlockHeader | undefined>((resolvePromise, rejectPromise) => {
+      const onAbort = (): void => {
+        if (this.job?.jobId !== jobId) return;
+        this.finishJob(undefined);
+        this.idleAll();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const job: ActiveJob = {
+        jobId,
+        header,
+        headerBytes,
+        target,
+        targetHex: target.toString(16),
+        nextHigh: 0,
+        resolve: resolvePromise,
+        reject: rejectPromise,
+        cleanup: () => signal?.removeEventListener("abort", onAbort),
+      };
+      this.job = job;
+      this.log.debug({ jobId, bits: header.bits, time: header.time }, "mining job");
+      for (const slot of this.slots) this.assign(slot, job);
+    });
+  }
+
+  private async spawnAll(): Promise<void> {
+    try {
+      const url = minerWorkerUrl();
+      for (let i = 0; i < this.opts.threads; i++) this.slots.push(this.spawn(url));
+      await Promise.all(this.slots.map((slot) => slot.online));
+    } catch (err) {
+      await this.terminateAll();
+      if (err instanceof MinerError) throw err;
+      throw new MinerError(MinerErrorCode.WORKER_FAILED, `miner worker failed to start: ${String(err)}`);
+    }
+    this.running = true;
+    const now = performance.now();
+    this.windowStartMs = now;
+    this.lastLogMs = now;
+    this.log.info({ threads: this.opts.threads }, "miner started");
+  }
+
+  private spawn(url: URL): Slot {
+    const worker = new Worker(url);
+    let markOnline!: () => void;
+    let failOnline!: (err: Error) => void;
+    let markExited!: () => void;
+    const slot: Slot = {
+      worker,
+      threadId: worker.threadId,
+      online: new Promise<void>((ok, fail) => {
+        markOnline = ok;
+        failOnline = fail;
+      }),
+      exited: new Promise<void>((ok) => {
+        markExited = ok;
+      }),
+      busy: false,
+    };
+    this.liveWorkers++;
+    worker.once("online", () => {
+      markOnline();
+      this.emit("worker-online", { threadId: slot.threadId });
+    });
+    worker.on("message", (msg: FromWorkerMessage) => this.onMessage(slot, msg));
+    worker.on("error", (err) => {
+      failOnline(err);
+      this.onWorkerFailure(slot, err);
+    });
+    worker.once("exit", (exitCode) => {
+      this.liveWorkers--;
+      failOnline(new Error(`worker exited with code ${exitCode} before it was online`));
+      markExited();
+      this.emit("worker-exit", { threadId: slot.threadId, exitCode });
+      this.onWorkerFailure(slot, new Error(`worker exited with code ${exitCode}`));
+    });
+    return slot;
+  }
+
+  /** A worker threw or exited while it still belonged to the pool: fail the job, stop the pool. */
+  private onWorkerFailure(slot: Slot, err: Error): void {
+    // Workers leave `slots` before they are terminated, so an expected exit lands here unowned.
+    if (!this.slots.includes(slot) || !this.running) return;
+    this.log.error({ threadId: slot.threadId, err: String(err) }, "miner worker failed; stopping the miner");
+    this.finishJob(new MinerError(MinerErrorCode.WORKER_FAILED, `miner worker failed: ${String(err)}`));
+    void this.stop();
+  }
+
+  private async stopAll(): Promise<void> {
+    this.running = false;
+    this.finishJob(undefined);
+    await this.terminateAll();
+    this.log.info({ totalHashes: this.hashesTotal }, "miner stopped");
+  }
+
+  private async terminateAll(): Promise<void> {
+    const slots = this.slots;
+    this.slots = [];
+    await Promise.all(
+      slots.map(async (slot) => {
+        await slot.worker.terminate();
+        await slot.exited;
+      }),
+    );
+  }
+
+  private onMessage(slot: Slot, msg: FromWorkerMessage): void {
+    switch (msg.type) {
+      case "progress":
+        this.recordHashes(msg.hashes);
+        return;
+      case "found":
+        this.onFound(slot, msg.jobId, msg.nonce);
+        return;
+      case "exhausted": {
+        const job = this.job;
+        if (!job || msg.jobId !== job.jobId) return;
+        slot.busy = false;
+        this.assign(slot, job);
+        return;
+      }
+    }
+  }
+
+  private onFound(slot: Slot, jobId: number, nonce: bigint): void {
+    const job = this.job;
+    if (!job || jobId !== job.jobId) return; // a late answer to a replaced job
+    slot.busy = false;
+    const solved: BlockHeader = { ...job.header, nonce };
+    const hash = headerHash(solved);
+    // Trust but verify: the scanner's arithmetic must agree with the consensus hash.
+    if (hashToBigInt(hash) > job.target) {
+      this.log.error(
+        { jobId, nonce: nonce.toString(), hash: toHex(hash) },
+        "worker reported a nonce above target",
+      );
+      this.assign(slot, job);
+      return;
+    }
+    this.log.info({ nonce: nonce.toString(), hash: toHex(hash), bits: job.header.bits }, "found block");
+    this.finishJob(solved);
+    this.idleAll();
+    this.emit("found", { header: solved, hash });
+  }
+
+  /** Give `slot` the next high nonce word of `job`, or note that the job's nonce space is used up. */
+  private assign(slot: Slot, job: ActiveJob): void {
+    if (job.nextHigh > U32_MAX) {
+      slot.busy = false;
+      if (this.slots.every((s) => !s.busy)) {
+        this.log.warn({ jobId: job.jobId }, "nonce space exhausted: change the header time and mine again");
+        this.finishJob(undefined);
+      }
+      return;
+    }
+    const nonceHigh = job.nextHigh++;
+    slot.busy = true;
+    this.post(slot, {
+      type: "job",
+      jobId: job.jobId,
+      header: job.headerBytes,
+      target: job.targetHex,
+      nonceHigh,
+      start: 0,
+      end: NONCE_LOW_SPACE,
+      chunkSize: this.opts.chunkSize,
+      progressIntervalMs: this.opts.progressIntervalMs,
+    });
+  }
+
+  private idleAll(): void {
+    for (const slot of this.slots) {
+      slot.busy = false;
+      this.post(slot, { type: "stop" });
+    }
+  }
+
+  private post(slot: Slot, msg: ToWorkerMessage): void {
+    slot.worker.postMessage(msg);
+  }
+
+  /** End the current job with a header, `undefined` (aborted/replaced/stopped) or an error. */
+  private finishJob(outcome: BlockHeader | undefined | Error): void {
+    const job = this.job;
+    if (!job) return;
+    this.job = undefined;
+    job.cleanup();
+    if (outcome instanceof Error) job.reject(outcome);
+    else job.resolve(outcome);
+  }
+
+  private recordHashes(hashes: number): void {
+    const now = performance.now();
+    this.hashesTotal += hashes;
+    this.samples.push({ atMs: now, hashes });
+    this.windowHashes += hashes;
+    this.prune(now);
+    if (now - this.lastEmitMs >= 1000) {
+      this.lastEmitMs = now;
+      this.emit("hashrate", { hashesPerSecond: this.hashrate, threads: this.opts.threads });
+    }
+    if (now - this.lastLogMs >= this.opts.logIntervalMs) {
+      this.lastLogMs = now;
+      this.log.info({ hashesPerSecond: Math.round(this.hashrate), threads: this.opts.threads }, "hashrate");
+    }
+  }
+
+  private prune(now: number): void {
+    const cutoff = now - this.opts.hashrateWindowMs;
+    while (this.samples.length > 0 && this.samples[0]!.atMs < cutoff) {
+      this.windowHashes -= this.samples.shift()!.hashes;
+    }
+  }
+}
