@@ -13,7 +13,12 @@ import { tempDir } from "../../helpers/temp-dir.js";
 
 function clockAt(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
   let t = start;
-  return { now: () => t, advance: (ms) => void (t += ms) };
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 
 describe("PeerReputation", () => {
