@@ -1,0 +1,482 @@
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { toHex } from "../primitives/bytes.js";
+import { sha256d } from "../primitives/hash.js";
+import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, verifySignature } from "../primitives/keys.js";
+import {
+  encodeTransaction,
+  TRANSFER_SIZE,
+  type Transaction,
+  type TransferTx,
+  TX_SIGNING_DOMAIN,
+  TxType,
+} from "../primitives/transaction.js";
+import { QuarryError } from "../util/errors.js";
+// Type-only: the worker imports this module too, and must not load pino for nothing.
+import type { Logger } from "../util/logger.js";
+import { LruCache } from "../util/lru.js";
+
+/**
+ * Ed25519 signature verification for block import, on a pool of worker threads, with a cache of
+ * transactions that verified.
+ *
+ * Work crosses to the workers as chunks of whole 145-byte transfer encodings (one transferable
+ * ArrayBuffer per chunk, no copy); the worker rebuilds the signing message (domain || first 81
+ * bytes) itself. The main thread has to encode each transfer anyway to compute the cache key
+ * (the tx id), so sending the encoding costs one memcpy, and the worker verifies exactly the
+ * bytes the id commits to.
+ *
+ * The cache holds POSITIVE results only, keyed by tx id hex. That is safe because the id is
+ * SHA-256d of the whole encoding, signature included: a second encoding with the same id — e.g. a
+ * tampered twin of a good transaction — would be a SHA-256 collision. Negative results are never
+ * cached: a bad signature costs its sender a peer penalty anyway, caching it would let anyone fill
+ * the cache with junk that evicts good entries, and a negative entry under any key weaker than
+ * the full encoding (say, the signing message without the signature) could be planted by an
+ * attacker to make a good transaction look bad.
+ */
+
+/** Transfers per message to a worker: large enough to amortise postMessage, small enough to balance. */
+export const SIGNATURE_CHUNK_SIZE = 64;
+export const DEFAULT_SIGNATURE_CACHE_SIZE = 100_000;
+
+// Offsets inside a transfer encoding (see primitives/transaction.ts).
+const PUBLIC_KEY_OFFSET = 5;
+const SIGNATURE_OFFSET = TRANSFER_SIZE - SIGNATURE_LENGTH;
+
+export enum SignatureVerifierErrorCode {
+  /** the worker verifying this chunk exited (crashed or was killed) before answering */
+  WORKER_DIED = "SIGNATURE_VERIFIER_WORKER_DIED",
+  /** stop() was called while this chunk was still being verified */
+  STOPPED = "SIGNATURE_VERIFIER_STOPPED",
+}
+
+export class SignatureVerifierError extends QuarryError<{ code: SignatureVerifierErrorCode }> {}
+
+/**
+ * Verifies `count` transfer encodings laid end to end in `encodings` (145 bytes each) and returns
+ * one byte per transfer: 1 when its signature is valid (strict RFC 8032), else 0. Pure; this is
+ * what a worker runs on each chunk, and what the inline mode runs on the main thread.
+ */
+export function verifyEncodedTransfers(encodings: Uint8Array, count: number): Uint8Array<ArrayBuffer> {
+  if (!(encodings instanceof Uint8Array)) throw new TypeError("encodings must be a Uint8Array");
+  if (!Number.isInteger(count) || count < 0 || encodings.length !== count * TRANSFER_SIZE) {
+    throw new RangeError(`encodings must hold exactly ${count} transfers of ${TRANSFER_SIZE} bytes`);
+  }
+  const results = new Uint8Array(count);
+  // One message buffer reused for every item: the domain prefix never changes.
+  const message = new Uint8Array(TX_SIGNING_DOMAIN.length + SIGNATURE_OFFSET);
+  message.set(TX_SIGNING_DOMAIN, 0);
+  for (let i = 0; i < count; i++) {
+    const base = i * TRANSFER_SIZE;
+    // Anything but a transfer in the slot cannot carry a valid signature.
+    if (encodings[base] !== TxType.Transfer) continue;
+    message.set(encodings.subarray(base, base + SIGNATURE_OFFSET), TX_SIGNING_DOMAIN.length);
+    const publicKey = encodings.subarray(
+      base + PUBLIC_KEY_OFFSET,
+      base + PUBLIC_KEY_OFFSET + PUBLIC_KEY_LENGTH,
+    );
+    const signature = encodings.subarray(base + SIGNATURE_OFFSET, base + TRANSFER_SIZE);
+    results[i] = verifySignature(publicKey, message, signature) ? 1 : 0;
+  }
+  return results;
+}
+
+/** Main thread -> worker. */
+export type SignatureWorkerRequest =
+  | { type: "verify"; chunkId: number; count: number; encodings: ArrayBuffer }
+  /** Test hook only: makes the worker throw an uncaught error, as a bug in it would. */
+  | { type: "crash" };
+
+/** Worker -> main thread. */
+export type SignatureWorkerResponse =
+  | { type: "ready" }
+  | { type: "result"; chunkId: number; results: ArrayBuffer };
+
+export interface SignatureVerifierOptions {
+  /** Worker threads; 0 verifies inline on the calling thread. Default: max(1, available cores). */
+  threads?: number;
+  /** Verified tx ids remembered. Default 100 000 (~10 MB). */
+  cacheSize?: number;
+}
+
+export interface SignatureVerifierDeps {
+  log?: Logger;
+}
+
+/** "workers" while the pool is up; "inline" when stopped, threads = 0, or workers failed to start. */
+export type SignatureVerifierMode = "workers" | "inline";
+
+interface Chunk {
+  id: number;
+  ids: string[];
+  promise: Promise<Uint8Array>;
+  resolve(results: Uint8Array): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** chunks posted to this worker and not yet answered, by chunk id */
+  pending: Map<number, Chunk>;
+  /** transfers in `pending`, for balancing */
+  load: number;
+  ready: boolean;
+  lastError?: Error;
+  /** resolves on the worker's 'exit' event */
+  exited: Promise<void>;
+}
+
+/** A transfer prepared for verification: its encoding and id, or null when it cannot be encoded. */
+interface Prepared {
+  encoding: Uint8Array;
+  id: string;
+}
+
+/**
+ * Where the compiled worker lives. In the build this module is dist/src/chain/signature-verifier.js
+ * and the worker sits next to it. Under vitest this module runs from its TypeScript source, but a
+ * worker thread cannot load src/chain/signature-worker.ts (its `.js` imports only resolve in the
+ * build), so it uses the compiled worker in dist/ instead — `npm test` runs `npm run build` first.
+ * (src/miner has no worker yet to copy the convention from; this is the same idea.)
+ */
+export function signatureWorkerUrl(moduleUrl: string = import.meta.url): URL {
+  if (moduleUrl.endsWith(".ts")) return new URL("../../dist/src/chain/signature-worker.js", moduleUrl);
+  return new URL("./signature-worker.js", moduleUrl);
+}
+
+function prepare(tx: TransferTx): Prepared | null {
+  let encoding: Uint8Array;
+  try {
+    encoding = encodeTransaction(tx);
+  } catch {
+    // Wrong-sized key or signature, out-of-range integers: no valid signature can cover it
+    // (verifySignature answers false for such input as well).
+    return null;
+  }
+  return { encoding, id: toHex(sha256d(encoding)) };
+}
+
+function packEncodings(items: readonly Prepared[]): Uint8Array<ArrayBuffer> {
+  const buffer = new Uint8Array(items.length * TRANSFER_SIZE);
+  for (let i = 0; i < items.length; i++) buffer.set(items[i]!.encoding, i * TRANSFER_SIZE);
+  return buffer;
+}
+
+/**
+ * Verifies transfer signatures on worker threads and remembers which transactions verified.
+ *
+ * Before start(), after stop(), with `threads: 0`, or when no worker could be started, it verifies
+ * inline on the calling thread (prefetch then does nothing). If a worker dies, the chunks it held
+ * fail with SignatureVerifierError WORKER_DIED and a replacement worker is started.
+ */
+export class SignatureVerifier {
+  private readonly threads: number;
+  private readonly cache: LruCache<string, true>;
+  private readonly log: Logger | undefined;
+  private readonly workerUrl: URL;
+  /** tx id -> the chunk verifying it now */
+  private readonly inFlight = new Map<string, { chunk: Chunk; index: number }>();
+  private slots: Slot[] = [];
+  private running = false;
+  private nextChunkId = 1;
+  private lifecycle: Promise<void> = Promise.resolve();
+
+  constructor(opts: SignatureVerifierOptions, deps: SignatureVerifierDeps = {}) {
+    const threads = opts.threads ?? Math.max(1, availableParallelism());
+    if (!Number.isInteger(threads) || threads < 0) throw new RangeError("threads must be an integer >= 0");
+    const cacheSize = opts.cacheSize ?? DEFAULT_SIGNATURE_CACHE_SIZE;
+    if (!Number.isInteger(cacheSize) || cacheSize < 1)
+      throw new RangeError("cacheSize must be an integer >= 1");
+    this.threads = threads;
+    this.cache = new LruCache(cacheSize);
+    this.log = deps.log;
+    this.workerUrl = signatureWorkerUrl();
+  }
+
+  /** Whether work currently goes to worker threads or is done inline. */
+  get mode(): SignatureVerifierMode {
+    return this.running && this.slots.length > 0 ? "workers" : "inline";
+  }
+
+  /** Thread ids of the live workers (empty when inline). */
+  get threadIds(): number[] {
+    return this.slots.map((s) => s.worker.threadId);
+  }
+
+  /** Verified tx ids currently cached. */
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+
+  /** Starts the workers and waits until each has loaded. Idempotent. */
+  start(): Promise<void> {
+    this.lifecycle = this.lifecycle.catch(() => {}).then(() => this.doStart());
+    return this.lifecycle;
+  }
+
+  /** Fails in-flight chunks with STOPPED, terminates the workers and awaits their exit. Idempotent. */
+  stop(): Promise<void> {
+    this.lifecycle = this.lifecycle.catch(() => {}).then(() => this.doStop());
+    return this.lifecycle;
+  }
+
+  /**
+   * Verifies all transfers' signatures (coinbases skipped: they answer true, having none) in the
+   * workers; valid ones go to the cache. Resolves with one boolean per input tx, in order.
+   * Rejects with SignatureVerifierError if a worker died or stop() ran while verifying.
+   */
+  async verifyTransactions(txs: readonly Transaction[]): Promise<boolean[]> {
+    if (!Array.isArray(txs)) throw new TypeError("txs must be an array");
+    const results = new Array<boolean>(txs.length).fill(true);
+    const waits: { index: number; chunk: Chunk; at: number }[] = [];
+    const fresh: Prepared[] = [];
+    const freshAt: number[] = [];
+    for (let i = 0; i < txs.length; i++) {
+      const tx = txs[i]!;
+      if (tx.type !== TxType.Transfer) continue;
+      const prepared = prepare(tx);
+      if (prepared === null) {
+        results[i] = false;
+        continue;
+      }
+      if (this.cache.has(prepared.id)) continue;
+      const flying = this.inFlight.get(prepared.id);
+      if (flying !== undefined) {
+        waits.push({ index: i, chunk: flying.chunk, at: flying.index });
+        continue;
+      }
+      fresh.push(prepared);
+      freshAt.push(i);
+    }
+    if (this.mode === "inline") {
+      const verdicts = this.verifyInline(fresh);
+      for (let k = 0; k < fresh.length; k++) results[freshAt[k]!] = verdicts[k] === 1;
+    } else {
+      for (let start = 0; start < fresh.length; start += SIGNATURE_CHUNK_SIZE) {
+        const chunk = this.dispatch(fresh.slice(start, start + SIGNATURE_CHUNK_SIZE));
+        const end = Math.min(fresh.length, start + SIGNATURE_CHUNK_SIZE);
+        for (let k = start; k < end; k++) waits.push({ index: freshAt[k]!, chunk, at: k - start });
+      }
+    }
+    // Duplicates inside `txs` land here too: the second copy waits on the first copy's chunk.
+    for (const wait of waits) results[wait.index] = (await wait.chunk.promise)[wait.at] === 1;
+    return results;
+  }
+
+  /**
+   * Starts verification of these transfers ahead of need (e.g. a whole sync batch); returns
+   * immediately. Does nothing while inline (there is no other core to do it on). Failures are
+   * logged, not thrown: an unverified tx is simply verified again when it is needed.
+   */
+  prefetch(txs: readonly Transaction[]): void {
+    if (!Array.isArray(txs)) throw new TypeError("txs must be an array");
+    if (this.mode === "inline") return;
+    const fresh: Prepared[] = [];
+    const seen = new Set<string>();
+    for (const tx of txs) {
+      if (tx.type !== TxType.Transfer) continue;
+      const prepared = prepare(tx);
+      if (prepared === null || seen.has(prepared.id)) continue;
+      if (this.cache.has(prepared.id) || this.inFlight.has(prepared.id)) continue;
+      seen.add(prepared.id);
+      fresh.push(prepared);
+    }
+    for (let start = 0; start < fresh.length; start += SIGNATURE_CHUNK_SIZE) {
+      this.dispatch(fresh.slice(start, start + SIGNATURE_CHUNK_SIZE));
+    }
+  }
+
+  /** True only if this exact tx (by id hex) verified before (cache hit). Synchronous. */
+  isVerified(txIdHex: string): boolean {
+    if (typeof txIdHex !== "string") throw new TypeError("txIdHex must be a string");
+    return this.cache.has(txIdHex);
+  }
+
+  /**
+   * Awaits any in-flight verification of these tx ids (from prefetch). Never rejects: afterwards
+   * isVerified tells which of them verified; a failed chunk just leaves its ids unverified.
+   */
+  async settle(txIdHexes: readonly string[]): Promise<void> {
+    if (!Array.isArray(txIdHexes)) throw new TypeError("txIdHexes must be an array");
+    const chunks = new Set<Chunk>();
+    for (const id of txIdHexes) {
+      const flying = this.inFlight.get(id);
+      if (flying !== undefined) chunks.add(flying.chunk);
+    }
+    await Promise.allSettled([...chunks].map((c) => c.promise));
+  }
+
+  /**
+   * Test hook, not for production: makes worker `index` throw an uncaught error (as a bug in it
+   * would) once it reaches this message; chunks posted to it afterwards fail with WORKER_DIED.
+   */
+  crashWorkerForTest(index: number): void {
+    const slot = this.slots[index];
+    if (slot === undefined) throw new RangeError(`no worker ${index}`);
+    const request: SignatureWorkerRequest = { type: "crash" };
+    slot.worker.postMessage(request);
+  }
+
+  private verifyInline(items: readonly Prepared[]): Uint8Array {
+    const verdicts = verifyEncodedTransfers(packEncodings(items), items.length);
+    for (let k = 0; k < items.length; k++) if (verdicts[k] === 1) this.cache.set(items[k]!.id, true);
+    return verdicts;
+  }
+
+  /** Posts one chunk to the least loaded worker; its ids are in flight until it answers or fails. */
+  private dispatch(items: readonly Prepared[]): Chunk {
+    let slot = this.slots[0]!;
+    for (const s of this.slots) if (s.load < slot.load) slot = s;
+    let resolve!: (results: Uint8Array) => void;
+    let reject!: (err: Error) => void;
+    const promise = new Promise<Uint8Array>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Prefetched chunks may fail with nobody awaiting them: that must not be an unhandled rejection.
+    promise.catch(() => {});
+    const chunk: Chunk = { id: this.nextChunkId++, ids: items.map((p) => p.id), promise, resolve, reject };
+    for (let k = 0; k < items.length; k++) this.inFlight.set(items[k]!.id, { chunk, index: k });
+    slot.pending.set(chunk.id, chunk);
+    slot.load += items.length;
+    const encodings = packEncodings(items).buffer;
+    const request: SignatureWorkerRequest = {
+      type: "verify",
+      chunkId: chunk.id,
+      count: items.length,
+      encodings,
+    };
+    slot.worker.postMessage(request, [encodings]);
+    return chunk;
+  }
+
+  private finishChunk(slot: Slot, chunkId: number, results: Uint8Array): void {
+    const chunk = slot.pending.get(chunkId);
+    if (chunk === undefined) return;
+    slot.pending.delete(chunkId);
+    slot.load -= chunk.ids.length;
+    for (let k = 0; k < chunk.ids.length; k++) {
+      const id: string = chunk.ids[k]!;
+      if (results[k] === 1) this.cache.set(id, true);
+      if (this.inFlight.get(id)?.chunk === chunk) this.inFlight.delete(id);
+    }
+    chunk.resolve(results);
+  }
+
+  private failChunks(slot: Slot, err: SignatureVerifierError): void {
+    for (const chunk of slot.pending.values()) {
+      for (const id of chunk.ids) if (this.inFlight.get(id)?.chunk === chunk) this.inFlight.delete(id);
+      chunk.reject(err);
+    }
+    slot.pending.clear();
+    slot.load = 0;
+  }
+
+  /** Creates a worker; resolves when it has loaded, rejects if it exits before. */
+  private spawn(): { slot: Slot; ready: Promise<void> } {
+    const worker = new Worker(this.workerUrl, { name: "quarry-signature" });
+    let exited!: () => void;
+    const slot: Slot = {
+      worker,
+      pending: new Map(),
+      load: 0,
+      ready: false,
+      exited: new Promise<void>((resolve) => {
+        exited = resolve;
+      }),
+    };
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.on("message", (msg: SignatureWorkerResponse) => {
+        if (msg.type === "ready") {
+          slot.ready = true;
+          resolve();
+        } else if (msg.type === "result") {
+          this.finishChunk(slot, msg.chunkId, new Uint8Array(msg.results));
+        }
+      });
+      // Without an 'error' listener a worker's uncaught exception would be rethrown on this thread.
+      worker.on("error", (err) => {
+        slot.lastError = err;
+      });
+      worker.on("exit", (exitCode) => {
+        exited();
+        if (!slot.ready) reject(slot.lastError ?? new Error(`signature worker exited with code ${exitCode}`));
+        this.onWorkerExit(slot, exitCode);
+      });
+    });
+    ready.catch(() => {});
+    return { slot, ready };
+  }
+
+  private onWorkerExit(slot: Slot, exitCode: number): void {
+    const index = this.slots.indexOf(slot);
+    // A worker we terminated in stop() (or dropped after a failed start) is no longer in `slots`.
+    if (index < 0) return;
+    // One that never loaded is reported by whoever awaited its `ready` (start or the restart).
+    if (slot.ready) {
+      this.log?.error(
+        { exitCode, err: slot.lastError?.message, pending: slot.pending.size },
+        "signature worker died; restarting it",
+      );
+    }
+    this.failChunks(
+      slot,
+      new SignatureVerifierError(
+        { code: SignatureVerifierErrorCode.WORKER_DIED },
+        `signature worker exited with code ${exitCode}${slot.lastError ? `: ${slot.lastError.message}` : ""}`,
+      ),
+    );
+    if (!this.running || !slot.ready) {
+      // Died while loading: a replacement would most likely die the same way.
+      this.slots.splice(index, 1);
+      return;
+    }
+    const replacement = this.spawn();
+    this.slots[index] = replacement.slot;
+    replacement.ready.catch((err: unknown) => {
+      this.log?.error({ err: (err as Error).message }, "replacement signature worker failed to start");
+    });
+  }
+
+  private async doStart(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    if (this.threads === 0) return;
+    const spawned: { slot: Slot; ready: Promise<void> }[] = [];
+    try {
+      for (let i = 0; i < this.threads; i++) spawned.push(this.spawn());
+      this.slots = spawned.map((s) => s.slot);
+      await Promise.all(spawned.map((s) => s.ready));
+    } catch (err) {
+      // A worker-less environment (or a missing build): verify inline rather than not at all.
+      this.log?.warn(
+        { err: (err as Error).message, url: this.workerUrl.href },
+        "signature workers failed to start; verifying inline",
+      );
+      const slots = spawned.map((s) => s.slot);
+      this.slots = [];
+      await Promise.all(slots.map((s) => terminate(s)));
+      return;
+    }
+    this.log?.info({ threads: this.threads }, "signature verifier started");
+  }
+
+  private async doStop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    const slots = this.slots;
+    this.slots = [];
+    const stopped = new SignatureVerifierError(
+      { code: SignatureVerifierErrorCode.STOPPED },
+      "signature verifier stopped",
+    );
+    for (const slot of slots) this.failChunks(slot, stopped);
+    await Promise.all(slots.map((s) => terminate(s)));
+  }
+}
+
+/** Terminates a slot's worker and resolves once it has exited (its OS thread is gone by then). */
+function terminate(slot: Slot): Promise<void> {
+  void slot.worker.terminate();
+  return slot.exited;
+}
