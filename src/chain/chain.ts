@@ -11,10 +11,11 @@ import { rootFromLeaves } from "../consensus/state-tree.js";
 import { applyTransfer } from "../consensus/tx-rules.js";
 import type { Block } from "../primitives/block.js";
 import { blockHash } from "../primitives/block.js";
-import { equalBytes, toHex } from "../primitives/bytes.js";
+import { equalBytes, fromHex, toHex } from "../primitives/bytes.js";
 import {
   type CoinbaseTx,
   senderOf,
+  type Transaction,
   type TransferTx,
   TxType,
   transactionId,
@@ -166,6 +167,22 @@ export class Chain extends TypedEmitter<ChainEvents> {
   async getBlock(hashHex: string): Promise<Block | undefined> {
     const entry = this.index.get(hashHex);
     return entry ? this.store.getBlock(entry.hash) : undefined;
+  }
+
+  /** A main-chain transaction with the block that includes it. */
+  async getTransaction(
+    txIdHex: string,
+  ): Promise<{ tx: Transaction; blockHash: string; height: number; index: number } | undefined> {
+    const blockHash = await this.store.getTxBlock(fromHex(txIdHex));
+    if (!blockHash) return undefined;
+    const entry = this.index.get(toHex(blockHash));
+    const block = entry ? await this.store.getBlock(entry.hash) : undefined;
+    if (!entry || !block)
+      throw new StoreError(StoreErrorCode.CORRUPT, `tx index points at missing block ${toHex(blockHash)}`);
+    const index = block.txs.findIndex((tx) => toHex(transactionId(tx)) === txIdHex);
+    if (index < 0)
+      throw new StoreError(StoreErrorCode.CORRUPT, `block ${entry.hashHex} lacks indexed tx ${txIdHex}`);
+    return { tx: block.txs[index]!, blockHash: entry.hashHex, height: entry.height, index };
   }
 
   /** A main-chain block by height. */
@@ -560,6 +577,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
     }
     entry.status = BlockStatus.Valid;
     batch
+      .putTxIndex(block.txs.map(transactionId), entry.hash)
       .putTreeNodes(newNodes)
       .putUndo(entry.hash, { accounts: undo })
       .putIndex(entry)
@@ -581,7 +599,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
     const undo = await this.store.getUndo(entry.hash);
     const batch = new StoreBatch();
     for (const { address, before } of undo.accounts) batch.putAccount(address, before);
-    batch.delMainChain(entry.height).putTip(entry.header.prevHash);
+    batch.delTxIndex(block.txs.map(transactionId)).delMainChain(entry.height).putTip(entry.header.prevHash);
     await this.store.write(batch);
     this.main.pop();
     this.emit("blockDisconnected", { hash: entry.hashHex, height: entry.height, block });

@@ -73,6 +73,17 @@ export class StoreBatch {
     return this;
   }
 
+  /** Main-chain transaction index: tx id -> including block. */
+  putTxIndex(txIds: readonly Uint8Array[], blockHash: Uint8Array): this {
+    for (const id of txIds) this.ops.push({ type: "put", key: keys.txIndex(id), value: blockHash });
+    return this;
+  }
+
+  delTxIndex(txIds: readonly Uint8Array[]): this {
+    for (const id of txIds) this.ops.push({ type: "del", key: keys.txIndex(id) });
+    return this;
+  }
+
   putTip(hash: Uint8Array): this {
     this.ops.push({ type: "put", key: keys.tip(), value: hash });
     return this;
@@ -166,6 +177,11 @@ export class ChainStore implements TreeNodeReader {
     if (bytes === undefined)
       throw new StoreError(StoreErrorCode.CORRUPT, `undo record of block ${toHex(hash)} is missing`);
     return decodeUndo(bytes);
+  }
+
+  /** The main-chain block that includes a transaction, if any. */
+  async getTxBlock(txId: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.db.get(keys.txIndex(txId));
   }
 
   async getMainChainHash(height: number): Promise<Uint8Array | undefined> {

@@ -10,11 +10,13 @@
  *   'h' + height (u32 BE)    -> hash of the main-chain block at that height
  *   'a' + account id (20)    -> account (balance u64 | nonce u64) at the tip; absent = empty
  *   'n' + node hash (32)     -> state tree node (content-addressed, never deleted)
+ *   'x' + tx id (32)         -> hash of the main-chain block that includes the transaction
  *   't'                      -> hash of the main-chain tip
  *
  * What belongs together is one batch: connecting a block writes its index status, its undo
- * record, the account changes, the new tree nodes, 'h' for its height and 't'; disconnecting
- * writes the restored accounts, deletes 'h' for its height and moves 't' to the parent. So a
+ * record, the account changes, the new tree nodes, 'x' for its transactions, 'h' for its height
+ * and 't'; disconnecting writes the restored accounts, deletes its 'x' and 'h' keys and moves 't'
+ * to the parent. So a
  * kill -9 at any moment leaves either the state before or the state after a whole block.
  */
 
@@ -29,6 +31,7 @@ export const Prefix = {
   account: 0x61, // 'a'
   treeNode: 0x6e, // 'n'
   tip: 0x74, // 't'
+  txIndex: 0x78, // 'x'
 } as const;
 
 function prefixed(prefix: number, body: Uint8Array): Uint8Array {
@@ -52,6 +55,7 @@ export const keys = {
   account: (address: Uint8Array) => prefixed(Prefix.account, address),
   treeNode: (hash: Uint8Array) => prefixed(Prefix.treeNode, hash),
   tip: () => Uint8Array.of(Prefix.tip),
+  txIndex: (txId: Uint8Array) => prefixed(Prefix.txIndex, txId),
 };
 
 /** Bounds for iterating every key with one prefix. */

@@ -6,7 +6,7 @@ import { encodeAccount } from "../../../src/consensus/account.js";
 import { BlockError, BlockErrorCode } from "../../../src/consensus/errors.js";
 import { blockSubsidy, REGTEST } from "../../../src/consensus/params.js";
 import { compactToTarget, hashToBigInt } from "../../../src/consensus/pow.js";
-import { type Block, blockHash, headerHash, toHex } from "../../../src/primitives/index.js";
+import { type Block, blockHash, headerHash, toHex, transactionId } from "../../../src/primitives/index.js";
 import { ChainStore } from "../../../src/store/chain-store.js";
 import { StoreError, StoreErrorCode } from "../../../src/store/errors.js";
 import { keys, SCHEMA_VERSION } from "../../../src/store/layout.js";
@@ -125,6 +125,7 @@ describe("fork choice and reorgs", () => {
     const side = main.fork(1);
     const tx = transfer(alice, bob.address, 100n, 0n);
     await feed(o, [await main.mine({ txs: [tx] })]);
+    expect(await o.chain.getTransaction(toHex(transactionId(tx)))).toMatchObject({ height: 2, index: 1 });
     const reorgs: ReorgEvent[] = [];
     o.chain.on("reorg", (r) => reorgs.push(r));
     const [s2, s3] = await side.mineMany(2, { miner: carol.address });

@@ -1,0 +1,194 @@
+import { existsSync, readFileSync } from "node:fs";
+import { cpus, homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { getNetworkParams, type NetworkName } from "./consensus/params.js";
+import { AddressError, decodeAddress } from "./primitives/address.js";
+import { QuarryError } from "./util/errors.js";
+import type { LogLevel } from "./util/logger.js";
+
+/**
+ * Node configuration: defaults → `<datadir>/quarry.json` → QUARRY_* environment → flags, each
+ * layer overriding the one before. Every value is validated here, with one-line errors, so services
+ * receive only well-formed options.
+ */
+export interface NodeOptions {
+  network: NetworkName;
+  datadir: string;
+  /** host the P2P TCP socket binds to */
+  p2pHost: string;
+  p2pPort: number;
+  /** multiaddrs to announce instead of the listen addresses (e.g. behind NAT or in Docker) */
+  announce: string[];
+  bootstrap: string[];
+  apiHost: string;
+  apiPort: number;
+  mine: boolean;
+  /** bech32m address paid by mined coinbases */
+  minerAddress: string | undefined;
+  /** keystore key whose address is paid (its public part is read; no password needed) */
+  minerKey: string | undefined;
+  threads: number;
+  minPeers: number;
+  maxPeers: number;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends QuarryError<{ code: "CONFIG_INVALID"; key: string }> {
+  constructor(key: string, message: string) {
+    super({ code: "CONFIG_INVALID", key }, message);
+  }
+}
+
+export const DEFAULT_PORTS: Record<NetworkName, { p2p: number; api: number }> = {
+  devnet: { p2p: 7330, api: 7331 },
+  testnet: { p2p: 17330, api: 17331 },
+  regtest: { p2p: 27330, api: 27331 },
+};
+
+const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+const NETWORKS: readonly NetworkName[] = ["regtest", "devnet", "testnet"];
+
+/** Raw values from one layer (file, env or flags), before validation. */
+export type RawConfig = Partial<Record<keyof NodeOptions, unknown>>;
+
+export function defaultDatadir(network: NetworkName): string {
+  return join(homedir(), ".quarry", network);
+}
+
+/** Reads QUARRY_* variables. Lists are comma-separated. */
+export function configFromEnv(env: NodeJS.ProcessEnv): RawConfig {
+  const raw: RawConfig = {};
+  const map: [keyof NodeOptions, string][] = [
+    ["network", "QUARRY_NETWORK"],
+    ["datadir", "QUARRY_DATADIR"],
+    ["p2pHost", "QUARRY_P2P_HOST"],
+    ["p2pPort", "QUARRY_P2P_PORT"],
+    ["announce", "QUARRY_ANNOUNCE"],
+    ["bootstrap", "QUARRY_BOOTSTRAP"],
+    ["apiHost", "QUARRY_API_HOST"],
+    ["apiPort", "QUARRY_API_PORT"],
+    ["mine", "QUARRY_MINE"],
+    ["minerAddress", "QUARRY_MINER_ADDRESS"],
+    ["minerKey", "QUARRY_MINER_KEY"],
+    ["threads", "QUARRY_THREADS"],
+    ["minPeers", "QUARRY_MIN_PEERS"],
+    ["maxPeers", "QUARRY_MAX_PEERS"],
+    ["logLevel", "QUARRY_LOG_LEVEL"],
+  ];
+  for (const [key, name] of map) {
+    const value = env[name];
+    if (value !== undefined && value !== "") raw[key] = value;
+  }
+  return raw;
+}
+
+/** Reads `<datadir>/quarry.json` if it exists. */
+export function configFromFile(datadir: string): RawConfig {
+  const path = join(datadir, "quarry.json");
+  if (!existsSync(path)) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ConfigError("file", `${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError("file", `${path} must hold a JSON object`);
+  }
+  return parsed as RawConfig;
+}
+
+function str(key: string, v: unknown): string {
+  if (typeof v !== "string" || v.length === 0) throw new ConfigError(key, `${key} must be a non-empty string`);
+  return v;
+}
+
+function int(key: string, v: unknown, min: number, max: number): number {
+  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(key, `${key} must be an integer from ${min} to ${max}, got '${String(v)}'`);
+  }
+  return n;
+}
+
+function bool(key: string, v: unknown): boolean {
+  if (typeof v === "boolean") return v;
+  if (v === "1" || v === "true" || v === "yes") return true;
+  if (v === "0" || v === "false" || v === "no") return false;
+  throw new ConfigError(key, `${key} must be true or false, got '${String(v)}'`);
+}
+
+function list(key: string, v: unknown): string[] {
+  if (Array.isArray(v)) return v.map((item) => str(key, item));
+  if (typeof v === "string") {
+    return v
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+  }
+  throw new ConfigError(key, `${key} must be a list of strings`);
+}
+
+/**
+ * Merges the layers and validates. `flags` wins over env, env over the file, the file over the
+ * defaults. The data dir (from flags or env) is needed first, to find the file.
+ */
+export function resolveNodeOptions(flags: RawConfig, env: NodeJS.ProcessEnv): NodeOptions {
+  const fromEnv = configFromEnv(env);
+  const early = { ...fromEnv, ...flags };
+  const networkRaw = early.network ?? "devnet";
+  if (!NETWORKS.includes(networkRaw as NetworkName)) {
+    throw new ConfigError("network", `unknown network '${String(networkRaw)}'; use one of: ${NETWORKS.join(", ")}`);
+  }
+  let network = networkRaw as NetworkName;
+  const datadir = resolve(early.datadir === undefined ? defaultDatadir(network) : str("datadir", early.datadir));
+  const merged: RawConfig = { ...configFromFile(datadir), ...fromEnv, ...flags };
+  if (merged.network !== undefined && merged.network !== network) {
+    if (!NETWORKS.includes(merged.network as NetworkName)) {
+      throw new ConfigError("network", `unknown network '${String(merged.network)}'`);
+    }
+    network = merged.network as NetworkName;
+  }
+  const ports = DEFAULT_PORTS[network];
+  const options: NodeOptions = {
+    network,
+    datadir,
+    p2pHost: merged.p2pHost === undefined ? "0.0.0.0" : str("p2pHost", merged.p2pHost),
+    p2pPort: merged.p2pPort === undefined ? ports.p2p : int("p2pPort", merged.p2pPort, 0, 65535),
+    announce: merged.announce === undefined ? [] : list("announce", merged.announce),
+    bootstrap: merged.bootstrap === undefined ? [] : list("bootstrap", merged.bootstrap),
+    apiHost: merged.apiHost === undefined ? "127.0.0.1" : str("apiHost", merged.apiHost),
+    apiPort: merged.apiPort === undefined ? ports.api : int("apiPort", merged.apiPort, 0, 65535),
+    mine: merged.mine === undefined ? false : bool("mine", merged.mine),
+    minerAddress: merged.minerAddress === undefined ? undefined : str("minerAddress", merged.minerAddress),
+    minerKey: merged.minerKey === undefined ? undefined : str("minerKey", merged.minerKey),
+    threads: merged.threads === undefined ? Math.max(1, cpus().length - 1) : int("threads", merged.threads, 1, 256),
+    minPeers: merged.minPeers === undefined ? 4 : int("minPeers", merged.minPeers, 0, 1000),
+    maxPeers: merged.maxPeers === undefined ? 32 : int("maxPeers", merged.maxPeers, 1, 1000),
+    logLevel: merged.logLevel === undefined ? "info" : (str("logLevel", merged.logLevel) as LogLevel),
+  };
+  if (!LOG_LEVELS.includes(options.logLevel)) {
+    throw new ConfigError("logLevel", `logLevel must be one of ${LOG_LEVELS.join(", ")}`);
+  }
+  if (options.minPeers > options.maxPeers) throw new ConfigError("minPeers", "minPeers must not exceed maxPeers");
+  if (options.minerAddress !== undefined) {
+    try {
+      decodeAddress(getNetworkParams(network).addressPrefix, options.minerAddress);
+    } catch (err) {
+      if (err instanceof AddressError) throw new ConfigError("minerAddress", `minerAddress: ${err.message}`);
+      throw err;
+    }
+  }
+  if (options.minerAddress !== undefined && options.minerKey !== undefined) {
+    throw new ConfigError("minerKey", "give either minerAddress or minerKey, not both");
+  }
+  if (options.mine && options.minerAddress === undefined && options.minerKey === undefined) {
+    throw new ConfigError("mine", "mining needs --miner-address ADDR or --miner-key NAME (see 'quarry keys new')");
+  }
+  return options;
+}
+
+/** The effective configuration for the start-up log line (nothing here is secret). */
+export function describeOptions(o: NodeOptions): Record<string, unknown> {
+  return { ...o };
+}
