@@ -164,7 +164,9 @@ export function resolvePeerManagerOptions(opts: Partial<PeerManagerOptions> = {}
 export function resolveNetworkHostOptions(init: NetworkHostInit): NetworkHostOptions {
   if (!["regtest", "devnet", "testnet"].includes(init.network))
     throw new RangeError(`unknown network ${init.network}`);
-  const { peers, reputation, securityLog, gossipRate, ...rest } = init;
+  const { peers, reputation, securityLog, gossipRate, ...given } = init;
+  // an option passed as undefined keeps its default
+  const rest = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as typeof given;
   const gossip = { ...DEFAULT_GOSSIP_RATE_OPTIONS, ...gossipRate };
   checkPositive("gossipRate", gossip);
   return {

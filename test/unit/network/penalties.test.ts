@@ -36,3 +36,17 @@ describe("PENALTIES", () => {
     expect(PENALTIES[NetworkErrorCode.BAD_BATCH_SIGNATURE]).toBe(100);
   });
 });
+
+describe("resolveNetworkHostOptions", () => {
+  it("fills defaults, keeps defaults for undefined fields, refuses minPeers > maxPeers", async () => {
+    const { resolveNetworkHostOptions, DEFAULT_PEER_MANAGER_OPTIONS } = await import(
+      "../../../src/network/index.js"
+    );
+    const opts = resolveNetworkHostOptions({ network: "regtest", listen: undefined, peers: { minPeers: 2 } });
+    expect(opts.listen).toEqual(["/ip4/0.0.0.0/tcp/7333"]);
+    expect(opts.peers).toEqual({ ...DEFAULT_PEER_MANAGER_OPTIONS, minPeers: 2 });
+    expect(() =>
+      resolveNetworkHostOptions({ network: "regtest", peers: { minPeers: 9, maxPeers: 3 } }),
+    ).toThrow(RangeError);
+  });
+});
