@@ -1,0 +1,137 @@
+import { execFile } from "node:child_process";
+import { availableParallelism, loadavg } from "node:os";
+import { promisify } from "node:util";
+import { compactToTarget } from "../src/consensus/pow.js";
+import { createScanJob, MinerPool, searchNonce } from "../src/miner/index.js";
+import { type BlockHeader, encodeHeader } from "../src/primitives/index.js";
+import type { BenchResult, BenchSuite } from "./harness.js";
+
+const MEASURE_MS = 3000;
+const WARMUP_MS = 500;
+const TARGET_PER_WORKER = 1.5e6;
+// A target no run will meet (~2^-48 per hash), so the workers hash for the whole interval.
+const NEVER_BITS = 0x1b00ffff;
+
+const header: BlockHeader = {
+  version: 1,
+  prevHash: new Uint8Array(32).fill(0x5a),
+  merkleRoot: new Uint8Array(32).fill(0xa5),
+  stateRoot: new Uint8Array(32).fill(0x3c),
+  time: 1_700_000_000,
+  bits: NEVER_BITS,
+  nonce: 0n,
+};
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The SHA-NI ceiling in header hashes/s for one core: OpenSSL's SHA-256 throughput on 16 KiB
+ * buffers ÷ 64 bytes per compression ÷ 2 compressions per nonce (with the midstate, a nonce costs
+ * one compression of the header's second block and one for the second SHA-256). `undefined` when
+ * openssl is missing or its output cannot be read.
+ */
+async function opensslHeaderHashesPerSecond(): Promise<number | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)(
+      "openssl",
+      ["speed", "-evp", "sha256", "-bytes", "16384", "-seconds", "2"],
+      { timeout: 30_000 },
+    );
+    // Last line: "sha256   1765325.43k" — thousands of bytes per second for the 16384-byte size.
+    const match = /^sha256\s+([\d.]+)k\s*$/m.exec(stdout);
+    if (!match) return undefined;
+    return (Number(match[1]) * 1000) / 64 / 2;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A rate over wall time, and the same hashes per second of process CPU time (robust to a busy machine). */
+interface Rate {
+  perSecond: number;
+  perCpuSecond: number;
+}
+
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+}
+
+/** Hashes/s of the scanner on the main thread: the kernel alone, no worker or messaging. */
+function inThreadHashrate(): Rate {
+  const job = createScanJob(encodeHeader(header), compactToTarget(NEVER_BITS).target, 0);
+  const chunk = 1 << 16;
+  let next = 0;
+  let hashes = 0;
+  const warmEnd = performance.now() + WARMUP_MS;
+  while (performance.now() < warmEnd) next += searchNonce(job, next, next + chunk).hashes;
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  let elapsed = 0;
+  while (elapsed < MEASURE_MS) {
+    hashes += searchNonce(job, next, next + chunk).hashes;
+    next += chunk;
+    elapsed = performance.now() - start;
+  }
+  return { perSecond: (hashes * 1000) / elapsed, perCpuSecond: hashes / cpuSeconds(cpu) };
+}
+
+/** Hashes/s of a MinerPool with `threads` workers, from its hash counter over MEASURE_MS. */
+async function poolHashrate(threads: number): Promise<Rate> {
+  const pool = new MinerPool({ threads, progressIntervalMs: 20 });
+  await pool.start();
+  try {
+    const controller = new AbortController();
+    const mining = pool.mine(header, controller.signal);
+    await delay(WARMUP_MS);
+    const h0 = pool.totalHashes;
+    const cpu = process.cpuUsage();
+    const t0 = performance.now();
+    await delay(MEASURE_MS);
+    const hashes = pool.totalHashes - h0;
+    const elapsed = performance.now() - t0;
+    const cpuUsed = cpuSeconds(cpu);
+    controller.abort();
+    await mining;
+    // Process CPU time includes the (mostly idle) main thread, so this slightly understates the kernel.
+    return { perSecond: (hashes * 1000) / elapsed, perCpuSecond: hashes / cpuUsed };
+  } finally {
+    await pool.stop();
+  }
+}
+
+/**
+ * Miner hashrate next to the machine's SHA-NI ceiling. The ceiling is measured for one core by
+ * OpenSSL; the all-workers row compares with that × the thread count.
+ */
+export const minerSuite: BenchSuite = {
+  name: "miner",
+  async run(): Promise<BenchResult[]> {
+    const cores = availableParallelism();
+    const ceiling = await opensslHeaderHashesPerSecond();
+    const kernel = inThreadHashrate();
+    const one = await poolHashrate(1);
+    const all = await poolHashrate(cores);
+    const load = `load avg ${loadavg()[0]!.toFixed(2)} at the end`;
+    const limitNote =
+      ceiling === undefined ? "openssl missing: no limit" : "limit: openssl speed sha256 16 KiB ÷64÷2";
+    const result = (name: string, rate: Rate, threads: number, note: string): BenchResult => ({
+      name,
+      value: rate.perSecond,
+      unit: "H/s",
+      target: TARGET_PER_WORKER * threads,
+      ...(ceiling === undefined ? {} : { limit: ceiling * threads }),
+      note: `${note}; ${(rate.perCpuSecond / 1e6).toFixed(2)} MH per CPU-second`,
+    });
+    return [
+      result("scanner in-thread (1 core, no worker)", kernel, 1, `${limitNote}; kernel alone`),
+      result("MinerPool 1 worker", one, 1, `${limitNote}; ${load}`),
+      result(
+        `MinerPool ${cores} workers (all cores)`,
+        all,
+        cores,
+        `${limitNote} × ${cores} cores; ${(all.perSecond / cores / 1e6).toFixed(2)} MH/s per worker; ${load}`,
+      ),
+    ];
+  },
+};
