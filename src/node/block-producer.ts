@@ -107,7 +107,12 @@ export class BlockProducer extends TypedEmitter<BlockProducerEvents> {
         }
         this.mined++;
         this.log.info(
-          { height: result.height, hash: result.hash, txs: block.txs.length - 1, hashrate: Math.round(this.deps.pool.hashrate) },
+          {
+            height: result.height,
+            hash: result.hash,
+            txs: block.txs.length - 1,
+            hashrate: Math.round(this.deps.pool.hashrate),
+          },
           "mined block",
         );
         this.emit("blockMined", { block, hash: result.hash, height: result.height ?? -1 });

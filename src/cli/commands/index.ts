@@ -2,10 +2,14 @@ import type { Command } from "../command.js";
 import { chainGenesisCommand, chainInfoCommand, verifyCommand } from "./chain.js";
 import { idCommand } from "./id.js";
 import { keysCommands } from "./keys.js";
+import { nodeClientCommands } from "./node-client.js";
+import { startCommand } from "./start.js";
 import { txSignCommand } from "./tx-sign.js";
 
 /** Every CLI command; main.ts dispatches on the longest matching path. */
 export const commands: readonly Command[] = [
+  startCommand,
+  ...nodeClientCommands,
   chainGenesisCommand,
   chainInfoCommand,
   verifyCommand,

@@ -1,0 +1,225 @@
+import { getNetworkParams } from "../../consensus/params.js";
+import {
+  decodeAddress,
+  encodeTransaction,
+  publicKeyFromSeed,
+  signTransfer,
+  type TransferTx,
+  TxType,
+  toHex,
+  U64_MAX,
+  wipe,
+} from "../../primitives/index.js";
+import { callNode, findNode } from "../api-client.js";
+import { CliError, type CliIo, type Command, parseFlags } from "../command.js";
+import { parseNetworkName, resolveDatadir } from "../datadir.js";
+import { keyPassword, keystoreFlags, openKeystore, withKeyErrors } from "./keys.js";
+import { parseU64 } from "./tx-sign.js";
+
+const clientFlags = {
+  network: { type: "string" },
+  datadir: { type: "string" },
+  api: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+function target(values: { network?: string; datadir?: string; api?: string }, io: CliIo) {
+  const network = parseNetworkName(values.network, io.env);
+  return findNode(resolveDatadir(values.datadir, network, io.env), values.api);
+}
+
+function printKeyValues(io: CliIo, obj: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(obj)) {
+    io.out(`${key.padEnd(12)} ${typeof value === "object" ? JSON.stringify(value) : String(value)}`);
+  }
+}
+
+export const statusCommand: Command = {
+  path: ["status"],
+  summary: "the running node: height, tip, peers, sync progress, mining, mempool",
+  usage: "status [--network N] [--datadir DIR | --api URL] [--json]",
+  async run(args, io) {
+    const { values } = parseFlags(args, clientFlags, this.usage);
+    const status = (await callNode(target(values, io), "getStatus")) as Record<string, unknown>;
+    if (values.json) io.out(JSON.stringify(status));
+    else {
+      const sync = status.sync as {
+        targetHeight: number;
+        blocksPerSecond: number;
+        etaSeconds: number | null;
+      };
+      printKeyValues(io, {
+        network: status.network,
+        peerId: status.peerId,
+        height: status.height,
+        tip: status.tip,
+        peers: status.peers,
+        syncing: status.syncing
+          ? `yes, to ${sync.targetHeight} (${sync.blocksPerSecond.toFixed(1)} blocks/s)`
+          : "no",
+        mining: status.mining ? `yes, ${Math.round(Number(status.hashrate))} H/s` : "no",
+        mempool: (status.mempool as { size: number }).size,
+      });
+    }
+    return 0;
+  },
+};
+
+export const peersCommand: Command = {
+  path: ["peers"],
+  summary: "peers of the running node, and bans",
+  usage: "peers [--network N] [--datadir DIR | --api URL] [--json]",
+  async run(args, io) {
+    const { values } = parseFlags(args, clientFlags, this.usage);
+    const peers = (await callNode(target(values, io), "getPeers")) as {
+      connected: string[];
+      bans: unknown[];
+    };
+    if (values.json) io.out(JSON.stringify(peers));
+    else {
+      io.out(`${peers.connected.length} connected`);
+      for (const p of peers.connected) io.out(`  ${p}`);
+      if (peers.bans.length > 0) io.out(`${peers.bans.length} banned: ${JSON.stringify(peers.bans)}`);
+    }
+    return 0;
+  },
+};
+
+export const blockCommand: Command = {
+  path: ["block"],
+  summary: "a block by hash, height or 'tip'",
+  usage: "block <hash|height|tip> [--network N] [--datadir DIR | --api URL] [--json]",
+  async run(args, io) {
+    const { values, positionals } = parseFlags(args, clientFlags, this.usage);
+    if (positionals.length !== 1) throw new CliError(`give one block id (usage: ${this.usage})`);
+    const block = await callNode(target(values, io), "getBlock", { id: positionals[0] });
+    io.out(values.json ? JSON.stringify(block) : JSON.stringify(block, null, 2));
+    return 0;
+  },
+};
+
+export const balanceCommand: Command = {
+  path: ["balance"],
+  summary: "balance and nonce of an address at the tip",
+  usage: "balance <address> [--network N] [--datadir DIR | --api URL] [--json]",
+  async run(args, io) {
+    const { values, positionals } = parseFlags(args, clientFlags, this.usage);
+    if (positionals.length !== 1) throw new CliError(`give one address (usage: ${this.usage})`);
+    const account = (await callNode(target(values, io), "getAccount", { address: positionals[0] })) as Record<
+      string,
+      unknown
+    >;
+    if (values.json) io.out(JSON.stringify(account));
+    else printKeyValues(io, account);
+    return 0;
+  },
+};
+
+export const txBroadcastCommand: Command = {
+  path: ["tx", "broadcast"],
+  summary: "submit a signed transaction (hex) to the running node",
+  usage: "tx broadcast <hex> [--network N] [--datadir DIR | --api URL] [--json]",
+  async run(args, io) {
+    const { values, positionals } = parseFlags(args, clientFlags, this.usage);
+    if (positionals.length !== 1) throw new CliError(`give the transaction hex (usage: ${this.usage})`);
+    const result = (await callNode(target(values, io), "sendRawTransaction", { hex: positionals[0] })) as {
+      id: string;
+    };
+    io.out(values.json ? JSON.stringify(result) : result.id);
+    return 0;
+  },
+};
+
+export const txSendCommand: Command = {
+  path: ["tx", "send"],
+  summary: "sign a transfer with a keystore key and submit it to the running node; prints the tx id",
+  usage:
+    "tx send --from KEY --to ADDR --amount A [--fee F] [--nonce N] [--password-file F] [--datadir DIR | --api URL]",
+  run(args, io) {
+    return withKeyErrors(io, async () => {
+      const { values } = parseFlags(
+        args,
+        {
+          ...keystoreFlags,
+          api: { type: "string" },
+          from: { type: "string" },
+          to: { type: "string" },
+          amount: { type: "string" },
+          fee: { type: "string" },
+          nonce: { type: "string" },
+        },
+        this.usage,
+      );
+      if (!values.from || !values.to || !values.amount) {
+        throw new CliError(`--from, --to and --amount are required (usage: ${this.usage})`);
+      }
+      const amount = parseU64(values.amount, "--amount");
+      const fee = parseU64(values.fee ?? "1000", "--fee");
+      if (amount + fee > U64_MAX) throw new CliError("--amount plus --fee exceeds 2^64-1 base units");
+      const network = parseNetworkName(values.network, io.env);
+      const params = getNetworkParams(network);
+      let recipient: Uint8Array;
+      try {
+        recipient = decodeAddress(params.addressPrefix, values.to);
+      } catch (err) {
+        throw new CliError(`--to: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const node = findNode(resolveDatadir(values.datadir, network, io.env), values.api);
+      const { keystore } = openKeystore(values, io.env);
+      const info = await keystore.info(values.from);
+      const nonce =
+        values.nonce !== undefined
+          ? parseU64(values.nonce, "--nonce")
+          : BigInt(
+              ((await callNode(node, "getAccount", { address: info.address })) as { pendingNonce: string })
+                .pendingNonce,
+            );
+      const password = await keyPassword(values, io.env, `Password for key '${values.from}': `, false);
+      let seed: Uint8Array | undefined;
+      let tx: TransferTx;
+      try {
+        seed = await keystore.unlock(values.from, password);
+        const unsigned = {
+          type: TxType.Transfer as const,
+          networkId: params.networkId,
+          senderPublicKey: publicKeyFromSeed(seed),
+          recipient,
+          amount,
+          fee,
+          nonce,
+        };
+        tx = signTransfer(unsigned, seed);
+      } finally {
+        wipe(password);
+        if (seed) wipe(seed);
+      }
+      const result = (await callNode(node, "sendRawTransaction", { hex: toHex(encodeTransaction(tx)) })) as {
+        id: string;
+      };
+      io.out(values.json ? JSON.stringify({ ...result, nonce: nonce.toString() }) : result.id);
+      return 0;
+    });
+  },
+};
+
+export const stopCommand: Command = {
+  path: ["stop"],
+  summary: "stop the running node cleanly",
+  usage: "stop [--network N] [--datadir DIR | --api URL]",
+  async run(args, io) {
+    const { values } = parseFlags(args, clientFlags, this.usage);
+    await callNode(target(values, io), "stop");
+    io.out("stopping");
+    return 0;
+  },
+};
+
+export const nodeClientCommands: readonly Command[] = [
+  statusCommand,
+  peersCommand,
+  blockCommand,
+  balanceCommand,
+  txBroadcastCommand,
+  txSendCommand,
+  stopCommand,
+];

@@ -1,0 +1,87 @@
+import { createNode, stopRequested } from "../../node.js";
+import { ConfigError, describeOptions, type RawConfig, resolveNodeOptions } from "../../options.js";
+import { QuarryError } from "../../util/errors.js";
+import { createLogger } from "../../util/logger.js";
+import { CliError, type Command, parseFlags } from "../command.js";
+
+const flags = {
+  network: { type: "string" },
+  datadir: { type: "string" },
+  "p2p-host": { type: "string" },
+  "p2p-port": { type: "string" },
+  announce: { type: "string", multiple: true },
+  bootstrap: { type: "string", multiple: true },
+  "api-host": { type: "string" },
+  "api-port": { type: "string" },
+  mine: { type: "boolean" },
+  "miner-key": { type: "string" },
+  "miner-address": { type: "string" },
+  threads: { type: "string" },
+  "min-peers": { type: "string" },
+  "max-peers": { type: "string" },
+  "log-level": { type: "string" },
+} as const;
+
+/** How long a clean stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 10_000;
+
+export const startCommand: Command = {
+  path: ["start"],
+  summary: "run a node: P2P, sync, relay, HTTP API (and mining with --mine)",
+  usage:
+    "start [--network N] [--datadir DIR] [--p2p-port P] [--announce MA]... [--bootstrap MA]... [--api-port P] [--mine --miner-address A|--miner-key K] [--threads T] [--log-level L]",
+  async run(args, io) {
+    const { values } = parseFlags(args, flags, this.usage);
+    const raw: RawConfig = {};
+    const set = (key: keyof RawConfig, value: unknown) => {
+      if (value !== undefined) raw[key] = value;
+    };
+    set("network", values.network);
+    set("datadir", values.datadir);
+    set("p2pHost", values["p2p-host"]);
+    set("p2pPort", values["p2p-port"]);
+    set("announce", values.announce);
+    set("bootstrap", values.bootstrap);
+    set("apiHost", values["api-host"]);
+    set("apiPort", values["api-port"]);
+    set("mine", values.mine);
+    set("minerKey", values["miner-key"]);
+    set("minerAddress", values["miner-address"]);
+    set("threads", values.threads);
+    set("minPeers", values["min-peers"]);
+    set("maxPeers", values["max-peers"]);
+    set("logLevel", values["log-level"]);
+    let options: ReturnType<typeof resolveNodeOptions>;
+    try {
+      options = resolveNodeOptions(raw, io.env);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliError(`configuration: ${err.message}`);
+      throw err;
+    }
+    const log = createLogger(options.logLevel);
+    log.info({ config: describeOptions(options) }, "effective configuration");
+    const node = await createNode(options, { log });
+    try {
+      await node.start();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const code = err instanceof QuarryError ? ` [${err.code}]` : "";
+      throw new CliError(`could not start the node: ${message}${code}`, 3, "CLI_FAILED");
+    }
+    const signal = await new Promise<string>((resolve) => {
+      process.once("SIGINT", () => resolve("SIGINT"));
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      void stopRequested(node).then(() => resolve("api stop"));
+    });
+    log.info({ reason: signal }, "stopping");
+    const deadline = setTimeout(() => {
+      log.error({}, "stop took too long; exiting");
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
+    deadline.unref();
+    await node.stop();
+    clearTimeout(deadline);
+    log.info({}, "stopped");
+    return 0;
+  },
+};

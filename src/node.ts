@@ -1,0 +1,246 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { ApiServer } from "./api/server.js";
+import { Chain } from "./chain/chain.js";
+import type { ReorgEvent } from "./chain/events.js";
+import { getNetworkParams } from "./consensus/params.js";
+import { Keystore, loadOrCreateNodeIdentity } from "./keystore/index.js";
+import { LevelMempoolStore, Mempool } from "./mempool/index.js";
+import { MinerPool } from "./miner/index.js";
+import { blockGossipHandler, createNetworkHost, LevelPeerDb, type NetworkHost } from "./network/index.js";
+import { BlockProducer } from "./node/block-producer.js";
+import { buildRpcMethods } from "./node/rpc-methods.js";
+import type { NodeOptions } from "./options.js";
+import { decodeAddress } from "./primitives/address.js";
+import { encodeBlock } from "./primitives/block.js";
+import { decodeTransaction, TxType } from "./primitives/transaction.js";
+import { ChainStore } from "./store/chain-store.js";
+import { SyncManager } from "./sync/index.js";
+import { QuarryError } from "./util/errors.js";
+import type { Logger } from "./util/logger.js";
+
+/** Reorg reports kept for the API (newest last). */
+const REORG_REPORTS_KEPT = 50;
+
+export interface NodeDeps {
+  log: Logger;
+}
+
+export interface QuarryNode {
+  readonly options: NodeOptions;
+  readonly chain: Chain;
+  readonly mempool: Mempool;
+  readonly host: NetworkHost;
+  readonly sync: SyncManager;
+  readonly producer: BlockProducer | undefined;
+  readonly miner: MinerPool | undefined;
+  readonly api: ApiServer;
+  readonly reorgs: readonly ReorgEvent[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class NodeStartError extends QuarryError<{ code: "NODE_START_FAILED"; stage: string }> {}
+
+/**
+ * THE COMPOSITION ROOT. Creates every service in dependency order, wires their events, and stops
+ * them in reverse. Nothing else in Quarry constructs a service or subscribes one to another.
+ */
+export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<QuarryNode> {
+  const log = deps.log;
+  const params = getNetworkParams(options.network);
+  const datadir = options.datadir;
+  await mkdir(datadir, { recursive: true, mode: 0o700 });
+
+  // identity: the datadir's libp2p key (0600), stable across restarts
+  const identity = await loadOrCreateNodeIdentity(datadir);
+  // store: LevelDB at <datadir>/chain
+  const store = new ChainStore({ location: join(datadir, "chain"), network: params.name });
+  // chain: needs the store
+  const chain = new Chain({ params }, { store, log: log.child({ module: "chain" }) });
+  // mempool: needs the chain (tip accounts) and its own LevelDB at <datadir>/mempool
+  const mempool = new Mempool(
+    {},
+    { params, state: chain, store: new LevelMempoolStore({ location: join(datadir, "mempool") }), log },
+  );
+  // peer db: known peers, bans, security log at <datadir>/peers
+  const peerDb = new LevelPeerDb({ location: join(datadir, "peers") });
+  // network host: needs the identity and the peer db
+  const host = await createNetworkHost(
+    {
+      network: params.name,
+      listen: [`/ip4/${options.p2pHost}/tcp/${options.p2pPort}`],
+      announce: options.announce,
+      bootstrap: options.bootstrap,
+      localNetwork: params.name !== "testnet",
+      peers: { minPeers: options.minPeers, maxPeers: options.maxPeers },
+    },
+    { privateKey: identity.privateKey, log, peerDb },
+  );
+  // sync: needs libp2p (from the host), the chain, the identity (batch signatures), reputation
+  const sync = new SyncManager(
+    {},
+    {
+      libp2p: host.libp2p,
+      chain,
+      privateKey: identity.privateKey,
+      scorer: host.reputation,
+      securityLog: host.securityLog,
+      log: log.child({ module: "sync" }),
+    },
+  );
+  // miner: worker threads, only when mining
+  const miner = options.mine ? new MinerPool({ threads: options.threads }, { log }) : undefined;
+  const recipient = options.mine ? await minerRecipient(options, params.addressPrefix) : undefined;
+  // producer: needs the chain, the mempool and the miner
+  const producer =
+    miner && recipient
+      ? new BlockProducer(
+          { recipient, refreshMs: Math.max(2_000, params.targetSpacingSeconds * 1000) },
+          {
+            chain,
+            pool: miner,
+            selectTransactions: (maxTxs, maxBytes) => mempool.selectForBlock(maxTxs, maxBytes),
+            log,
+          },
+        )
+      : undefined;
+  const reorgs: ReorgEvent[] = [];
+  // api: needs every service it reports on
+  const node: QuarryNode = {
+    options,
+    chain,
+    mempool,
+    host,
+    sync,
+    producer,
+    miner,
+    reorgs,
+    api: undefined as unknown as ApiServer,
+    start,
+    stop,
+  };
+  const api = new ApiServer(
+    { host: options.apiHost, port: options.apiPort, datadir },
+    { methods: buildRpcMethods(node, { stop: () => requestStop() }), log },
+  );
+  (node as { api: ApiServer }).api = api;
+
+  // ---- wiring: the only place services react to each other ----
+  host.setBlockHandler(blockGossipHandler(chain));
+  host.setTxHandler(async (bytes, fromPeerId) => {
+    const tx = decodeTransaction(bytes);
+    if (tx.type !== TxType.Transfer) return { result: "ignore", code: "TX_COINBASE_OUTSIDE_BLOCK" };
+    await mempool.add(tx, fromPeerId);
+    return { result: "accept" };
+  });
+  host.on("orphanBlock", ({ fromPeerId, missingAncestor }) => {
+    void sync.requestAncestors(fromPeerId, missingAncestor);
+  });
+  chain.on("blockConnected", ({ block }) => {
+    void mempool.onBlockConnected(block);
+    producer?.refresh();
+  });
+  chain.on("reorg", (report) => {
+    void mempool.onReorg(report);
+    reorgs.push(report);
+    if (reorgs.length > REORG_REPORTS_KEPT) reorgs.shift();
+    log.warn(
+      {
+        depth: report.depth,
+        forkHeight: report.forkPoint.height,
+        oldTip: report.oldTip,
+        newTip: report.newTip,
+        returnedTxs: report.returnedTransactions.length,
+      },
+      "reorg",
+    );
+  });
+  mempool.on("txAdded", () => producer?.refresh());
+  producer?.on("blockMined", ({ block }) => {
+    void host
+      .publishBlock(encodeBlock(block))
+      .catch((err: unknown) => log.warn({ err }, "publishing block failed"));
+  });
+
+  let started: (() => Promise<void>)[] = [];
+  let stopRequested: (() => void) | undefined;
+  function requestStop(): void {
+    stopRequested?.();
+  }
+
+  async function start(): Promise<void> {
+    const steps: [string, () => Promise<void>, () => Promise<void>][] = [
+      ["store", () => store.open(), () => store.close()],
+      ["chain", () => chain.open(), async () => {}],
+      ["mempool", () => mempool.start(), () => mempool.stop()],
+      ["peer db", () => peerDb.open(), () => peerDb.close()],
+      ["network", () => host.start(), () => host.stop()],
+      ["sync", () => sync.start(), () => sync.stop()],
+      ["miner", async () => miner?.start(), async () => miner?.stop()],
+      ["producer", async () => producer?.start(), async () => producer?.stop()],
+      ["api", () => api.start(), () => api.stop()],
+    ];
+    started = [];
+    for (const [stage, up, down] of steps) {
+      try {
+        await up();
+      } catch (err) {
+        log.error({ err, stage }, "start failed; stopping what started");
+        await stop();
+        if (err instanceof QuarryError) throw err;
+        throw new NodeStartError({ code: "NODE_START_FAILED", stage }, `${stage}: ${(err as Error).message}`);
+      }
+      started.unshift(down);
+    }
+    log.info(
+      {
+        network: params.name,
+        peerId: host.peerId,
+        p2p: host.multiaddrs(),
+        api: api.url,
+        height: chain.height,
+        tip: chain.tip.hashHex,
+        mining: options.mine,
+      },
+      "node started",
+    );
+  }
+
+  async function stop(): Promise<void> {
+    const downs = started;
+    started = [];
+    for (const down of downs) {
+      try {
+        await down();
+      } catch (err) {
+        log.error({ err }, "stop step failed");
+      }
+    }
+  }
+
+  /** Resolves when the API's `stop` method is called. */
+  (node as { stopRequested?: Promise<void> }).stopRequested = new Promise<void>((resolve) => {
+    stopRequested = resolve;
+  });
+  return node;
+}
+
+/** Waits for the API's `stop` call (the CLI's start command also listens for SIGINT/SIGTERM). */
+export function stopRequested(node: QuarryNode): Promise<void> {
+  return (node as { stopRequested?: Promise<void> }).stopRequested ?? new Promise(() => {});
+}
+
+async function minerRecipient(options: NodeOptions, prefix: string): Promise<Uint8Array> {
+  if (options.minerAddress) return decodeAddress(prefix, options.minerAddress);
+  const name = options.minerKey ?? "";
+  const keystore = new Keystore({
+    dir: join(options.datadir, "keystore"),
+    network: options.network,
+    addressPrefix: prefix,
+  });
+  const info = await keystore.info(name);
+  if (!info.address)
+    throw new NodeStartError({ code: "NODE_START_FAILED", stage: "miner" }, `key '${name}' has no address`);
+  return decodeAddress(prefix, info.address);
+}

@@ -1,0 +1,233 @@
+import {
+  optionalIntParam,
+  RpcError,
+  RpcErrorCode,
+  type RpcMethodTable,
+  type RpcParams,
+  stringParam,
+} from "../api/rpc.js";
+import type { Chain } from "../chain/chain.js";
+import type { ReorgEvent } from "../chain/events.js";
+import type { QuarryNode } from "../node.js";
+import { AddressError, decodeAddress, encodeAddress } from "../primitives/address.js";
+import type { Block } from "../primitives/block.js";
+import { equalBytes, fromHex, toHex } from "../primitives/bytes.js";
+import { CodecError } from "../primitives/codec.js";
+import {
+  decodeTransaction,
+  encodeTransaction,
+  TxType,
+  transactionId,
+  transactionToJson,
+} from "../primitives/transaction.js";
+import type { BlockIndexEntry } from "../store/records.js";
+import { ValidationError } from "../util/errors.js";
+
+const HASH_RE = /^[0-9a-f]{64}$/;
+
+function blockView(chain: Chain, entry: BlockIndexEntry, block: Block, prefix: string) {
+  return {
+    hash: entry.hashHex,
+    height: entry.height,
+    mainChain: chain.isOnMainChain(entry),
+    confirmations: chain.isOnMainChain(entry) ? chain.height - entry.height + 1 : 0,
+    chainWork: `0x${entry.chainWork.toString(16)}`,
+    header: {
+      version: block.header.version,
+      prevHash: toHex(block.header.prevHash),
+      merkleRoot: toHex(block.header.merkleRoot),
+      stateRoot: toHex(block.header.stateRoot),
+      time: block.header.time,
+      bits: `0x${block.header.bits.toString(16).padStart(8, "0")}`,
+      nonce: block.header.nonce.toString(),
+    },
+    txs: block.txs.map((tx) => transactionToJson(tx, prefix)),
+  };
+}
+
+function reorgView(r: ReorgEvent) {
+  return {
+    depth: r.depth,
+    forkPoint: r.forkPoint,
+    oldTip: r.oldTip,
+    newTip: r.newTip,
+    disconnected: r.disconnected,
+    connected: r.connected,
+    returnedTransactions: r.returnedTransactions.map((tx) => toHex(transactionId(tx))),
+  };
+}
+
+function address(params: RpcParams, prefix: string): Uint8Array {
+  try {
+    return decodeAddress(prefix, stringParam(params, "address"));
+  } catch (err) {
+    if (err instanceof AddressError)
+      throw new RpcError(RpcErrorCode.INVALID_PARAMS, err.message, { code: err.code });
+    throw err;
+  }
+}
+
+/** The JSON-RPC methods of a running node; read-only ones are also REST GETs at /api/<name>. */
+export function buildRpcMethods(node: QuarryNode, control: { stop: () => void }): RpcMethodTable {
+  const { chain, mempool, host, sync } = node;
+  const prefix = chain.networkParams.addressPrefix;
+
+  const status = async () => {
+    const tip = chain.tip;
+    const progress = sync.progress();
+    return {
+      network: chain.networkParams.name,
+      peerId: host.peerId,
+      height: tip.height,
+      tip: tip.hashHex,
+      chainWork: `0x${tip.chainWork.toString(16)}`,
+      tipTime: tip.header.time,
+      peers: host.connectedPeers().length,
+      syncing: progress.syncing,
+      sync: progress,
+      mining: node.producer?.running ?? false,
+      hashrate: node.miner?.hashrate ?? 0,
+      mempool: { size: mempool.size, bytes: mempool.bytes },
+      listen: host.multiaddrs(),
+    };
+  };
+
+  return {
+    getStatus: {
+      summary: "height, tip, peers, sync progress, mining, mempool",
+      readOnly: true,
+      handler: status,
+    },
+    getBlock: {
+      summary: "a block by hash, by height, or 'tip' (param: id)",
+      readOnly: true,
+      async handler(params) {
+        const id = stringParam(params, "id");
+        let entry: BlockIndexEntry | undefined;
+        if (id === "tip") entry = chain.tip;
+        else if (/^\d+$/.test(id)) entry = chain.entryAtHeight(Number(id));
+        else if (HASH_RE.test(id)) entry = chain.getEntry(id);
+        else throw new RpcError(RpcErrorCode.INVALID_PARAMS, "id must be a block hash, a height or 'tip'");
+        const block = entry ? await chain.getBlock(entry.hashHex) : undefined;
+        if (!entry || !block) throw new RpcError(RpcErrorCode.NOT_FOUND, `no block ${id}`);
+        return blockView(chain, entry, block, prefix);
+      },
+    },
+    getTransaction: {
+      summary: "a transaction by id: from the main chain or the mempool (param: id)",
+      readOnly: true,
+      async handler(params) {
+        const id = stringParam(params, "id");
+        if (!HASH_RE.test(id)) throw new RpcError(RpcErrorCode.INVALID_PARAMS, "id must be a 64-hex tx id");
+        const pending = mempool.get(id);
+        if (pending) return { ...transactionToJson(pending, prefix), status: "pending" };
+        const found = await chain.getTransaction(id);
+        if (!found) throw new RpcError(RpcErrorCode.NOT_FOUND, `no transaction ${id}`);
+        return {
+          ...transactionToJson(found.tx, prefix),
+          status: "confirmed",
+          blockHash: found.blockHash,
+          height: found.height,
+          confirmations: chain.height - found.height + 1,
+        };
+      },
+    },
+    getAccount: {
+      summary: "balance and nonce of an address at the tip (param: address)",
+      readOnly: true,
+      async handler(params) {
+        const id = address(params, prefix);
+        const account = (await chain.getAccounts([id])).get(toHex(id)) ?? { balance: 0n, nonce: 0n };
+        return {
+          address: encodeAddress(prefix, id),
+          balance: account.balance,
+          nonce: account.nonce,
+          height: chain.height,
+        };
+      },
+    },
+    sendRawTransaction: {
+      summary: "submit a signed transfer (param: hex); returns its id",
+      readOnly: false,
+      async handler(params) {
+        const hex = stringParam(params, "hex");
+        let bytes: Uint8Array;
+        try {
+          bytes = fromHex(hex);
+        } catch {
+          throw new RpcError(RpcErrorCode.INVALID_PARAMS, "hex must be even-length hex");
+        }
+        try {
+          const tx = decodeTransaction(bytes);
+          if (tx.type !== TxType.Transfer)
+            throw new RpcError(RpcErrorCode.INVALID_PARAMS, "only transfers can be sent");
+          const result = await mempool.add(tx);
+          await host.publishTx(encodeTransaction(tx)).catch(() => 0);
+          return { id: result.id, executable: result.executable, replaced: result.replaced ?? null };
+        } catch (err) {
+          if (err instanceof CodecError || err instanceof ValidationError) {
+            throw new RpcError(RpcErrorCode.REJECTED, err.message, { code: err.code });
+          }
+          throw err;
+        }
+      },
+    },
+    getMempool: {
+      summary: "mempool counts and limits; with txs=1 the transaction ids",
+      readOnly: true,
+      async handler(params) {
+        return {
+          ...mempool.info(),
+          ...(params.txs === "1" || params.txs === true ? { txs: mempool.ids() } : {}),
+        };
+      },
+    },
+    getPeers: {
+      summary: "connected peers, and bans",
+      readOnly: true,
+      async handler() {
+        return {
+          peerId: host.peerId,
+          connected: host.connectedPeers(),
+          listen: host.multiaddrs(),
+          bans: host.reputation.bans(),
+        };
+      },
+    },
+    getMiningInfo: {
+      summary: "whether this node mines, hashrate (H/s), blocks mined",
+      readOnly: true,
+      async handler() {
+        return {
+          mining: node.producer?.running ?? false,
+          threads: node.miner?.threads ?? 0,
+          hashrate: node.miner?.hashrate ?? 0,
+          blocksMined: node.producer?.blocksMined ?? 0,
+          bits: `0x${chain.tip.header.bits.toString(16)}`,
+        };
+      },
+    },
+    getReorgs: {
+      summary: "recent reorganisations: depth, fork point, old/new tip, returned transactions",
+      readOnly: true,
+      async handler() {
+        return node.reorgs.map(reorgView);
+      },
+    },
+    getSecurityLog: {
+      summary: "recent rejected blocks/batches/txs and bans (param: limit)",
+      readOnly: true,
+      async handler(params) {
+        return host.securityLog.recent(optionalIntParam(params, "limit", 1, 1000) ?? 100);
+      },
+    },
+    stop: {
+      summary: "stop the node cleanly",
+      readOnly: false,
+      async handler() {
+        setImmediate(control.stop);
+        return "stopping";
+      },
+    },
+  };
+}
