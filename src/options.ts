@@ -99,7 +99,8 @@ export function configFromFile(datadir: string): RawConfig {
 }
 
 function str(key: string, v: unknown): string {
-  if (typeof v !== "string" || v.length === 0) throw new ConfigError(key, `${key} must be a non-empty string`);
+  if (typeof v !== "string" || v.length === 0)
+    throw new ConfigError(key, `${key} must be a non-empty string`);
   return v;
 }
 
@@ -138,10 +139,15 @@ export function resolveNodeOptions(flags: RawConfig, env: NodeJS.ProcessEnv): No
   const early = { ...fromEnv, ...flags };
   const networkRaw = early.network ?? "devnet";
   if (!NETWORKS.includes(networkRaw as NetworkName)) {
-    throw new ConfigError("network", `unknown network '${String(networkRaw)}'; use one of: ${NETWORKS.join(", ")}`);
+    throw new ConfigError(
+      "network",
+      `unknown network '${String(networkRaw)}'; use one of: ${NETWORKS.join(", ")}`,
+    );
   }
   let network = networkRaw as NetworkName;
-  const datadir = resolve(early.datadir === undefined ? defaultDatadir(network) : str("datadir", early.datadir));
+  const datadir = resolve(
+    early.datadir === undefined ? defaultDatadir(network) : str("datadir", early.datadir),
+  );
   const merged: RawConfig = { ...configFromFile(datadir), ...fromEnv, ...flags };
   if (merged.network !== undefined && merged.network !== network) {
     if (!NETWORKS.includes(merged.network as NetworkName)) {
@@ -162,7 +168,8 @@ export function resolveNodeOptions(flags: RawConfig, env: NodeJS.ProcessEnv): No
     mine: merged.mine === undefined ? false : bool("mine", merged.mine),
     minerAddress: merged.minerAddress === undefined ? undefined : str("minerAddress", merged.minerAddress),
     minerKey: merged.minerKey === undefined ? undefined : str("minerKey", merged.minerKey),
-    threads: merged.threads === undefined ? Math.max(1, cpus().length - 1) : int("threads", merged.threads, 1, 256),
+    threads:
+      merged.threads === undefined ? Math.max(1, cpus().length - 1) : int("threads", merged.threads, 1, 256),
     minPeers: merged.minPeers === undefined ? 4 : int("minPeers", merged.minPeers, 0, 1000),
     maxPeers: merged.maxPeers === undefined ? 32 : int("maxPeers", merged.maxPeers, 1, 1000),
     logLevel: merged.logLevel === undefined ? "info" : (str("logLevel", merged.logLevel) as LogLevel),
@@ -170,7 +177,8 @@ export function resolveNodeOptions(flags: RawConfig, env: NodeJS.ProcessEnv): No
   if (!LOG_LEVELS.includes(options.logLevel)) {
     throw new ConfigError("logLevel", `logLevel must be one of ${LOG_LEVELS.join(", ")}`);
   }
-  if (options.minPeers > options.maxPeers) throw new ConfigError("minPeers", "minPeers must not exceed maxPeers");
+  if (options.minPeers > options.maxPeers)
+    throw new ConfigError("minPeers", "minPeers must not exceed maxPeers");
   if (options.minerAddress !== undefined) {
     try {
       decodeAddress(getNetworkParams(network).addressPrefix, options.minerAddress);
@@ -183,7 +191,10 @@ export function resolveNodeOptions(flags: RawConfig, env: NodeJS.ProcessEnv): No
     throw new ConfigError("minerKey", "give either minerAddress or minerKey, not both");
   }
   if (options.mine && options.minerAddress === undefined && options.minerKey === undefined) {
-    throw new ConfigError("mine", "mining needs --miner-address ADDR or --miner-key NAME (see 'quarry keys new')");
+    throw new ConfigError(
+      "mine",
+      "mining needs --miner-address ADDR or --miner-key NAME (see 'quarry keys new')",
+    );
   }
   return options;
 }
