@@ -13,8 +13,13 @@
  * Sums mix kinds: the literal and job terms of a sum are folded into one job constant, so e.g.
  * rounds 0..11 of the header's second block and the schedule words that do not depend on the nonce
  * (W16..W18, W20, W22, W24 and parts of many others) cost nothing per nonce. Values nobody reads
- * (the last rounds' `e`, the digest words after the first) are dropped. Regenerate with
- * `writeKernelSource()` after a change; a unit test fails while the committed file is stale.
+ * (the last rounds' `e`, the digest words after the first) are dropped. After a change, rebuild
+ * and regenerate:
+ *
+ *   npm run build && node -e 'import("./dist/src/miner/kernel-codegen.js").then((m) =>
+ *     require("node:fs").writeFileSync("src/miner/sha256-kernel.ts", m.generateKernelSource()))'
+ *
+ * (then rebuild again); a unit test fails while the committed file is stale.
  */
 
 const K = [
