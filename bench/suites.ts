@@ -1,6 +1,20 @@
 import { chainSuite, consensusSuite } from "./chain.bench.js";
 import type { BenchSuite } from "./harness.js";
+import { keystoreSuite } from "./keystore.bench.js";
+import { mempoolSuite } from "./mempool.bench.js";
+import { minerSuite } from "./miner.bench.js";
+import { signatureSuite } from "./signature.bench.js";
 import { stateTreeSuite } from "./state-tree.bench.js";
+import { syncSuite } from "./sync.bench.js";
 
 /** Every benchmark suite `npm run bench` runs, in order; `npm run bench -- NAME` runs one. */
-export const suites: BenchSuite[] = [consensusSuite, stateTreeSuite, chainSuite];
+export const suites: BenchSuite[] = [
+  consensusSuite,
+  signatureSuite,
+  stateTreeSuite,
+  chainSuite,
+  mempoolSuite,
+  syncSuite,
+  minerSuite,
+  keystoreSuite,
+];

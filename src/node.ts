@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { ApiServer } from "./api/server.js";
 import { Chain } from "./chain/chain.js";
 import type { ReorgEvent } from "./chain/events.js";
+import { SignatureVerifier } from "./chain/signature-verifier.js";
 import { getNetworkParams } from "./consensus/params.js";
 import { Keystore, loadOrCreateNodeIdentity } from "./keystore/index.js";
 import { LevelMempoolStore, Mempool } from "./mempool/index.js";
@@ -56,8 +57,10 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   const identity = await loadOrCreateNodeIdentity(datadir);
   // store: LevelDB at <datadir>/chain
   const store = new ChainStore({ location: join(datadir, "chain"), network: params.name });
-  // chain: needs the store
-  const chain = new Chain({ params }, { store, log: log.child({ module: "chain" }) });
+  // signatures: Ed25519 verification in worker threads, with a cache shared by mempool and chain
+  const signatures = new SignatureVerifier({}, { log });
+  // chain: needs the store and the signature verifier
+  const chain = new Chain({ params }, { store, signatures, log: log.child({ module: "chain" }) });
   // mempool: needs the chain (tip accounts) and its own LevelDB at <datadir>/mempool
   const mempool = new Mempool(
     {},
@@ -171,6 +174,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
 
   async function start(): Promise<void> {
     const steps: [string, () => Promise<void>, () => Promise<void>][] = [
+      ["signatures", () => signatures.start(), () => signatures.stop()],
       ["store", () => store.open(), () => store.close()],
       ["chain", () => chain.open(), async () => {}],
       ["mempool", () => mempool.start(), () => mempool.stop()],

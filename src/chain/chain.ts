@@ -28,6 +28,7 @@ import { LruCache } from "../util/lru.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 import type { BlockRef, ChainEvents, ReorgEvent } from "./events.js";
 import { DEFAULT_ORPHAN_POOL, OrphanPool, type OrphanPoolOptions } from "./orphan-pool.js";
+import { type SignatureVerifier, SignatureVerifierError } from "./signature-verifier.js";
 
 export interface ChainOptions {
   params: NetworkParams;
@@ -36,6 +37,8 @@ export interface ChainOptions {
 
 export interface ChainDeps {
   store: ChainStore;
+  /** verifies transfer signatures in worker threads and caches them; without it, inline */
+  signatures?: SignatureVerifier;
   /** unix seconds; injected so tests control time */
   clock?: () => number;
   log?: Logger;
@@ -86,6 +89,7 @@ function coinbaseTx(
 export class Chain extends TypedEmitter<ChainEvents> {
   private readonly params: NetworkParams;
   private readonly store: ChainStore;
+  private readonly signatures: SignatureVerifier | undefined;
   private readonly clock: () => number;
   private readonly log: Logger;
   private readonly index = new Map<string, BlockIndexEntry>();
@@ -104,6 +108,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
     super();
     this.params = opts.params;
     this.store = deps.store;
+    this.signatures = deps.signatures;
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
     this.orphans = new OrphanPool(opts.orphanPool ?? DEFAULT_ORPHAN_POOL);
@@ -407,7 +412,9 @@ export class Chain extends TypedEmitter<ChainEvents> {
         },
         this.params,
       );
-      checkBlockBody(block, height, this.params);
+      await this.verifySignaturesAhead(block);
+      const verifier = this.signatures;
+      checkBlockBody(block, height, this.params, verifier ? (id) => verifier.isVerified(id) : undefined);
     } catch (err) {
       if (err instanceof BlockError) await this.rejectNewBlock(entry, err);
       throw err;
@@ -416,6 +423,25 @@ export class Chain extends TypedEmitter<ChainEvents> {
     await this.store.write(new StoreBatch().putBlock(hash, block).putIndex(entry));
     this.addToIndex(entry);
     return entry;
+  }
+
+  /**
+   * Starts verifying these blocks' signatures in the worker pool (e.g. a whole sync batch right
+   * after download), so they are cached by the time each block is processed.
+   */
+  prefetchSignatures(blocks: readonly Block[]): void {
+    if (this.signatures) for (const block of blocks) this.signatures.prefetch(block.txs);
+  }
+
+  /** Fills the signature cache for a block; failures fall back to inline checks in the rules. */
+  private async verifySignaturesAhead(block: Block): Promise<void> {
+    if (!this.signatures || block.txs.length < 2) return;
+    try {
+      await this.signatures.verifyTransactions(block.txs);
+    } catch (err) {
+      if (!(err instanceof SignatureVerifierError)) throw err;
+      this.log.warn({ err }, "signature workers failed; verifying inline");
+    }
   }
 
   private async rejectNewBlock(entry: BlockIndexEntry, err: BlockError): Promise<void> {

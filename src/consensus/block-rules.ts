@@ -63,8 +63,15 @@ export function checkHeader(
 /**
  * Body rules that need no account state: limits, coinbase shape, no duplicate transactions,
  * merkle root, network ids and signatures. Returns the transaction ids (computed once).
+ * `signatureVerified(txIdHex)` may vouch for signatures checked before (a signature cache keyed
+ * by tx id, which commits to the signature itself); it is a value lookup, not I/O.
  */
-export function checkBlockBody(block: Block, height: number, params: NetworkParams): Uint8Array[] {
+export function checkBlockBody(
+  block: Block,
+  height: number,
+  params: NetworkParams,
+  signatureVerified?: (txIdHex: string) => boolean,
+): Uint8Array[] {
   const { txs } = block;
   if (txs.length === 0)
     throw new BlockError({ code: BlockErrorCode.NO_TRANSACTIONS }, "block has no transactions");
@@ -116,13 +123,21 @@ export function checkBlockBody(block: Block, height: number, params: NetworkPara
       "merkle root does not match the transactions",
     );
   }
-  for (let i = 1; i < txs.length; i++) checkTransferInBlock(txs[i] as TransferTx, i, params);
+  for (let i = 1; i < txs.length; i++) {
+    const verified = signatureVerified?.(toHex(ids[i]!)) ?? false;
+    checkTransferInBlock(txs[i] as TransferTx, i, params, verified);
+  }
   return ids;
 }
 
-function checkTransferInBlock(tx: TransferTx, index: number, params: NetworkParams): void {
+function checkTransferInBlock(
+  tx: TransferTx,
+  index: number,
+  params: NetworkParams,
+  signatureVerified: boolean,
+): void {
   try {
-    checkTransferStateless(tx, params);
+    checkTransferStateless(tx, params, signatureVerified);
   } catch (err) {
     if (err instanceof TxError) {
       throw new BlockError(

@@ -10,13 +10,21 @@ import type { NetworkParams } from "./params.js";
  * before any state is read; the stateful rule (nonce, funds) runs in block order.
  */
 
-/** Rules that need no state: right network, amount + fee fits in a u64, strict RFC 8032 signature. */
-export function checkTransferStateless(tx: TransferTx, params: NetworkParams): void {
+/**
+ * Rules that need no state: right network, amount + fee fits in a u64, strict RFC 8032 signature.
+ * `signatureVerified` skips only the signature check, for a transfer whose exact encoding was
+ * verified before (the signature cache); the other rules always run.
+ */
+export function checkTransferStateless(
+  tx: TransferTx,
+  params: NetworkParams,
+  signatureVerified = false,
+): void {
   // Replay protection: a transfer signed for one network is invalid on every other.
   if (tx.networkId !== params.networkId)
     throw new TxError(TxErrorCode.WRONG_NETWORK, "transaction is for another network");
   if (tx.amount + tx.fee > U64_MAX) throw new TxError(TxErrorCode.OVERFLOW, "amount + fee overflows u64");
-  if (!verifySignature(tx.senderPublicKey, transferSigningMessage(tx), tx.signature)) {
+  if (!signatureVerified && !verifySignature(tx.senderPublicKey, transferSigningMessage(tx), tx.signature)) {
     throw new TxError(TxErrorCode.BAD_SIGNATURE, "signature does not verify (strict RFC 8032)");
   }
 }

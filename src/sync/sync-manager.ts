@@ -402,6 +402,8 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       if (!matches)
         throw new SyncError(SyncErrorCode.UNEXPECTED_BATCH, "batch does not hold the expected blocks");
       batch.downloadSucceeded(opened.blocks);
+      // Signatures verify in worker threads while earlier batches are still being imported.
+      this.deps.chain.prefetchSignatures(opened.blocks);
       this.evidence.set(batch, received);
     } catch (err) {
       if (!isSyncError(err)) throw err;

@@ -45,6 +45,7 @@ export type SyncChain = Pick<
   | "getEntry"
   | "entryAtHeight"
   | "processBlock"
+  | "prefetchSignatures"
   | "on"
   | "off"
 >;

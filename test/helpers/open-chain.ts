@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { Chain } from "../../src/chain/chain.js";
 import type { OrphanPoolOptions } from "../../src/chain/orphan-pool.js";
+import { SignatureVerifier } from "../../src/chain/signature-verifier.js";
 import { type NetworkParams, REGTEST } from "../../src/consensus/params.js";
 import { ChainStore } from "../../src/store/chain-store.js";
 
@@ -10,23 +11,34 @@ export interface OpenedChain {
   close: () => Promise<void>;
 }
 
+export interface OpenChainOptions {
+  params?: NetworkParams;
+  clock?: () => number;
+  orphanPool?: OrphanPoolOptions;
+  /** verify signatures in worker threads (as the node does) instead of inline */
+  signatureWorkers?: boolean;
+}
+
 /** A chain over a real LevelDB store in `dir`. The clock defaults to far ahead of regtest genesis. */
-export async function openChain(
-  dir: string,
-  opts: { params?: NetworkParams; clock?: () => number; orphanPool?: OrphanPoolOptions } = {},
-): Promise<OpenedChain> {
+export async function openChain(dir: string, opts: OpenChainOptions = {}): Promise<OpenedChain> {
   const params = opts.params ?? REGTEST;
   const store = new ChainStore({ location: join(dir, "chain"), network: params.name });
+  const signatures = opts.signatureWorkers ? new SignatureVerifier({}) : undefined;
+  await signatures?.start();
   await store.open();
   const chain = new Chain(
     { params, ...(opts.orphanPool ? { orphanPool: opts.orphanPool } : {}) },
-    { store, clock: opts.clock ?? (() => 2_000_000_000) },
+    { store, clock: opts.clock ?? (() => 2_000_000_000), ...(signatures ? { signatures } : {}) },
   );
+  const close = async () => {
+    await store.close();
+    await signatures?.stop();
+  };
   try {
     await chain.open();
   } catch (err) {
-    await store.close();
+    await close();
     throw err;
   }
-  return { chain, store, close: () => store.close() };
+  return { chain, store, close };
 }

@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { chainGenesisCommand, chainInfoCommand, verifyCommand } from "./chain.js";
 import { idCommand } from "./id.js";
 import { keysCommands } from "./keys.js";
+import { mineCommand } from "./mine.js";
 import { nodeClientCommands } from "./node-client.js";
 import { startCommand } from "./start.js";
 import { txSignCommand } from "./tx-sign.js";
@@ -10,6 +11,7 @@ import { txSignCommand } from "./tx-sign.js";
 export const commands: readonly Command[] = [
   startCommand,
   ...nodeClientCommands,
+  mineCommand,
   chainGenesisCommand,
   chainInfoCommand,
   verifyCommand,
