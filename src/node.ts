@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { dashboardPages } from "./api/dashboard.js";
 import { ApiServer } from "./api/server.js";
 import { Chain } from "./chain/chain.js";
 import type { ReorgEvent } from "./chain/events.js";
@@ -7,6 +8,7 @@ import { SignatureVerifier } from "./chain/signature-verifier.js";
 import { getNetworkParams } from "./consensus/params.js";
 import { Keystore, loadOrCreateNodeIdentity } from "./keystore/index.js";
 import { LevelMempoolStore, Mempool } from "./mempool/index.js";
+import { NodeMetrics } from "./metrics/index.js";
 import { MinerPool } from "./miner/index.js";
 import { blockGossipHandler, createNetworkHost, LevelPeerDb, type NetworkHost } from "./network/index.js";
 import { BlockProducer } from "./node/block-producer.js";
@@ -22,6 +24,8 @@ import type { Logger } from "./util/logger.js";
 
 /** Reorg reports kept for the API (newest last). */
 const REORG_REPORTS_KEPT = 50;
+/** At most one "sync progress" log line per this interval. */
+const SYNC_LOG_INTERVAL_MS = 5_000;
 
 export interface NodeDeps {
   log: Logger;
@@ -36,6 +40,8 @@ export interface QuarryNode {
   readonly producer: BlockProducer | undefined;
   readonly miner: MinerPool | undefined;
   readonly api: ApiServer;
+  /** Prometheus registry and collectors, served at GET /metrics */
+  readonly metrics: NodeMetrics;
   readonly reorgs: readonly ReorgEvent[];
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -109,6 +115,21 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
         )
       : undefined;
   const reorgs: ReorgEvent[] = [];
+  // metrics: read from the chain, host, sync, mempool, miner and producer at scrape time
+  const metrics = new NodeMetrics(
+    { labels: { network: params.name } },
+    {
+      sources: {
+        height: () => chain.height,
+        peers: () => host.connectedPeers().length,
+        verdicts: () => host.verdicts.snapshot(),
+        sync: () => sync.progress(),
+        mempool: () => ({ size: mempool.size, bytes: mempool.bytes }),
+        hashrate: () => miner?.hashrate ?? 0,
+        blocksMined: () => producer?.blocksMined ?? 0,
+      },
+    },
+  );
   // api: needs every service it reports on
   const node: QuarryNode = {
     options,
@@ -118,6 +139,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
     sync,
     producer,
     miner,
+    metrics,
     reorgs,
     api: undefined as unknown as ApiServer,
     start,
@@ -125,11 +147,48 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   };
   const api = new ApiServer(
     { host: options.apiHost, port: options.apiPort, datadir },
-    { methods: buildRpcMethods(node, { stop: () => requestStop() }), log },
+    {
+      methods: buildRpcMethods(node, { stop: () => requestStop() }),
+      metrics: () => metrics.render(),
+      metricsContentType: metrics.contentType,
+      pages: dashboardPages(),
+      log,
+    },
   );
   (node as { api: ApiServer }).api = api;
 
   // ---- wiring: the only place services react to each other ----
+  // Block import timing: every path into the chain (gossip, sync, our own miner) goes through
+  // processBlock, so timing it here measures all of them without the chain knowing about metrics.
+  const processBlock = chain.processBlock.bind(chain);
+  chain.processBlock = async (block) => {
+    const started = performance.now();
+    try {
+      const result = await processBlock(block);
+      metrics.observeBlockImport((performance.now() - started) / 1000, result.status);
+      return result;
+    } catch (err) {
+      metrics.observeBlockImport((performance.now() - started) / 1000, "error");
+      throw err;
+    }
+  };
+  let lastSyncLogMs = 0;
+  sync.on("syncProgress", (p) => {
+    const now = Date.now();
+    if (!p.syncing || now - lastSyncLogMs < SYNC_LOG_INTERVAL_MS) return;
+    lastSyncLogMs = now;
+    const percent = p.targetHeight > 0 ? Math.min(100, (100 * p.height) / p.targetHeight) : 100;
+    log.info(
+      {
+        height: p.height,
+        targetHeight: p.targetHeight,
+        percent: Number(percent.toFixed(1)),
+        blocksPerSecond: Number(p.blocksPerSecond.toFixed(1)),
+        etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds),
+      },
+      "sync progress",
+    );
+  });
   host.setBlockHandler(blockGossipHandler(chain));
   host.setTxHandler(async (bytes, fromPeerId) => {
     const tx = decodeTransaction(bytes);
@@ -147,6 +206,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   chain.on("reorg", (report) => {
     void mempool.onReorg(report);
     reorgs.push(report);
+    metrics.observeReorg(report.depth);
     if (reorgs.length > REORG_REPORTS_KEPT) reorgs.shift();
     log.warn(
       {

@@ -20,8 +20,10 @@ export interface ApiServerDeps {
   methods: RpcMethodTable;
   /** Prometheus text exposition for GET /metrics */
   metrics?: () => Promise<string>;
-  /** static pages, e.g. the dashboard at / */
-  pages?: Record<string, { contentType: string; body: string }>;
+  /** its content type (prom-client's registry.contentType); default the 0.0.4 text format */
+  metricsContentType?: string;
+  /** static pages, e.g. the dashboard at / (see dashboard.ts) */
+  pages?: Record<string, { contentType: string; body: string; headers?: Record<string, string> }>;
   log?: Logger;
 }
 
@@ -113,11 +115,14 @@ export class ApiServer {
       } else if (req.method === "GET" && url.pathname.startsWith("/api/")) {
         await this.handleRest(url, res);
       } else if (req.method === "GET" && url.pathname === "/metrics" && this.deps.metrics) {
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-        res.end(await this.deps.metrics());
+        const body = await this.deps.metrics();
+        res.writeHead(200, {
+          "content-type": this.deps.metricsContentType ?? "text/plain; version=0.0.4; charset=utf-8",
+        });
+        res.end(body);
       } else if (req.method === "GET" && this.deps.pages?.[url.pathname]) {
         const page = this.deps.pages[url.pathname]!;
-        res.writeHead(200, { "content-type": page.contentType });
+        res.writeHead(200, { ...page.headers, "content-type": page.contentType });
         res.end(page.body);
       } else {
         throw new HttpError(404, `no route ${req.method} ${url.pathname}`);

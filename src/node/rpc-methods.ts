@@ -16,6 +16,7 @@ import { CodecError } from "../primitives/codec.js";
 import {
   decodeTransaction,
   encodeTransaction,
+  senderOf,
   TxType,
   transactionId,
   transactionToJson,
@@ -24,6 +25,7 @@ import type { BlockIndexEntry } from "../store/records.js";
 import { ValidationError } from "../util/errors.js";
 
 const HASH_RE = /^[0-9a-f]{64}$/;
+const MAX_RECENT_BLOCKS = 100;
 
 function blockView(chain: Chain, entry: BlockIndexEntry, block: Block, prefix: string) {
   return {
@@ -113,6 +115,22 @@ export function buildRpcMethods(node: QuarryNode, control: { stop: () => void })
         return blockView(chain, entry, block, prefix);
       },
     },
+    getRecentBlocks: {
+      summary: "the newest main-chain blocks, tip first: height, hash, time, tx count (param: count, 1-100)",
+      readOnly: true,
+      async handler(params) {
+        const count = optionalIntParam(params, "count", 1, MAX_RECENT_BLOCKS) ?? 10;
+        const entries = chain.mainChainRange(Math.max(0, chain.height - count + 1), count).reverse();
+        const blocks = await Promise.all(entries.map((e) => chain.getBlock(e.hashHex)));
+        return entries.map((entry, i) => ({
+          height: entry.height,
+          hash: entry.hashHex,
+          time: entry.header.time,
+          bits: `0x${entry.header.bits.toString(16).padStart(8, "0")}`,
+          txs: blocks[i]?.txs.length ?? 0,
+        }));
+      },
+    },
     getTransaction: {
       summary: "a transaction by id: from the main chain or the mempool (param: id)",
       readOnly: true,
@@ -133,15 +151,22 @@ export function buildRpcMethods(node: QuarryNode, control: { stop: () => void })
       },
     },
     getAccount: {
-      summary: "balance and nonce of an address at the tip (param: address)",
+      summary: "balance and nonce at the tip, and the next nonce counting the mempool (param: address)",
       readOnly: true,
       async handler(params) {
         const id = address(params, prefix);
         const account = (await chain.getAccounts([id])).get(toHex(id)) ?? { balance: 0n, nonce: 0n };
+        // The next free nonce: the account's, moved past the sender's consecutive pooled transfers,
+        // so `quarry tx send` can queue several transfers without waiting for a block.
+        const pooled = new Set<bigint>();
+        for (const tx of mempool.all()) if (equalBytes(senderOf(tx), id)) pooled.add(tx.nonce);
+        let pendingNonce = account.nonce;
+        while (pooled.has(pendingNonce)) pendingNonce++;
         return {
           address: encodeAddress(prefix, id),
           balance: account.balance,
           nonce: account.nonce,
+          pendingNonce,
           height: chain.height,
         };
       },

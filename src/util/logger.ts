@@ -1,4 +1,6 @@
+import { isatty } from "node:tty";
 import { pino } from "pino";
+import { build as prettyStream } from "pino-pretty";
 
 /** The logging surface services depend on (pino's, narrowed); tests may pass `silentLogger`. */
 export interface Logger {
@@ -11,11 +13,33 @@ export interface Logger {
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 
-/** JSON lines to stdout (or the given fd); secrets must never be passed in `obj`. */
-export function createLogger(level: LogLevel = "info", destinationFd = 1): Logger {
+/** How log lines are written: `auto` picks `pretty` when the fd is a terminal, `json` otherwise. */
+export type LogFormat = "auto" | "json" | "pretty";
+
+/**
+ * A pino logger writing to stdout (or the given fd): JSON lines when the fd is a file or pipe
+ * (what log shippers and the tests read), human-readable lines when it is a terminal.
+ * Secrets must never be passed in `obj`.
+ */
+export function createLogger(
+  level: LogLevel = "info",
+  destinationFd = 1,
+  format: LogFormat = "auto",
+): Logger {
+  const pretty = format === "pretty" || (format === "auto" && isatty(destinationFd));
+  const options = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  if (!pretty) return pino(options, pino.destination(destinationFd));
+  // A stream in this thread rather than a transport worker: no extra thread at start-up, and a
+  // line is on the terminal before the process exits (a transport may lose the last lines).
   return pino(
-    { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination(destinationFd),
+    options,
+    prettyStream({
+      destination: destinationFd,
+      sync: true,
+      colorize: true,
+      translateTime: "SYS:HH:MM:ss.l",
+      ignore: "pid,hostname",
+    }),
   );
 }
 

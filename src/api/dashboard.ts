@@ -1,0 +1,213 @@
+/**
+ * The node's web dashboard: one HTML page and one script, served at `/` and `/dashboard.js`, no
+ * build step and no external assets. The script polls the read-only REST API (`/api/<method>`)
+ * once a second and updates the page in place. Everything that came from the network (peer ids,
+ * error codes, hashes) is written with `textContent`, never parsed as HTML.
+ */
+
+export interface StaticPage {
+  contentType: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+// Scripts only from this origin (no inline script, so injected markup could not run anything);
+// inline styles are allowed for the single <style> block.
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'";
+
+const HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Quarry node</title>
+<style>
+  :root { --bg:#0f1419; --panel:#182029; --text:#d8dee6; --dim:#8593a3; --accent:#4fb3ff; --bad:#ff6b6b; --ok:#5fd38d; }
+  * { box-sizing: border-box; }
+  body { margin:0; font:14px/1.4 system-ui, sans-serif; background:var(--bg); color:var(--text); }
+  header { display:flex; gap:1rem; align-items:baseline; padding:.8rem 1.2rem; border-bottom:1px solid #263040; }
+  header h1 { margin:0; font-size:1.2rem; }
+  #conn { margin-left:auto; color:var(--dim); }
+  #conn.down { color:var(--bad); }
+  main { display:grid; grid-template-columns:repeat(auto-fit,minmax(330px,1fr)); gap:1rem; padding:1rem 1.2rem; }
+  section { background:var(--panel); border-radius:6px; padding:.8rem 1rem; min-width:0; }
+  section h2 { margin:0 0 .5rem; font-size:.8rem; text-transform:uppercase; letter-spacing:.06em; color:var(--dim); }
+  .wide { grid-column:1 / -1; }
+  dl { display:grid; grid-template-columns:max-content 1fr; gap:.2rem .8rem; margin:0; }
+  dt { color:var(--dim); } dd { margin:0; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+  .mono { font-family:ui-monospace, monospace; font-size:.85em; }
+  table { width:100%; border-collapse:collapse; table-layout:fixed; }
+  th, td { text-align:left; padding:.15rem .4rem; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+  th { color:var(--dim); font-weight:normal; font-size:.8rem; }
+  tr:nth-child(even) td { background:#1c2530; }
+  .big { font-size:1.6rem; color:var(--accent); }
+  .empty { color:var(--dim); font-style:italic; }
+  svg { width:100%; height:120px; display:block; }
+  .bad { color:var(--bad); } .ok { color:var(--ok); }
+</style>
+</head>
+<body>
+<header><h1>Quarry</h1><span id="network" class="mono"></span><span id="conn">connecting…</span></header>
+<main>
+  <section>
+    <h2>Chain</h2>
+    <div class="big">height <span id="height" data-testid="height">–</span></div>
+    <dl>
+      <dt>tip</dt><dd id="tip" class="mono">–</dd>
+      <dt>tip time</dt><dd id="tipTime">–</dd>
+      <dt>chain work</dt><dd id="chainWork" class="mono">–</dd>
+      <dt>peer id</dt><dd id="peerId" class="mono">–</dd>
+    </dl>
+  </section>
+  <section>
+    <h2>Network and sync</h2>
+    <dl>
+      <dt>peers</dt><dd id="peers">–</dd>
+      <dt>sync</dt><dd id="sync">–</dd>
+      <dt>listening</dt><dd id="listen" class="mono">–</dd>
+    </dl>
+  </section>
+  <section>
+    <h2>Mempool</h2>
+    <dl>
+      <dt>transactions</dt><dd id="mempoolSize">–</dd>
+      <dt>bytes</dt><dd id="mempoolBytes">–</dd>
+      <dt>senders</dt><dd id="mempoolSenders">–</dd>
+    </dl>
+  </section>
+  <section>
+    <h2>Mining</h2>
+    <dl>
+      <dt>mining</dt><dd id="mining">–</dd>
+      <dt>hashrate</dt><dd id="hashrate">–</dd>
+      <dt>blocks mined</dt><dd id="blocksMined">–</dd>
+    </dl>
+    <svg id="chart" viewBox="0 0 300 100" preserveAspectRatio="none" aria-label="hashrate over time">
+      <polyline id="chartLine" fill="none" stroke="#4fb3ff" stroke-width="1.5" vector-effect="non-scaling-stroke" points=""></polyline>
+    </svg>
+    <div id="chartScale" class="mono" style="color:var(--dim)"></div>
+  </section>
+  <section class="wide">
+    <h2>Recent blocks</h2>
+    <table><thead><tr><th style="width:6rem">height</th><th>hash</th><th style="width:5rem">txs</th><th style="width:11rem">time</th></tr></thead>
+    <tbody id="blocks"></tbody></table>
+  </section>
+  <section>
+    <h2>Reorganisations</h2>
+    <table><thead><tr><th>depth</th><th>fork point</th><th>new tip</th><th>returned txs</th></tr></thead>
+    <tbody id="reorgs"></tbody></table>
+  </section>
+  <section>
+    <h2>Security log</h2>
+    <table><thead><tr><th style="width:9rem">time</th><th>code</th><th>kind</th><th>peer</th></tr></thead>
+    <tbody id="security"></tbody></table>
+  </section>
+</main>
+<script src="/dashboard.js"></script>
+</body>
+</html>
+`;
+
+const SCRIPT = `"use strict";
+(function () {
+  var POLL_MS = 1000;
+  var HISTORY = 120;
+  var hashrates = [];
+
+  function $(id) { return document.getElementById(id); }
+  function text(id, value) { var el = $(id); if (el.textContent !== String(value)) el.textContent = String(value); }
+  function short(hash) { return hash ? hash.slice(0, 16) + "…" : "–"; }
+  function time(seconds) { return new Date(seconds * 1000).toLocaleString(); }
+  function rate(hs) {
+    var units = ["H/s", "kH/s", "MH/s", "GH/s"]; var i = 0; hs = Number(hs) || 0;
+    while (hs >= 1000 && i < units.length - 1) { hs /= 1000; i++; }
+    return hs.toFixed(i === 0 ? 0 : 2) + " " + units[i];
+  }
+  function get(method, query) {
+    return fetch("/api/" + method + (query ? "?" + query : ""), { cache: "no-store" }).then(function (res) {
+      if (!res.ok) throw new Error(method + ": HTTP " + res.status);
+      return res.json();
+    });
+  }
+  function rows(tbodyId, items, columns, emptyText) {
+    var body = $(tbodyId);
+    var fresh = document.createDocumentFragment();
+    if (items.length === 0) {
+      var tr = document.createElement("tr"); var td = document.createElement("td");
+      td.colSpan = 4; td.className = "empty"; td.textContent = emptyText; tr.appendChild(td); fresh.appendChild(tr);
+    }
+    items.forEach(function (item) {
+      var tr = document.createElement("tr");
+      columns(item).forEach(function (cell) {
+        var td = document.createElement("td"); td.textContent = String(cell); tr.appendChild(td);
+      });
+      fresh.appendChild(tr);
+    });
+    body.replaceChildren(fresh);
+  }
+  function drawChart() {
+    var max = Math.max.apply(null, hashrates.concat([1]));
+    var n = hashrates.length;
+    var points = hashrates.map(function (h, i) {
+      var x = n <= 1 ? 300 : (i / (HISTORY - 1)) * 300;
+      var y = 98 - (h / max) * 94;
+      return x.toFixed(1) + "," + y.toFixed(1);
+    });
+    $("chartLine").setAttribute("points", points.join(" "));
+    text("chartScale", "max " + rate(max) + " over the last " + n + " s");
+  }
+
+  function poll() {
+    return Promise.all([
+      get("getStatus"), get("getMiningInfo"), get("getRecentBlocks", "count=10"),
+      get("getReorgs"), get("getSecurityLog", "limit=20"), get("getMempool"),
+    ]).then(function (r) {
+      var s = r[0], m = r[1], blocks = r[2], reorgs = r[3], security = r[4], mempool = r[5];
+      text("network", s.network);
+      text("height", s.height);
+      text("tip", s.tip);
+      text("tipTime", time(s.tipTime));
+      text("chainWork", s.chainWork);
+      text("peerId", s.peerId);
+      text("peers", s.peers);
+      text("sync", s.syncing
+        ? "syncing to " + s.sync.targetHeight + " (" + s.sync.blocksPerSecond.toFixed(1) + " blocks/s" +
+          (s.sync.etaSeconds == null ? "" : ", ETA " + Math.round(s.sync.etaSeconds) + " s") + ")"
+        : "in sync (best known height " + s.sync.targetHeight + ")");
+      text("listen", (s.listen || []).join(" "));
+      text("mempoolSize", mempool.size);
+      text("mempoolBytes", mempool.bytes);
+      text("mempoolSenders", mempool.senders == null ? "–" : mempool.senders);
+      text("mining", m.mining ? "yes, " + m.threads + " thread(s)" : "no");
+      text("hashrate", rate(m.hashrate));
+      text("blocksMined", m.blocksMined);
+      hashrates.push(Number(m.hashrate) || 0);
+      if (hashrates.length > HISTORY) hashrates.shift();
+      drawChart();
+      rows("blocks", blocks, function (b) { return [b.height, b.hash, b.txs, time(b.time)]; }, "no blocks yet");
+      rows("reorgs", reorgs.slice().reverse().slice(0, 10), function (x) {
+        return [x.depth, x.forkPoint.height + " " + short(x.forkPoint.hash), x.newTip.height + " " + short(x.newTip.hash), x.returnedTransactions.length];
+      }, "none since start");
+      rows("security", security, function (e) {
+        return [e.timeMs ? new Date(e.timeMs).toLocaleTimeString() : "", e.code, e.kind || "", e.peerId || ""];
+      }, "nothing recorded");
+      var conn = $("conn"); conn.className = ""; conn.textContent = "live · updated " + new Date().toLocaleTimeString();
+    }).catch(function (err) {
+      var conn = $("conn"); conn.className = "down"; conn.textContent = "node not answering (" + err.message + ")";
+    });
+  }
+
+  function loop() { poll().then(function () { setTimeout(loop, POLL_MS); }); }
+  loop();
+})();
+`;
+
+/** The dashboard's static pages, keyed by path, for `ApiServerDeps.pages`. */
+export function dashboardPages(): Record<string, StaticPage> {
+  const headers = { "content-security-policy": CSP, "cache-control": "no-cache" };
+  return {
+    "/": { contentType: "text/html; charset=utf-8", body: HTML, headers },
+    "/dashboard.js": { contentType: "text/javascript; charset=utf-8", body: SCRIPT, headers },
+  };
+}
