@@ -13,6 +13,7 @@ import { AddressError, decodeAddress, encodeAddress } from "../primitives/addres
 import type { Block } from "../primitives/block.js";
 import { equalBytes, fromHex, toHex } from "../primitives/bytes.js";
 import { CodecError } from "../primitives/codec.js";
+import { headerToJson } from "../primitives/header.js";
 import {
   decodeTransaction,
   encodeTransaction,
@@ -34,15 +35,7 @@ function blockView(chain: Chain, entry: BlockIndexEntry, block: Block, prefix: s
     mainChain: chain.isOnMainChain(entry),
     confirmations: chain.isOnMainChain(entry) ? chain.height - entry.height + 1 : 0,
     chainWork: `0x${entry.chainWork.toString(16)}`,
-    header: {
-      version: block.header.version,
-      prevHash: toHex(block.header.prevHash),
-      merkleRoot: toHex(block.header.merkleRoot),
-      stateRoot: toHex(block.header.stateRoot),
-      time: block.header.time,
-      bits: `0x${block.header.bits.toString(16).padStart(8, "0")}`,
-      nonce: block.header.nonce.toString(),
-    },
+    header: headerToJson(block.header),
     txs: block.txs.map((tx) => transactionToJson(tx, prefix)),
   };
 }

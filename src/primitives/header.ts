@@ -1,4 +1,4 @@
-import { assertBytes, isU32, isU64 } from "./bytes.js";
+import { assertBytes, isU32, isU64, toHex } from "./bytes.js";
 import { ByteReader, ByteWriter } from "./codec.js";
 import { sha256d } from "./hash.js";
 
@@ -73,4 +73,17 @@ export function decodeHeader(bytes: Uint8Array): BlockHeader {
 /** Block id: SHA-256d of the encoded header. */
 export function headerHash(h: BlockHeader): Uint8Array {
   return sha256d(encodeHeader(h));
+}
+
+/** JSON view for APIs and the CLI: hashes as hex, bits as 0x-hex, nonce as a decimal string. */
+export function headerToJson(h: BlockHeader): Record<string, string | number> {
+  return {
+    version: h.version,
+    prevHash: toHex(h.prevHash),
+    merkleRoot: toHex(h.merkleRoot),
+    stateRoot: toHex(h.stateRoot),
+    time: h.time,
+    bits: `0x${h.bits.toString(16).padStart(8, "0")}`,
+    nonce: h.nonce.toString(),
+  };
 }

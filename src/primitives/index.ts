@@ -32,6 +32,7 @@ export {
   HEADER_SIZE,
   HEADER_TIME_OFFSET,
   headerHash,
+  headerToJson,
 } from "./header.js";
 export {
   ADDRESS_HASH_LENGTH,

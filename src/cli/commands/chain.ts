@@ -3,6 +3,7 @@ import { genesisBlock } from "../../consensus/genesis.js";
 import { getNetworkParams } from "../../consensus/params.js";
 import { blockHash, encodeBlock } from "../../primitives/block.js";
 import { toHex } from "../../primitives/bytes.js";
+import { headerToJson } from "../../primitives/header.js";
 import { transactionToJson } from "../../primitives/transaction.js";
 import { type Command, parseFlags } from "../command.js";
 import { parseNetworkName, resolveDatadir } from "../datadir.js";
@@ -25,15 +26,7 @@ export const chainGenesisCommand: Command = {
     const view = {
       network: params.name,
       hash: toHex(blockHash(block)),
-      header: {
-        version: block.header.version,
-        prevHash: toHex(block.header.prevHash),
-        merkleRoot: toHex(block.header.merkleRoot),
-        stateRoot: toHex(block.header.stateRoot),
-        time: block.header.time,
-        bits: `0x${block.header.bits.toString(16).padStart(8, "0")}`,
-        nonce: block.header.nonce.toString(),
-      },
+      header: headerToJson(block.header),
       txs: block.txs.map((tx) => transactionToJson(tx, params.addressPrefix)),
       hex: toHex(encodeBlock(block)),
     };

@@ -1,20 +1,10 @@
 import { getNetworkParams } from "../../consensus/params.js";
-import {
-  decodeAddress,
-  encodeTransaction,
-  publicKeyFromSeed,
-  signTransfer,
-  type TransferTx,
-  TxType,
-  toHex,
-  U64_MAX,
-  wipe,
-} from "../../primitives/index.js";
+import { encodeTransaction, toHex, U64_MAX } from "../../primitives/index.js";
 import { callNode, findNode } from "../api-client.js";
 import { CliError, type CliIo, type Command, parseFlags } from "../command.js";
 import { parseNetworkName, resolveDatadir } from "../datadir.js";
 import { keyPassword, keystoreFlags, openKeystore, withKeyErrors } from "./keys.js";
-import { parseU64 } from "./tx-sign.js";
+import { parseRecipient, parseU64, signWithKey } from "./tx-sign.js";
 
 const clientFlags = {
   network: { type: "string" },
@@ -158,12 +148,7 @@ export const txSendCommand: Command = {
       if (amount + fee > U64_MAX) throw new CliError("--amount plus --fee exceeds 2^64-1 base units");
       const network = parseNetworkName(values.network, io.env);
       const params = getNetworkParams(network);
-      let recipient: Uint8Array;
-      try {
-        recipient = decodeAddress(params.addressPrefix, values.to);
-      } catch (err) {
-        throw new CliError(`--to: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      const recipient = parseRecipient(params, values.to);
       const node = findNode(resolveDatadir(values.datadir, network, io.env), values.api);
       const { keystore } = openKeystore(values, io.env);
       const info = await keystore.info(values.from);
@@ -175,24 +160,12 @@ export const txSendCommand: Command = {
                 .pendingNonce,
             );
       const password = await keyPassword(values, io.env, `Password for key '${values.from}': `, false);
-      let seed: Uint8Array | undefined;
-      let tx: TransferTx;
-      try {
-        seed = await keystore.unlock(values.from, password);
-        const unsigned = {
-          type: TxType.Transfer as const,
-          networkId: params.networkId,
-          senderPublicKey: publicKeyFromSeed(seed),
-          recipient,
-          amount,
-          fee,
-          nonce,
-        };
-        tx = signTransfer(unsigned, seed);
-      } finally {
-        wipe(password);
-        if (seed) wipe(seed);
-      }
+      const tx = await signWithKey(keystore, values.from, password, params, {
+        recipient,
+        amount,
+        fee,
+        nonce,
+      });
       const result = (await callNode(node, "sendRawTransaction", { hex: toHex(encodeTransaction(tx)) })) as {
         id: string;
       };

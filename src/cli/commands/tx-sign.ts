@@ -1,3 +1,5 @@
+import type { NetworkParams } from "../../consensus/params.js";
+import type { Keystore } from "../../keystore/index.js";
 import {
   decodeAddress,
   encodeTransaction,
@@ -48,34 +50,10 @@ export const txSignCommand: Command = {
       if (amount + fee > U64_MAX) throw new CliError("--amount plus --fee exceeds 2^64-1 base units");
 
       const { keystore, params } = openKeystore(values, io.env);
-      let recipient: Uint8Array;
-      try {
-        recipient = decodeAddress(params.addressPrefix, to);
-      } catch (err) {
-        throw new CliError(`--to: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      const recipient = parseRecipient(params, to);
       await keystore.info(from); // a missing key fails before any prompt
       const password = await keyPassword(values, io.env, `Password for key '${from}': `, false);
-      let seed: Uint8Array | undefined;
-      let tx: TransferTx;
-      try {
-        seed = await keystore.unlock(from, password);
-        tx = signTransfer(
-          {
-            type: TxType.Transfer,
-            networkId: params.networkId,
-            senderPublicKey: publicKeyFromSeed(seed),
-            recipient,
-            amount,
-            fee,
-            nonce,
-          },
-          seed,
-        );
-      } finally {
-        wipe(password);
-        if (seed) wipe(seed);
-      }
+      const tx = await signWithKey(keystore, from, password, params, { recipient, amount, fee, nonce });
       const hex = toHex(encodeTransaction(tx));
       if (values.hex) {
         io.out(hex);
@@ -87,6 +65,41 @@ export const txSignCommand: Command = {
     });
   },
 };
+
+/** Decodes `--to` for the network; a typo or another network's address is a one-line error. */
+export function parseRecipient(params: NetworkParams, to: string): Uint8Array {
+  try {
+    return decodeAddress(params.addressPrefix, to);
+  } catch (err) {
+    throw new CliError(`--to: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Unlocks a keystore key, signs one transfer with it and wipes the password and the seed. */
+export async function signWithKey(
+  keystore: Keystore,
+  name: string,
+  password: Uint8Array,
+  params: NetworkParams,
+  fields: { recipient: Uint8Array; amount: bigint; fee: bigint; nonce: bigint },
+): Promise<TransferTx> {
+  let seed: Uint8Array | undefined;
+  try {
+    seed = await keystore.unlock(name, password);
+    return signTransfer(
+      {
+        type: TxType.Transfer,
+        networkId: params.networkId,
+        senderPublicKey: publicKeyFromSeed(seed),
+        ...fields,
+      },
+      seed,
+    );
+  } finally {
+    wipe(password);
+    if (seed) wipe(seed);
+  }
+}
 
 function required(value: string | undefined, flag: string, usage: string): string {
   if (value === undefined) throw new CliError(`${flag} is required (usage: ${usage})`);
