@@ -14,7 +14,7 @@ export interface StaticPage {
 // Scripts only from this origin (no inline script, so injected markup could not run anything);
 // inline styles are allowed for the single <style> block.
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'";
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:";
 
 const HTML = `<!doctype html>
 <html lang="en">
@@ -22,6 +22,7 @@ const HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Quarry node</title>
+<link rel="icon" href="data:,">
 <style>
   :root { --bg:#0f1419; --panel:#182029; --text:#d8dee6; --dim:#8593a3; --accent:#4fb3ff; --bad:#ff6b6b; --ok:#5fd38d; }
   * { box-sizing: border-box; }

@@ -1,0 +1,121 @@
+import { join } from "node:path";
+import { type BrowserContext, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CHROMIUM,
+  haveChromium,
+  type NodeProcess,
+  quarry,
+  restGet,
+  startNodeProcess,
+  waitUntil,
+} from "../helpers/node-process.js";
+import { tempDir } from "../helpers/temp-dir.js";
+
+/**
+ * The dashboard at `/` in real headless Chromium (Debian's package, driven by playwright-core)
+ * against a mining node process: a block mined after the page loaded shows up without a reload.
+ *
+ * Needs /usr/bin/chromium (`apt-get install -y --no-install-recommends chromium`). Without it the
+ * test is skipped, unless QUARRY_REQUIRE_CHROMIUM=1 (CI), where a missing browser fails it.
+ */
+const required = process.env.QUARRY_REQUIRE_CHROMIUM === "1";
+const runnable = haveChromium() || required;
+
+describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
+  let tmp: { path: string; cleanup: () => void };
+  let node: NodeProcess | undefined;
+  let context: BrowserContext | undefined;
+
+  beforeAll(async () => {
+    if (!haveChromium()) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
+    tmp = tempDir("quarry-dashboard-");
+    const datadir = join(tmp.path, "node");
+    const at = ["--network", "regtest", "--datadir", datadir];
+    const key = await quarry(["keys", "new", "--light", "--name", "miner", ...at], {
+      QUARRY_PASSWORD: "dashboard-pw",
+    });
+    expect(key.code, key.stderr).toBe(0);
+    [node, context] = await Promise.all([
+      startNodeProcess(datadir, [
+        ...["--network", "regtest", "--p2p-host", "127.0.0.1", "--p2p-port", "0", "--api-port", "0"],
+        ...["--mine", "--miner-key", "miner", "--threads", "1"],
+      ]),
+      chromium.launchPersistentContext(join(tmp.path, "chromium-profile"), {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+        ],
+      }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (node && node.child.exitCode === null) {
+      node.child.kill("SIGTERM");
+      await node.exited;
+    }
+    tmp?.cleanup();
+  });
+
+  it("shows tip, peers and mining, and a newly mined block appears without reload", async () => {
+    const url = node!.url;
+    const page = await context!.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    page.on("console", (msg) => {
+      if (msg.type() === "error") errors.push(msg.text());
+    });
+    let documents = 0;
+    page.on("framenavigated", (frame) => {
+      if (frame === page.mainFrame()) documents++;
+    });
+
+    await page.goto(`${url}/`);
+    await page.waitForFunction(() => /^\d+$/.test(document.getElementById("height")?.textContent ?? ""));
+    const shownFirst = Number(await page.textContent("#height"));
+
+    // a block the node mined after the page rendered its first height
+    const fresh = await waitUntil("a block above the one the page showed", async () => {
+      const s = await restGet<{ height: number; tip: string }>(url, "getStatus");
+      return s.height > shownFirst ? s : undefined;
+    });
+    await page.waitForFunction(
+      (h) => Number(document.getElementById("height")?.textContent) >= h,
+      fresh.height,
+      { timeout: 10_000 },
+    );
+    // the recent-blocks table moved too; its top row is a real main-chain block (regtest mines
+    // several blocks a second at first, so the fresh block itself may have scrolled out already)
+    const top = await page.waitForFunction(
+      (h) => {
+        const cells = document.querySelectorAll("#blocks tr:first-child td");
+        const height = Number(cells[0]?.textContent);
+        return height >= h ? { height, hash: cells[1]?.textContent ?? "" } : false;
+      },
+      fresh.height,
+      { timeout: 10_000 },
+    );
+    const row = (await top.jsonValue()) as { height: number; hash: string };
+    const block = await restGet<{ hash: string }>(url, "getBlock", { id: String(row.height) });
+    expect(row.hash).toBe(block.hash);
+    expect(documents).toBe(1); // updated in place: the page never navigated again
+
+    expect(await page.textContent("#network")).toBe("regtest");
+    expect(await page.textContent("#peers")).toBe("0");
+    expect(await page.textContent("#mining")).toMatch(/^yes/);
+    expect(await page.textContent("#conn")).toMatch(/^live/);
+    const points = await page.getAttribute("#chartLine", "points");
+    expect(points?.split(" ").length).toBeGreaterThanOrEqual(2);
+    expect(errors).toEqual([]);
+  });
+});
