@@ -1,0 +1,103 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConfigError, DEFAULT_PORTS, resolveNodeOptions } from "../../src/options.js";
+import { tempDir } from "../helpers/temp-dir.js";
+
+/** Configuration layers: defaults → <datadir>/quarry.json → QUARRY_* env → flags. */
+describe("resolveNodeOptions precedence", () => {
+  let dir: ReturnType<typeof tempDir>;
+
+  beforeEach(() => {
+    dir = tempDir("quarry-options-");
+  });
+  afterEach(() => dir.cleanup());
+
+  const writeFile = (config: Record<string, unknown>) =>
+    writeFileSync(join(dir.path, "quarry.json"), JSON.stringify(config));
+
+  it("defaults when no layer sets a value (regtest ports, API on 127.0.0.1)", () => {
+    const o = resolveNodeOptions({ network: "regtest", datadir: dir.path }, {});
+    expect(o).toMatchObject({
+      network: "regtest",
+      datadir: dir.path,
+      apiHost: "127.0.0.1",
+      apiPort: DEFAULT_PORTS.regtest.api,
+      p2pPort: DEFAULT_PORTS.regtest.p2p,
+      mine: false,
+      logLevel: "info",
+      bootstrap: [],
+    });
+  });
+
+  it("file < env < flags, key by key", () => {
+    writeFile({ apiPort: 1111, p2pPort: 2222, threads: 3, logLevel: "warn", minPeers: 1 });
+    const env = { QUARRY_API_PORT: "4444", QUARRY_P2P_PORT: "5555", QUARRY_LOG_LEVEL: "debug" };
+    const flags = { network: "regtest", datadir: dir.path, apiPort: "7777" };
+    const o = resolveNodeOptions(flags, env);
+    expect(o.apiPort).toBe(7777); // flag beats env and file
+    expect(o.p2pPort).toBe(5555); // env beats file
+    expect(o.logLevel).toBe("debug"); // env beats file
+    expect(o.threads).toBe(3); // file beats default
+    expect(o.minPeers).toBe(1);
+  });
+
+  it("the data dir comes from env when no flag gives it, and its quarry.json is read", () => {
+    writeFile({ apiPort: 1234 });
+    const o = resolveNodeOptions({ network: "regtest" }, { QUARRY_DATADIR: dir.path });
+    expect(o.datadir).toBe(dir.path);
+    expect(o.apiPort).toBe(1234);
+  });
+
+  it("lists: comma-separated in env, repeated flags win whole", () => {
+    writeFile({ bootstrap: ["/ip4/10.0.0.1/tcp/1/p2p/a"] });
+    const env = { QUARRY_BOOTSTRAP: "/ip4/10.0.0.2/tcp/2/p2p/b, /ip4/10.0.0.3/tcp/3/p2p/c" };
+    expect(resolveNodeOptions({ network: "regtest", datadir: dir.path }, env).bootstrap).toEqual([
+      "/ip4/10.0.0.2/tcp/2/p2p/b",
+      "/ip4/10.0.0.3/tcp/3/p2p/c",
+    ]);
+    expect(
+      resolveNodeOptions(
+        { network: "regtest", datadir: dir.path, bootstrap: ["/ip4/10.0.0.4/tcp/4/p2p/d"] },
+        env,
+      ).bootstrap,
+    ).toEqual(["/ip4/10.0.0.4/tcp/4/p2p/d"]);
+  });
+
+  it("booleans: env 'true' enables mining; a flag false turns it off again", () => {
+    const base = { network: "regtest", datadir: dir.path, minerKey: "miner" };
+    expect(resolveNodeOptions(base, { QUARRY_MINE: "true" }).mine).toBe(true);
+    expect(resolveNodeOptions({ ...base, mine: false }, { QUARRY_MINE: "true" }).mine).toBe(false);
+  });
+
+  it.each([
+    ["apiPort", { QUARRY_API_PORT: "70000" }, {}],
+    ["threads", {}, { threads: "zero" }],
+    ["logLevel", { QUARRY_LOG_LEVEL: "loud" }, {}],
+    ["mine", { QUARRY_MINE: "maybe" }, {}],
+    ["mine", {}, { mine: true }],
+  ] as const)("CONFIG_INVALID names the bad key: %s", (key, env, flags) => {
+    let caught: unknown;
+    try {
+      resolveNodeOptions({ network: "regtest", datadir: dir.path, ...flags }, { ...env });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).code).toBe("CONFIG_INVALID");
+    expect((caught as ConfigError).type.key).toBe(key);
+  });
+
+  it("network: a flag beats a bad QUARRY_NETWORK; without the flag it is CONFIG_INVALID", () => {
+    const env = { QUARRY_NETWORK: "mainnet" };
+    expect(resolveNodeOptions({ network: "regtest", datadir: dir.path }, env).network).toBe("regtest");
+    expect(() => resolveNodeOptions({ datadir: dir.path }, env)).toThrow(ConfigError);
+  });
+
+  it("a file that is not a JSON object is a ConfigError, not a crash", () => {
+    writeFileSync(join(dir.path, "quarry.json"), "{ not json");
+    expect(() => resolveNodeOptions({ network: "regtest", datadir: dir.path }, {})).toThrow(ConfigError);
+    writeFileSync(join(dir.path, "quarry.json"), "[1, 2]");
+    expect(() => resolveNodeOptions({ network: "regtest", datadir: dir.path }, {})).toThrow(/JSON object/);
+  });
+});
