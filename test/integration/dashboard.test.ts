@@ -81,31 +81,28 @@ describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
     });
 
     await page.goto(`${url}/`);
-    await page.waitForFunction(() => /^\d+$/.test(document.getElementById("height")?.textContent ?? ""));
-    const shownFirst = Number(await page.textContent("#height"));
+    const shownHeight = async () => {
+      const text = (await page.textContent("#height")) ?? "";
+      return /^\d+$/.test(text) ? Number(text) : undefined;
+    };
+    const shownFirst = await waitUntil("the page to show a height", shownHeight);
 
     // a block the node mined after the page rendered its first height
     const fresh = await waitUntil("a block above the one the page showed", async () => {
       const s = await restGet<{ height: number; tip: string }>(url, "getStatus");
       return s.height > shownFirst ? s : undefined;
     });
-    await page.waitForFunction(
-      (h) => Number(document.getElementById("height")?.textContent) >= h,
-      fresh.height,
-      { timeout: 10_000 },
-    );
+    await waitUntil(`the page to show height ${fresh.height}`, async () => {
+      const h = await shownHeight();
+      return h !== undefined && h >= fresh.height;
+    });
     // the recent-blocks table moved too; its top row is a real main-chain block (regtest mines
     // several blocks a second at first, so the fresh block itself may have scrolled out already)
-    const top = await page.waitForFunction(
-      (h) => {
-        const cells = document.querySelectorAll("#blocks tr:first-child td");
-        const height = Number(cells[0]?.textContent);
-        return height >= h ? { height, hash: cells[1]?.textContent ?? "" } : false;
-      },
-      fresh.height,
-      { timeout: 10_000 },
-    );
-    const row = (await top.jsonValue()) as { height: number; hash: string };
+    const row = await waitUntil("the recent-blocks table to reach the fresh height", async () => {
+      const cells = await page.locator("#blocks tr").first().locator("td").allTextContents();
+      const height = Number(cells[0]);
+      return height >= fresh.height ? { height, hash: cells[1] } : undefined;
+    });
     const block = await restGet<{ hash: string }>(url, "getBlock", { id: String(row.height) });
     expect(row.hash).toBe(block.hash);
     expect(documents).toBe(1); // updated in place: the page never navigated again
