@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -267,4 +267,11 @@ export class ProcessNode {
 /** Parses the hex chain work of `getStatus` / `chain info`. */
 export function work(hex: string): bigint {
   return BigInt(hex);
+}
+
+/** With QUARRY_TEST_LOGS=DIR, writes each node's log lines to DIR/node-<i>.log (for debugging). */
+export function saveLogs(nodes: readonly ProcessNode[]): void {
+  const dir = process.env.QUARRY_TEST_LOGS;
+  if (!dir) return;
+  for (const [i, n] of nodes.entries()) writeFileSync(join(dir, `node-${i}.log`), n.logs.join("\n"));
 }

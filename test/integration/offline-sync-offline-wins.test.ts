@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { blockSubsidy, getNetworkParams } from "../../src/consensus/params.js";
 import { encodeAddress } from "../../src/primitives/index.js";
 import { testKey } from "../helpers/chain-builder.js";
-import { ProcessNode, quarryOk, type ReorgView, waitUntil, work } from "../helpers/process-node.js";
+import { ProcessNode, quarryOk, type ReorgView, saveLogs, waitUntil, work } from "../helpers/process-node.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 /**
@@ -35,9 +35,8 @@ async function offlineInfo(datadir: string): Promise<{ height: number; tip: stri
 }
 
 afterEach(async () => {
-  const failed = expect.getState().currentTestName !== undefined;
   await Promise.all(nodes.map((n) => n.stop()));
-  if (failed && process.env.QUARRY_TEST_LOGS) for (const n of nodes) console.log(n.datadir, n.tail(80));
+  saveLogs(nodes);
   nodes.length = 0;
   for (const d of dirs) d.cleanup();
   dirs.length = 0;
