@@ -1,0 +1,43 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { REGTEST } from "../../src/consensus/params.js";
+import { blockHash, toHex } from "../../src/primitives/index.js";
+import { ChainBuilder } from "../helpers/chain-builder.js";
+import { Cluster, feedBlocks } from "../helpers/multinode-cluster.js";
+import { waitFor } from "../helpers/network-helpers.js";
+import type { TestLibp2p } from "../helpers/sync-libp2p.js";
+import { createMaliciousPeer } from "../helpers/sync-malicious.js";
+
+describe("a sync peer that lies about its work (slow)", () => {
+  const cluster = new Cluster();
+  let evil: TestLibp2p | undefined;
+  afterAll(async () => {
+    await evil?.libp2p.stop();
+    await cluster.stopAll();
+  }, 30_000);
+
+  it("claims the most work but serves a valid lower-work chain: stored aside, the tip never moves, sync gives up on it", async () => {
+    const honest = ChainBuilder.create();
+    await honest.mineMany(300);
+    const lowWork = ChainBuilder.create();
+    // Same genesis, another branch, fewer blocks (every regtest block here is at the pow limit).
+    await lowWork.mineMany(200, { miner: new Uint8Array(20).fill(0x77) });
+    const node = await cluster.add({ minPeers: 0, maxPeers: 10 });
+    await feedBlocks(node, honest.blocks.slice(1));
+    const tip = node.chain.tip.hashHex;
+    // Its status claims 2^200 work; its signed batches hold valid blocks of a weaker branch.
+    evil = await createMaliciousPeer(REGTEST, lowWork.blocks.slice(1), "invalid-blocks");
+    const started = performance.now();
+    let rounds = 0;
+    node.sync.on("syncComplete", () => rounds++);
+    await evil.libp2p.dial(node.host.libp2p.getMultiaddrs());
+    await waitFor(() => rounds > 0 && !node.sync.progress().syncing, 60_000, "sync gives up");
+    const seconds = (performance.now() - started) / 1000;
+    expect(node.chain.tip.hashHex).toBe(tip);
+    expect(node.chain.height).toBe(300);
+    expect(node.reorgs).toEqual([]);
+    expect(node.chain.getEntry(toHex(blockHash(lowWork.tip)))).toBeDefined();
+    // Valid blocks are not misbehaviour; a claim of unreachable work is not proof either.
+    expect(node.host.reputation.isBanned(evil.libp2p.peerId.toString())).toBe(false);
+    console.log(`adversarial: lying peer (200 low-work blocks) given up on after ${seconds.toFixed(2)} s`);
+  });
+});
