@@ -1,6 +1,6 @@
 import type { GossipSub } from "@libp2p/gossipsub";
 import type { Libp2p } from "@libp2p/interface";
-import { multiaddr } from "@multiformats/multiaddr";
+import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { compactToTarget, hashToBigInt } from "../../src/consensus/pow.js";
 import type { QuarryNode } from "../../src/node.js";
 import { type BlockHeader, headerHash } from "../../src/primitives/index.js";
@@ -37,15 +37,26 @@ export function withoutWork(header: BlockHeader): BlockHeader {
 }
 
 /** Writes `bytes` raw (no framing added) on a new stream of `protocol` and reads until the peer closes. */
-export async function rawExchange(
+export function rawExchange(
   from: Libp2p,
   to: QuarryNode,
   protocol: string,
   bytes: Uint8Array,
   timeoutMs = 5_000,
 ): Promise<Uint8Array> {
+  return rawExchangeWith(from, [multiaddr(to.host.multiaddrs()[0]!)], protocol, bytes, timeoutMs);
+}
+
+/** `rawExchange` towards any libp2p address. */
+export async function rawExchangeWith(
+  from: Libp2p,
+  to: Multiaddr[],
+  protocol: string,
+  bytes: Uint8Array,
+  timeoutMs = 5_000,
+): Promise<Uint8Array> {
   const signal = AbortSignal.timeout(timeoutMs);
-  const stream = await from.dialProtocol(multiaddr(to.host.multiaddrs()[0]!), protocol, { signal });
+  const stream = await from.dialProtocol(to, protocol, { signal });
   stream.send(bytes);
   await stream.close({ signal }).catch(() => undefined);
   const chunks: Uint8Array[] = [];
