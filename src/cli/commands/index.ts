@@ -1,4 +1,5 @@
 import type { Command } from "../command.js";
+import { blockPackageCommands } from "./blocks-package.js";
 import { chainGenesisCommand, chainInfoCommand, verifyCommand } from "./chain.js";
 import { idCommand } from "./id.js";
 import { keysCommands } from "./keys.js";
@@ -12,6 +13,7 @@ export const commands: readonly Command[] = [
   startCommand,
   ...nodeClientCommands,
   mineCommand,
+  ...blockPackageCommands,
   chainGenesisCommand,
   chainInfoCommand,
   verifyCommand,
