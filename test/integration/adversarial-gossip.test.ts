@@ -171,8 +171,9 @@ describe("adversarial gossip peers (plain libp2p) against a createNode node", ()
   it("NET_FLOOD: a tx flood past the per-peer rate gets the sender banned; the mempool stays bounded", async () => {
     const evil = await attacker(REGTEST.txTopic);
     const id = evil.peerId.toString();
-    // Valid, funded, distinct transfers (no consensus fault): only the rate is the offence.
-    const txs = Array.from({ length: 700 }, (_, i) => transfer(FUNDS, TO, 1n, BigInt(i), 10n));
+    // Valid, funded, distinct transfers (no consensus fault): only the rate is the offence. The
+    // bucket holds 500 and refills 200/s, so a slow (loaded) publisher needs more than 700.
+    const txs = Array.from({ length: 2_000 }, (_, i) => transfer(FUNDS, TO, 1n, BigInt(i), 10n));
     for (const tx of txs) {
       if (node.host.reputation.isBanned(id)) break;
       await evil.services.pubsub.publish(REGTEST.txTopic, encodeTransaction(tx)).catch(noop);
