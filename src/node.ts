@@ -13,6 +13,7 @@ import { MinerPool } from "./miner/index.js";
 import { blockGossipHandler, createNetworkHost, LevelPeerDb, type NetworkHost } from "./network/index.js";
 import { BlockProducer } from "./node/block-producer.js";
 import { buildRpcMethods } from "./node/rpc-methods.js";
+import { syncScorer } from "./node/sync-scorer.js";
 import type { NodeOptions } from "./options.js";
 import { decodeAddress } from "./primitives/address.js";
 import { encodeBlock } from "./primitives/block.js";
@@ -93,7 +94,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       libp2p: host.libp2p,
       chain,
       privateKey: identity.privateKey,
-      scorer: host.reputation,
+      scorer: syncScorer(host.reputation),
       securityLog: host.securityLog,
       log: log.child({ module: "sync" }),
     },
