@@ -66,11 +66,9 @@ describe("adversarial sync peers (plain libp2p) against a createNode node", () =
     expectTipUnchanged();
   });
 
-  // KNOWN BUG (reported): src/node.ts passes host.reputation to sync as its scorer, so SYNC_* codes
-  // reach the penalty table unmapped and cost UNKNOWN_REJECT_PENALTY (10 points) instead of a ban
-  // (docs/NETWORK.md: SYNC_BAD_BATCH_SIGNATURE -> NET_BAD_BATCH_SIGNATURE, ban). `it.fails` turns
-  // red once the root maps the codes: then drop `.fails`.
-  it.fails("forged-signature batches get the peer banned (fails until the root maps SYNC_* codes)", async () => {
+  // The root maps SYNC_* codes onto the one penalty table (src/node/sync-scorer.ts):
+  // SYNC_BAD_BATCH_SIGNATURE -> NET_BAD_BATCH_SIGNATURE, a ban on the first offence.
+  it("forged-signature batches get the peer banned (SYNC_* codes mapped to the penalty table)", async () => {
     const bad = builder.fork(PREFIX);
     await bad.mineMany(3, { mutate: () => undefined });
     const evil = await createMaliciousPeer(REGTEST, bad.blocks.slice(1), "forged-signature");
