@@ -1,0 +1,97 @@
+import { multiaddr } from "@multiformats/multiaddr";
+import { afterEach, describe, expect, it } from "vitest";
+import { REGTEST } from "../../src/consensus/params.js";
+import { Mempool } from "../../src/mempool/index.js";
+import type { NetworkHost } from "../../src/network/index.js";
+import {
+  attachMempoolExchange,
+  decodeMempoolRequest,
+  encodeInventoryRequest,
+  encodeTxsRequest,
+  MAX_TXS_PER_REQUEST,
+  MempoolExchange,
+} from "../../src/node/mempool-exchange.js";
+import { CodecError } from "../../src/primitives/index.js";
+import { richState, runTransfers } from "../fixtures/mempool-state.js";
+import { startLocalHost, stopAll, waitFor } from "../helpers/network-helpers.js";
+
+/**
+ * Mempool refill on connect over real libp2p hosts on 127.0.0.1 (`/quarry/regtest/mempool/1`):
+ * a node that connects fetches the peer's pooled transfers it lacks, in both directions, in
+ * chunks, within its bounds.
+ */
+
+const hosts: NetworkHost[] = [];
+const pools: Mempool[] = [];
+const exchanges: MempoolExchange[] = [];
+
+afterEach(async () => {
+  for (const e of exchanges) await e.stop();
+  await stopAll(hosts);
+  for (const p of pools) await p.stop();
+  hosts.length = 0;
+  pools.length = 0;
+  exchanges.length = 0;
+});
+
+async function node(): Promise<{ host: NetworkHost; mempool: Mempool }> {
+  const { host } = await startLocalHost({ peers: { minPeers: 0 } });
+  const mempool = new Mempool({}, { params: REGTEST, state: richState });
+  await mempool.start();
+  hosts.push(host);
+  pools.push(mempool);
+  return { host, mempool };
+}
+
+describe("mempool exchange", () => {
+  it("refills from a peer on connect, both ways, in chunks of at most 256", async () => {
+    const a = await node();
+    const b = await node();
+    const txs = runTransfers(7, 300); // 10 senders × 30 nonces: two transaction requests
+    for (const tx of txs) await a.mempool.add(tx);
+    const onlyB = runTransfers(8, 1)[0]!;
+    await b.mempool.add(onlyB);
+    exchanges.push(attachMempoolExchange({ host: a.host, mempool: a.mempool }));
+    exchanges.push(attachMempoolExchange({ host: b.host, mempool: b.mempool }));
+    await waitFor(() => a.host.libp2p.getProtocols().includes("/quarry/regtest/mempool/1"), 5_000, "handler");
+    await b.host.libp2p.dial(multiaddr(a.host.multiaddrs()[0]!));
+    await waitFor(() => b.mempool.size === 301 && a.mempool.size === 301, 10_000, "both mempools refilled");
+    expect(new Set(b.mempool.ids())).toEqual(new Set(a.mempool.ids()));
+  });
+
+  it("stops at maxTxs from one peer", async () => {
+    const a = await node();
+    const b = await node();
+    for (const tx of runTransfers(9, 40)) await a.mempool.add(tx);
+    const served = new MempoolExchange({ network: "regtest" }, { host: a.host, mempool: a.mempool });
+    await served.start();
+    exchanges.push(served);
+    const client = new MempoolExchange(
+      { network: "regtest", maxTxs: 15 },
+      { host: b.host, mempool: b.mempool },
+    );
+    await client.start();
+    exchanges.push(client);
+    await b.host.libp2p.dial(multiaddr(a.host.multiaddrs()[0]!));
+    const result = await client.refillFrom(a.host.peerId);
+    expect(result.offered).toBe(15);
+    expect(b.mempool.size).toBe(15);
+  });
+
+  const bad: [string, Uint8Array][] = [
+    ["unknown kind", new Uint8Array([2, 0, 0, 0, 1])],
+    ["trailing byte", new Uint8Array([...encodeInventoryRequest(10), 0])],
+    ["no ids", new Uint8Array([1, 0, 0, 0, 0])],
+    ["too many ids", new Uint8Array([1, 0, 0, 1, 1])],
+    ["truncated id", encodeTxsRequest([new Uint8Array(32)]).subarray(0, 20)],
+  ];
+  it.each(bad)("request decoding refuses %s with a CodecError", (_name, bytes) => {
+    expect(() => decodeMempoolRequest(bytes)).toThrow(CodecError);
+  });
+
+  it("request codec round trip", () => {
+    expect(decodeMempoolRequest(encodeInventoryRequest(77))).toEqual({ kind: "inventory", maxIds: 77 });
+    const ids = Array.from({ length: MAX_TXS_PER_REQUEST }, (_, i) => new Uint8Array(32).fill(i));
+    expect(decodeMempoolRequest(encodeTxsRequest(ids))).toEqual({ kind: "txs", ids });
+  });
+});
