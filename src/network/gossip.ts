@@ -109,7 +109,11 @@ export class GossipTopics {
     const peerId = peer.toString();
     const data = msg.data;
     let outcome: GossipOutcome;
-    if (!this.limits[kind].take(peerId)) {
+    // Transactions are charged before they are looked at. Blocks are charged only when they turn
+    // out not to be imported (orphans, duplicates, ignored): a valid block carries its own proof of
+    // work, and a fresh network legitimately produces many per second (regtest, a new devnet).
+    const chargeFirst = kind === "tx";
+    if (chargeFirst && !this.limits[kind].take(peerId)) {
       // Not looked at: the message may be fine, the rate is the offence.
       outcome = { error: new NetworkError(NetworkErrorCode.FLOOD, `${kind} rate exceeded`, "ignore") };
     } else if (data.length > this.opts.maxMessageBytes) {
@@ -125,6 +129,10 @@ export class GossipTopics {
         } catch (error) {
           outcome = { error };
         }
+      }
+      const imported = "ok" in outcome && outcome.ok.result === "accept";
+      if (!chargeFirst && !imported && "ok" in outcome && !this.limits[kind].take(peerId)) {
+        outcome = { error: new NetworkError(NetworkErrorCode.FLOOD, `${kind} rate exceeded`, "ignore") };
       }
     }
     const verdict = gossipVerdict(outcome, {

@@ -87,6 +87,22 @@ describe("gossip (real libp2p and a real Chain behind every node)", () => {
       expect(n.host.verdicts.total({ code: BlockErrorCode.BAD_STATE_ROOT })).toBe(1);
     }
   });
+  it("a burst of 60 valid blocks (a fresh chain mining fast) is imported everywhere with no NET_FLOOD penalty", async () => {
+    // nodes[0] was banned (and so cut off) by the invalid-block test above: the other four take part
+    const [publisher, ...receivers] = nodes.slice(1);
+    const burst = await builder.mineMany(60);
+    for (const block of burst) {
+      await publisher!.chain.processBlock(block);
+      await publisher!.host.publishBlock(encodeBlock(block));
+    }
+    const target = burst.length + 1;
+    await waitFor(
+      () => receivers.every((n) => n.chain.height === target),
+      15_000,
+      "receivers at the burst's tip",
+    );
+    for (const n of receivers) expect(n.host.reputation.score(publisher!.host.peerId)).toBe(0);
+  });
 });
 
 describe("gossip relay on a line A – B – C", () => {
