@@ -12,12 +12,14 @@ import { NodeMetrics } from "./metrics/index.js";
 import { MinerPool } from "./miner/index.js";
 import { blockGossipHandler, createNetworkHost, LevelPeerDb, type NetworkHost } from "./network/index.js";
 import { BlockProducer } from "./node/block-producer.js";
+import { MempoolExchange } from "./node/mempool-exchange.js";
 import { buildRpcMethods } from "./node/rpc-methods.js";
 import { syncScorer } from "./node/sync-scorer.js";
 import type { NodeOptions } from "./options.js";
 import { decodeAddress } from "./primitives/address.js";
 import { encodeBlock } from "./primitives/block.js";
-import { decodeTransaction, TxType } from "./primitives/transaction.js";
+import { toHex } from "./primitives/bytes.js";
+import { decodeTransaction, encodeTransaction, TxType, transactionId } from "./primitives/transaction.js";
 import { ChainStore } from "./store/chain-store.js";
 import { SyncManager } from "./sync/index.js";
 import { QuarryError } from "./util/errors.js";
@@ -99,6 +101,8 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       log: log.child({ module: "sync" }),
     },
   );
+  // mempool exchange: asks each new peer for its mempool (needs the host and the mempool)
+  const mempoolExchange = new MempoolExchange({ network: params.name }, { host, mempool, log });
   // miner: worker threads, only when mining
   const miner = options.mine ? new MinerPool({ threads: options.threads }, { log }) : undefined;
   const recipient = options.mine ? await minerRecipient(options, params.addressPrefix) : undefined;
@@ -205,7 +209,12 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
     producer?.refresh();
   });
   chain.on("reorg", (report) => {
-    void mempool.onReorg(report);
+    // Returned transfers go back to the mempool and out to peers again, so any miner can include them.
+    void mempool.onReorg(report).then(() => {
+      for (const tx of report.returnedTransactions) {
+        if (mempool.has(toHex(transactionId(tx)))) void host.publishTx(encodeTransaction(tx)).catch(() => 0);
+      }
+    });
     reorgs.push(report);
     metrics.observeReorg(report.depth);
     if (reorgs.length > REORG_REPORTS_KEPT) reorgs.shift();
@@ -242,6 +251,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       ["peer db", () => peerDb.open(), () => peerDb.close()],
       ["network", () => host.start(), () => host.stop()],
       ["sync", () => sync.start(), () => sync.stop()],
+      ["mempool exchange", () => mempoolExchange.start(), () => mempoolExchange.stop()],
       ["miner", async () => miner?.start(), async () => miner?.stop()],
       ["producer", async () => producer?.start(), async () => producer?.stop()],
       ["api", () => api.start(), () => api.stop()],
