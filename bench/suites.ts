@@ -3,6 +3,8 @@ import type { BenchSuite } from "./harness.js";
 import { keystoreSuite } from "./keystore.bench.js";
 import { mempoolSuite } from "./mempool.bench.js";
 import { minerSuite } from "./miner.bench.js";
+import { nodeSuite } from "./node.bench.js";
+import { propagationSuite } from "./propagation.bench.js";
 import { signatureSuite } from "./signature.bench.js";
 import { stateTreeSuite } from "./state-tree.bench.js";
 import { syncSuite } from "./sync.bench.js";
@@ -15,6 +17,8 @@ export const suites: BenchSuite[] = [
   chainSuite,
   mempoolSuite,
   syncSuite,
+  propagationSuite,
   minerSuite,
   keystoreSuite,
+  nodeSuite,
 ];
