@@ -30,6 +30,7 @@ import {
 
 const PROJECT = "quarry-e2e";
 const PORTS = { bootP2p: 27440, boot: 27441, miner1: 27442, miner2: 27443, miner3: 27444 };
+const SCALE_PORTS = "27450-27459";
 const NODES = ["boot", "miner1", "miner2", "miner3"] as const;
 type NodeName = (typeof NODES)[number];
 
@@ -40,6 +41,7 @@ const ENV: NodeJS.ProcessEnv = {
   TESTNET_MINER1_API_PORT: String(PORTS.miner1),
   TESTNET_MINER2_API_PORT: String(PORTS.miner2),
   TESTNET_MINER3_API_PORT: String(PORTS.miner3),
+  TESTNET_SCALE_API_PORTS: SCALE_PORTS,
   // `npm run test:testnet` builds first; the image is built from that dist/
   TESTNET_SKIP_NPM_BUILD: "1",
   COMPOSE_DOCKER_CLI_BUILD: "0",
@@ -271,4 +273,44 @@ describe("docker-compose testnet", () => {
     hostNode.kill("SIGTERM");
     expect(await exited).toBe(0);
   }, 300_000);
+
+  it("a scaled miner started while boot is down retries its bootstrap and joins later", async () => {
+    onTestFailed(() => {
+      failed = true;
+    });
+    const t = Date.now();
+    await testnet(["compose", "stop", "boot"]);
+    // a fresh replica of the scalable `miner` service: it knows only the bootstrap address
+    await testnet(["compose", "--profile", "scale", "up", "-d", "--no-deps", "--scale", "miner=1", "miner"]);
+    const { stdout } = await testnet(["compose", "port", "--index=1", "miner", "7331"]);
+    const port = Number(/:(\d+)\s*$/.exec(stdout.trim())?.[1]);
+    expect(port).toBeGreaterThan(0);
+    const alone = await waitFor(
+      "the new miner's API (boot still down)",
+      async () => {
+        const s = await status(port);
+        return { done: s, seen: s ? brief([s]) : "down" };
+      },
+      90_000,
+      250,
+    );
+    expect(alone.peers).toBe(0);
+    await testnet(["compose", "start", "boot"]);
+    const s = await waitFor(
+      "the new miner to join through boot and agree with everyone",
+      async () => {
+        const [scaled, ...named] = await Promise.all([status(port), ...NODES.map((n) => status(PORTS[n]))]);
+        const all = [...named, scaled];
+        const ok =
+          all.every((x) => x !== undefined && x.peers >= 1 && x.height > 0) &&
+          new Set(all.map((x) => x?.tip)).size === 1;
+        return { done: ok ? scaled : undefined, seen: brief(all) };
+      },
+      240_000,
+      500,
+    );
+    // boot kept its fixed identity across the restart (from its volume)
+    expect((await status(PORTS.boot))?.peerId).toBe("12D3KooWLkiUHmZptXAYD9esx8aX3meb9QUYdjhJhNBfAkr8wxKe");
+    timings.push(`late bootstrap: scaled miner joined at height ${s!.height} ${since(t)} s`);
+  }, 360_000);
 });
