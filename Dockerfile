@@ -22,6 +22,9 @@ COPY dist/src ./dist/src
 
 # --- runtime ----------------------------------------------------------------------------------
 FROM node:24-bookworm-slim
+LABEL org.opencontainers.image.title="quarry" \
+      org.opencontainers.image.description="Quarry proof-of-work node daemon" \
+      quarry.image="node"
 ENV NODE_ENV=production \
     QUARRY_DATADIR=/data \
     QUARRY_NETWORK=devnet \
