@@ -5,7 +5,14 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { writeFileAtomic } from "../keystore/index.js";
 import { type Logger, silentLogger } from "../util/logger.js";
-import { parseRpcRequest, RpcError, RpcErrorCode, type RpcMethodTable, toJson } from "./rpc.js";
+import {
+  parseRpcRequest,
+  RpcError,
+  RpcErrorCode,
+  type RpcMethod,
+  type RpcMethodTable,
+  toJson,
+} from "./rpc.js";
 
 export interface ApiServerOptions {
   host: string;
@@ -135,8 +142,8 @@ export class ApiServer {
 
   private async handleRest(url: URL, res: ServerResponse): Promise<void> {
     const name = decodeURIComponent(url.pathname.slice("/api/".length));
-    const method = this.deps.methods[name];
-    if (!method || !method.readOnly) throw new HttpError(404, `no read-only method '${name}'`);
+    const method = this.lookup(name);
+    if (!method?.readOnly) throw new HttpError(404, `no read-only method '${name}'`);
     const params = Object.fromEntries(url.searchParams.entries());
     try {
       this.send(res, 200, await method.handler(params));
@@ -163,7 +170,7 @@ export class ApiServer {
       }
       const request = parseRpcRequest(parsed);
       id = request.id;
-      const method = this.deps.methods[request.method];
+      const method = this.lookup(request.method);
       if (!method) throw new RpcError(RpcErrorCode.METHOD_NOT_FOUND, `no method '${request.method}'`);
       if (!method.readOnly && !this.authorised(req)) {
         throw new RpcError(
@@ -188,6 +195,11 @@ export class ApiServer {
       };
       this.send(res, status, { jsonrpc: "2.0", id, error });
     }
+  }
+
+  // Own properties only: a method named "toString" or "__proto__" must not reach Object.prototype.
+  private lookup(name: string): RpcMethod | undefined {
+    return Object.hasOwn(this.deps.methods, name) ? this.deps.methods[name] : undefined;
   }
 
   private authorised(req: IncomingMessage): boolean {

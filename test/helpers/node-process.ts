@@ -83,7 +83,7 @@ export interface NodeProcess {
 }
 
 /**
- * Spawns `quarry start ARGS` (stdout is a pipe, so logs are JSON lines) and waits for its
+ * Spawns `node NODE_FLAGS quarry start ARGS` (stdout is a pipe, so logs are JSON lines) and waits for its
  * "node started" line; rejects with the process output if it exits first.
  */
 export async function startNodeProcess(
@@ -91,8 +91,9 @@ export async function startNodeProcess(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 15_000,
+  nodeFlags: string[] = [],
 ): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [BIN, "start", "--datadir", datadir, ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, BIN, "start", "--datadir", datadir, ...args], {
     env: cleanEnv(env),
     stdio: "pipe",
   });

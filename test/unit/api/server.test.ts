@@ -112,4 +112,42 @@ describe("API server", () => {
     expect((await fetch(`${server.url}/api/write`)).status).toBe(404);
     expect((await fetch(`${server.url}/api/missing`)).status).toBe(404);
   });
+
+  it("METHOD_NOT_FOUND for names of Object.prototype, over RPC and REST", async () => {
+    for (const method of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
+      const { status, json } = await rpc({ jsonrpc: "2.0", id: 1, method }, token());
+      expect(status).toBe(200);
+      expect((json.error as { code: number }).code).toBe(RpcErrorCode.METHOD_NOT_FOUND);
+      expect((await fetch(`${server.url}/api/${method}`)).status).toBe(404);
+    }
+  });
+});
+
+describe("API server: pages and metrics", () => {
+  it("serves static pages with their headers, and /metrics with the given content type", async () => {
+    const d = tempDir();
+    const s = new ApiServer(
+      { host: "127.0.0.1", port: 0, datadir: d.path },
+      {
+        methods,
+        metrics: async () => "quarry_chain_height 7\n",
+        metricsContentType: "text/plain; version=0.0.4; charset=utf-8",
+        pages: { "/": { contentType: "text/html", body: "<p>hi</p>", headers: { "x-test": "1" } } },
+      },
+    );
+    await s.start();
+    try {
+      const page = await fetch(`${s.url}/`);
+      expect(page.headers.get("content-type")).toBe("text/html");
+      expect(page.headers.get("x-test")).toBe("1");
+      expect(await page.text()).toBe("<p>hi</p>");
+      const metrics = await fetch(`${s.url}/metrics`);
+      expect(metrics.headers.get("content-type")).toContain("version=0.0.4");
+      expect(await metrics.text()).toBe("quarry_chain_height 7\n");
+      expect((await fetch(`${s.url}/other`)).status).toBe(404);
+    } finally {
+      await s.stop();
+      d.cleanup();
+    }
+  });
 });
