@@ -91,7 +91,7 @@ const HTML = `<!doctype html>
   </section>
   <section class="wide">
     <h2>Recent blocks</h2>
-    <table><thead><tr><th style="width:6rem">height</th><th>hash</th><th style="width:5rem">txs</th><th style="width:11rem">time</th></tr></thead>
+    <table><thead><tr><th style="width:6rem">height</th><th>hash</th><th style="width:5rem">txs</th><th style="width:14rem">time</th></tr></thead>
     <tbody id="blocks"></tbody></table>
   </section>
   <section>
@@ -151,7 +151,8 @@ const SCRIPT = `"use strict";
     var max = Math.max.apply(null, hashrates.concat([1]));
     var n = hashrates.length;
     var points = hashrates.map(function (h, i) {
-      var x = n <= 1 ? 300 : (i / (HISTORY - 1)) * 300;
+      // newest sample at the right edge; the line grows leftwards as history fills
+      var x = 300 - ((n - 1 - i) / (HISTORY - 1)) * 300;
       var y = 98 - (h / max) * 94;
       return x.toFixed(1) + "," + y.toFixed(1);
     });
