@@ -28,7 +28,9 @@ export function createLogger(
 ): Logger {
   const pretty = format === "pretty" || (format === "auto" && isatty(destinationFd));
   const options = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
-  if (!pretty) return pino(options, pino.destination(destinationFd));
+  // Synchronous writes: a line is in the file or pipe when the call returns, so nothing is lost
+  // when the process dies (kill -9, a crash) and a reader sees lines in order. Log volume is low.
+  if (!pretty) return pino(options, pino.destination({ dest: destinationFd, sync: true }));
   // A stream in this thread rather than a transport worker: no extra thread at start-up, and a
   // line is on the terminal before the process exits (a transport may lose the last lines).
   return pino(
