@@ -130,7 +130,7 @@ text(
   const h = 250;
   const samples = [...(s.propagationSamples ?? [])].sort((a, b) => a - b);
   const maxV = samples.at(-1) ?? 1;
-  const bins = 30;
+  const bins = 20;
   const binW = niceMax(maxV) / bins;
   const counts = new Array<number>(bins).fill(0);
   for (const v of samples) counts[Math.min(bins - 1, Math.floor(v / binW))]!++;
