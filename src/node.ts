@@ -230,6 +230,16 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
     );
   });
   mempool.on("txAdded", () => producer?.refresh());
+  // A node that switched branches or finished syncing re-sends its status to every peer (a status
+  // request carries the sender's tip and work), so a peer with less work syncs from it. Needed
+  // because blocks that arrive by sync are not gossiped, and re-publishing a block this node once
+  // ignored as an orphan is dropped by gossipsub as a duplicate: without it a heavier branch
+  // reached only the peers that happened to ask (the 50-node partition/heal simulation stalled).
+  const announceTip = () => {
+    for (const peer of host.connectedPeers()) sync.onPeerAnnouncedWork(peer);
+  };
+  chain.on("reorg", announceTip);
+  sync.on("syncComplete", announceTip);
   producer?.on("blockMined", ({ block }) => {
     void host
       .publishBlock(encodeBlock(block))
