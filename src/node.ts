@@ -46,6 +46,8 @@ export interface QuarryNode {
   /** Prometheus registry and collectors, served at GET /metrics */
   readonly metrics: NodeMetrics;
   readonly reorgs: readonly ReorgEvent[];
+  /** resolves when the API's `stop` method is called (the CLI also stops on SIGINT/SIGTERM) */
+  readonly stopRequested: Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -135,32 +137,23 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       },
     },
   );
+  let requestStop = () => {};
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = resolve;
+  });
+  const services = { options, chain, mempool, host, sync, producer, miner, metrics, reorgs };
   // api: needs every service it reports on
-  const node: QuarryNode = {
-    options,
-    chain,
-    mempool,
-    host,
-    sync,
-    producer,
-    miner,
-    metrics,
-    reorgs,
-    api: undefined as unknown as ApiServer,
-    start,
-    stop,
-  };
   const api = new ApiServer(
     { host: options.apiHost, port: options.apiPort, datadir },
     {
-      methods: buildRpcMethods(node, { stop: () => requestStop() }),
+      methods: buildRpcMethods(services, { stop: () => requestStop() }),
       metrics: () => metrics.render(),
       metricsContentType: metrics.contentType,
       pages: dashboardPages(),
       log,
     },
   );
-  (node as { api: ApiServer }).api = api;
+  const node: QuarryNode = { ...services, api, stopRequested, start, stop };
 
   // ---- wiring: the only place services react to each other ----
   // Block import timing: every path into the chain (gossip, sync, our own miner) goes through
@@ -247,11 +240,6 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   });
 
   let started: (() => Promise<void>)[] = [];
-  let stopRequested: (() => void) | undefined;
-  function requestStop(): void {
-    stopRequested?.();
-  }
-
   async function start(): Promise<void> {
     const steps: [string, () => Promise<void>, () => Promise<void>][] = [
       ["signatures", () => signatures.start(), () => signatures.stop()],
@@ -304,16 +292,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
     }
   }
 
-  /** Resolves when the API's `stop` method is called. */
-  (node as { stopRequested?: Promise<void> }).stopRequested = new Promise<void>((resolve) => {
-    stopRequested = resolve;
-  });
   return node;
-}
-
-/** Waits for the API's `stop` call (the CLI's start command also listens for SIGINT/SIGTERM). */
-export function stopRequested(node: QuarryNode): Promise<void> {
-  return (node as { stopRequested?: Promise<void> }).stopRequested ?? new Promise(() => {});
 }
 
 async function minerRecipient(options: NodeOptions, prefix: string): Promise<Uint8Array> {

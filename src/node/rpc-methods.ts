@@ -63,7 +63,10 @@ function address(params: RpcParams, prefix: string): Uint8Array {
 }
 
 /** The JSON-RPC methods of a running node; read-only ones are also REST GETs at /api/<name>. */
-export function buildRpcMethods(node: QuarryNode, control: { stop: () => void }): RpcMethodTable {
+/** The services the RPC methods read: the node without its API server and lifecycle. */
+export type RpcServices = Omit<QuarryNode, "api" | "stopRequested" | "start" | "stop">;
+
+export function buildRpcMethods(node: RpcServices, control: { stop: () => void }): RpcMethodTable {
   const { chain, mempool, host, sync } = node;
   const prefix = chain.networkParams.addressPrefix;
 

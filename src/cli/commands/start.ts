@@ -1,4 +1,4 @@
-import { createNode, stopRequested } from "../../node.js";
+import { createNode } from "../../node.js";
 import { ConfigError, describeOptions, type RawConfig, resolveNodeOptions } from "../../options.js";
 import { QuarryError } from "../../util/errors.js";
 import { createLogger } from "../../util/logger.js";
@@ -71,7 +71,7 @@ export const startCommand: Command = {
     const signal = await new Promise<string>((resolve) => {
       process.once("SIGINT", () => resolve("SIGINT"));
       process.once("SIGTERM", () => resolve("SIGTERM"));
-      void stopRequested(node).then(() => resolve("api stop"));
+      void node.stopRequested.then(() => resolve("api stop"));
     });
     log.info({ reason: signal }, "stopping");
     const deadline = setTimeout(() => {
