@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { writeFileAtomic } from "../keystore/index.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import {
   parseRpcRequest,

@@ -4,7 +4,7 @@ export {
   defaultAtomicWriteDeps,
   ensureDir,
   writeFileAtomic,
-} from "./atomic-file.js";
+} from "../util/atomic-file.js";
 export {
   KeystoreError,
   KeystoreErrorCode,

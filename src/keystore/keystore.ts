@@ -17,7 +17,7 @@ import {
   ensureDir,
   TEMP_PREFIX,
   writeFileAtomic,
-} from "./atomic-file.js";
+} from "../util/atomic-file.js";
 import { KeystoreError, KeystoreErrorCode } from "./errors.js";
 import { SCRYPT_DEFAULT, SCRYPT_LIGHT } from "./kdf.js";
 import {
