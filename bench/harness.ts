@@ -9,10 +9,17 @@ export interface BenchResult {
   /** The machine's ceiling measured in the same run, same unit. */
   limit?: number;
   note?: string;
+  /**
+   * This row is the machine limit of other suites' rows: run.ts copies `value` into the `limit` of
+   * every row of `suite` whose name starts with `rowPrefix` and whose unit is the same.
+   */
+  limitFor?: { suite: string; rowPrefix: string };
 }
 
 export interface BenchSuite {
   name: string;
+  /** Also run when one of these suites is selected alone (this suite measures their limit). */
+  limitOf?: string[];
   run(): Promise<BenchResult[]>;
 }
 

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import type { BenchResult } from "./harness.js";
+import type { BenchResult, BenchSuite } from "./harness.js";
 import { suites } from "./suites.js";
 
 function fmt(n: number | undefined): string {
@@ -10,14 +10,35 @@ function fmt(n: number | undefined): string {
   return n.toPrecision(3);
 }
 
+/** Copies each `limitFor` row's value into the limit column of the rows it is the limit of. */
+function applyLimits(results: (BenchResult & { suite: string })[]): void {
+  for (const ref of results) {
+    if (!ref.limitFor) continue;
+    const { suite, rowPrefix } = ref.limitFor;
+    const targets = results.filter(
+      (r) => r.suite === suite && r.name.startsWith(rowPrefix) && r.unit === ref.unit,
+    );
+    for (const r of targets) r.limit = ref.value;
+    // A renamed row would silently lose its limit: say so.
+    if (targets.length === 0 && results.some((r) => r.suite === suite)) {
+      process.stderr.write(
+        `warning: no '${suite}' row named '${rowPrefix}…' in ${ref.unit} for '${ref.name}'\n`,
+      );
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const results: (BenchResult & { suite: string })[] = [];
+  const selected = (s: BenchSuite) =>
+    only.length === 0 || only.includes(s.name) || (s.limitOf ?? []).some((n) => only.includes(n));
   for (const suite of suites) {
-    if (only.length > 0 && !only.includes(suite.name)) continue;
+    if (!selected(suite)) continue;
     process.stderr.write(`running ${suite.name}...\n`);
     for (const r of await suite.run()) results.push({ suite: suite.name, ...r });
   }
+  applyLimits(results);
   const rows = results.map((r) => {
     const ok =
       r.target === undefined

@@ -1,6 +1,7 @@
 import { chainSuite, consensusSuite } from "./chain.bench.js";
 import type { BenchSuite } from "./harness.js";
 import { keystoreSuite } from "./keystore.bench.js";
+import { leveldbSuite } from "./leveldb.bench.js";
 import { mempoolSuite } from "./mempool.bench.js";
 import { minerSuite } from "./miner.bench.js";
 import { nodeSuite } from "./node.bench.js";
@@ -8,15 +9,18 @@ import { propagationSuite } from "./propagation.bench.js";
 import { signatureSuite } from "./signature.bench.js";
 import { stateTreeSuite } from "./state-tree.bench.js";
 import { syncSuite } from "./sync.bench.js";
+import { syncPeersSuite } from "./sync-peers.bench.js";
 
 /** Every benchmark suite `npm run bench` runs, in order; `npm run bench -- NAME` runs one. */
 export const suites: BenchSuite[] = [
   consensusSuite,
   signatureSuite,
   stateTreeSuite,
+  leveldbSuite,
   chainSuite,
   mempoolSuite,
   syncSuite,
+  syncPeersSuite,
   propagationSuite,
   minerSuite,
   keystoreSuite,
