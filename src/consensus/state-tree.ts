@@ -64,9 +64,22 @@ export type TreeNode =
   | { kind: "leaf"; key: Uint8Array; valueHash: Uint8Array }
   | { kind: "internal"; left: Uint8Array; right: Uint8Array };
 
-/** Reads encoded nodes by node hash; resolves `undefined` for an unknown hash. */
+/**
+ * Reads encoded nodes by node hash. What `getNode` returns is untrusted (it may come off a damaged
+ * disk): the tree hashes it and compares. A reader that keeps nodes in memory may also offer the
+ * two optional methods below, so nodes it already knows to be right are not hashed again.
+ */
 export interface TreeNodeReader {
+  /** The encoded node, or `undefined` for an unknown hash. */
   getNode(hash: Uint8Array): Promise<Uint8Array | undefined>;
+  /**
+   * The node for `hash` if the reader holds it verified — created by `updateTree` (the caller
+   * stored `newNodes`) or passed to `nodeVerified` — else `undefined`. Synchronous, no I/O; the
+   * tree uses these bytes without re-hashing.
+   */
+  getVerifiedNode?(hash: Uint8Array): Uint8Array | undefined;
+  /** Called with each node read through `getNode` once it matched its hash. */
+  nodeVerified?(hash: Uint8Array, encoded: Uint8Array): void;
 }
 
 /** One change of a batch: `valueHash` sets the key, `null` deletes it. */
@@ -169,20 +182,16 @@ export async function getValue(
     const node = await loadNode(reader, hash);
     if (node.kind === "leaf") return equalBytes(node.key, key) ? node.valueHash : null;
     // Distinct 256-bit keys part at depth < 256, so an internal node deeper than that is corruption.
-    if (depth === KEY_BITS) {
-      throw new StateTreeError(
-        { code: StateTreeErrorCode.CORRUPT_NODE },
-        "state tree path is longer than a key",
-      );
-    }
+    if (depth === KEY_BITS) throw pathTooLong();
     hash = bitAt(key, depth) === 0 ? node.left : node.right;
   }
 }
 
 /**
  * Applies a batch of updates to the tree with root `root` and returns the new root with the nodes
- * created (the caller persists them). Updates are sorted by key and applied in one pass over the
- * tree, so every node on a shared path is read once; untouched subtrees are never read.
+ * created (the caller persists them). Updates are sorted by key; first every node on a touched path
+ * is read (one round of concurrent reads per depth, each node once; untouched subtrees are never
+ * read), then the new root is computed synchronously in one pass.
  */
 export async function updateTree(
   root: Uint8Array,
@@ -192,9 +201,11 @@ export async function updateTree(
   assertHash(root, "root");
   assertReader(reader);
   const sorted = sortedUpdates(updates);
+  const top = childSubtree(root);
+  if (sorted.length > 0) await readTouchedPaths(reader, top, sorted);
   const newNodes = new Map<string, Uint8Array>();
-  const ctx: UpdateContext = { reader, updates: sorted, newNodes };
-  const result = await updateSubtree(ctx, { hash: root, kind: "unknown" }, 0, 0, sorted.length);
+  const ctx: UpdateContext = { updates: sorted, newNodes };
+  const result = updateSubtree(ctx, top, 0, 0, sorted.length);
   return { root: result.hash, newNodes };
 }
 
@@ -213,32 +224,92 @@ export function rootFromLeaves(leaves: readonly TreeLeaf[]): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Internals
 
-/** A subtree hash and what it is; `unknown` for an untouched child that was not read. */
+/**
+ * A subtree hash and what it is; `unknown` for a child that was not read. `readTouchedPaths`
+ * fills in `node` (and so the kind) and the children it descended into.
+ */
 interface Subtree {
   hash: Uint8Array;
   kind: "empty" | "leaf" | "internal" | "unknown";
+  node?: TreeNode;
+  left?: Subtree;
+  right?: Subtree;
 }
 
 interface UpdateContext {
-  reader: TreeNodeReader;
   /** sorted by key, no duplicates */
   updates: readonly TreeUpdate[];
   newNodes: Map<string, Uint8Array>;
 }
 
+/** A subtree still to read, with the updates [lo, hi) that fall into it. */
+interface PathStep {
+  subtree: Subtree;
+  lo: number;
+  hi: number;
+}
+
 const EMPTY_SUBTREE: Subtree = { hash: EMPTY_TREE_ROOT, kind: "empty" };
 
-/** Applies updates[lo, hi) (all sharing the subtree's `depth`-bit path) to `subtree`. */
-async function updateSubtree(
-  ctx: UpdateContext,
-  subtree: Subtree,
-  depth: number,
-  lo: number,
-  hi: number,
-): Promise<Subtree> {
+/**
+ * Reads, depth by depth, every node the updates pass through, and links them below `top`.
+ * Verified nodes come from the reader's cache synchronously; the others are read concurrently.
+ * Also reads the untouched sibling of a side that has deletions: if that side ends up empty,
+ * `joinChildren` needs to know whether the sibling is a single leaf (which then moves up).
+ */
+async function readTouchedPaths(
+  reader: TreeNodeReader,
+  top: Subtree,
+  updates: readonly TreeUpdate[],
+): Promise<void> {
+  let level: PathStep[] = top.kind === "empty" ? [] : [{ subtree: top, lo: 0, hi: updates.length }];
+  for (let depth = 0; level.length > 0; depth++) {
+    const misses: Subtree[] = [];
+    for (const { subtree } of level) {
+      const cached = reader.getVerifiedNode?.(subtree.hash);
+      if (cached === undefined) misses.push(subtree);
+      else setNode(subtree, decodeTreeNode(cached));
+    }
+    if (misses.length > 0) {
+      const nodes = await Promise.all(misses.map((subtree) => loadNode(reader, subtree.hash)));
+      for (let i = 0; i < misses.length; i++) setNode(misses[i]!, nodes[i]!);
+    }
+    const next: PathStep[] = [];
+    for (const { subtree, lo, hi } of level) {
+      const node = subtree.node!;
+      if (node.kind === "leaf" || lo === hi) continue;
+      // Distinct 256-bit keys part at depth < 256, so an internal node deeper than that is corruption.
+      if (depth === KEY_BITS) throw pathTooLong();
+      const mid = splitByBit(updates, lo, hi, depth);
+      const left = childSubtree(node.left);
+      const right = childSubtree(node.right);
+      subtree.left = left;
+      subtree.right = right;
+      const leftReads = lo < mid || (mid < hi && hasDeletion(updates, mid, hi));
+      const rightReads = mid < hi || (lo < mid && hasDeletion(updates, lo, mid));
+      if (leftReads && left.kind !== "empty") next.push({ subtree: left, lo, hi: mid });
+      if (rightReads && right.kind !== "empty") next.push({ subtree: right, lo: mid, hi });
+    }
+    level = next;
+  }
+}
+
+function setNode(subtree: Subtree, node: TreeNode): void {
+  subtree.node = node;
+  subtree.kind = node.kind;
+}
+
+function hasDeletion(updates: readonly TreeUpdate[], lo: number, hi: number): boolean {
+  for (let i = lo; i < hi; i++) if (updates[i]!.valueHash === null) return true;
+  return false;
+}
+
+/** Applies updates[lo, hi) (all sharing the subtree's `depth`-bit path) to `subtree`, read before. */
+function updateSubtree(ctx: UpdateContext, subtree: Subtree, depth: number, lo: number, hi: number): Subtree {
   if (lo === hi) return subtree;
-  if (isEmpty(subtree.hash)) return buildSubtree(insertsOf(ctx.updates, lo, hi), 0, -1, depth, ctx.newNodes);
-  const node = await loadNode(ctx.reader, subtree.hash);
+  if (subtree.kind === "empty")
+    return buildSubtree(insertsOf(ctx.updates, lo, hi), 0, -1, depth, ctx.newNodes);
+  const node = readNode(subtree);
   if (node.kind === "leaf") {
     // The subtree holds one leaf: rebuild it from that leaf merged with the updates.
     const leaves = mergeLeaf(node, ctx.updates, lo, hi);
@@ -247,32 +318,44 @@ async function updateSubtree(
       equalBytes(leaves[0]!.key, node.key) &&
       equalBytes(leaves[0]!.valueHash, node.valueHash)
     ) {
-      return { hash: subtree.hash, kind: "leaf" };
+      return subtree;
     }
     return buildSubtree(leaves, 0, -1, depth, ctx.newNodes);
   }
   const mid = splitByBit(ctx.updates, lo, hi, depth);
-  // Both sides at once: a disk-backed reader can serve them concurrently.
-  const [left, right] = await Promise.all([
-    updateSubtree(ctx, childSubtree(node.left), depth + 1, lo, mid),
-    updateSubtree(ctx, childSubtree(node.right), depth + 1, mid, hi),
-  ]);
-  if (equalBytes(left.hash, node.left) && equalBytes(right.hash, node.right)) {
-    return { hash: subtree.hash, kind: "internal" };
-  }
+  const left = updateSubtree(ctx, subtree.left!, depth + 1, lo, mid);
+  const right = updateSubtree(ctx, subtree.right!, depth + 1, mid, hi);
+  if (left === subtree.left && right === subtree.right) return subtree;
+  if (equalBytes(left.hash, node.left) && equalBytes(right.hash, node.right)) return subtree;
   return joinChildren(ctx, left, right);
 }
 
 /** The parent of two updated children, collapsing a lone leaf upwards to keep the shape canonical. */
-async function joinChildren(ctx: UpdateContext, left: Subtree, right: Subtree): Promise<Subtree> {
+function joinChildren(ctx: UpdateContext, left: Subtree, right: Subtree): Subtree {
   if (left.kind === "empty" && right.kind === "empty") return EMPTY_SUBTREE;
   if (left.kind === "empty" || right.kind === "empty") {
     const only = left.kind === "empty" ? right : left;
     // A deletion emptied one side; if the other side (maybe untouched) is a single leaf, it moves up.
-    const kind = only.kind === "unknown" ? (await loadNode(ctx.reader, only.hash)).kind : only.kind;
-    if (kind === "leaf") return { hash: only.hash, kind };
+    if (knownKind(only) === "leaf") return { hash: only.hash, kind: "leaf" };
   }
   return internalSubtree(left.hash, right.hash, ctx.newNodes);
+}
+
+/** The node of a subtree that readTouchedPaths read. */
+function readNode(subtree: Subtree): TreeNode {
+  if (subtree.node === undefined) throw unread(subtree);
+  return subtree.node;
+}
+
+/** The kind of a subtree that was read, built or is empty. */
+function knownKind(subtree: Subtree): "empty" | "leaf" | "internal" {
+  if (subtree.kind === "unknown") throw unread(subtree);
+  return subtree.kind;
+}
+
+// readTouchedPaths reads every subtree the update pass looks into; anything else is a bug here.
+function unread(subtree: Subtree): Error {
+  return new Error(`state tree update reached the unread subtree ${toHex(subtree.hash)}`);
 }
 
 /**
@@ -380,6 +463,9 @@ function childSubtree(hash: Uint8Array): Subtree {
 }
 
 async function loadNode(reader: TreeNodeReader, hash: Uint8Array): Promise<TreeNode> {
+  // Trusted fast path: nodes this process created or verified before are not hashed again.
+  const verified = reader.getVerifiedNode?.(hash);
+  if (verified !== undefined) return decodeTreeNode(verified);
   const encoded = await reader.getNode(hash);
   if (encoded === undefined) {
     throw new StateTreeError(
@@ -394,7 +480,9 @@ async function loadNode(reader: TreeNodeReader, hash: Uint8Array): Promise<TreeN
       `state tree node ${toHex(hash)} does not match its hash`,
     );
   }
-  return decodeTreeNode(encoded);
+  const node = decodeTreeNode(encoded);
+  reader.nodeVerified?.(hash, encoded);
+  return node;
 }
 
 function sortedUpdates(updates: readonly TreeUpdate[]): TreeUpdate[] {
@@ -445,6 +533,13 @@ function assertReader(reader: unknown): asserts reader is TreeNodeReader {
   if (typeof (reader as TreeNodeReader | undefined)?.getNode !== "function") {
     throw new TypeError("reader must implement getNode(hash)");
   }
+}
+
+function pathTooLong(): StateTreeError {
+  return new StateTreeError(
+    { code: StateTreeErrorCode.CORRUPT_NODE },
+    "state tree path is longer than a key",
+  );
 }
 
 function malformed(message: string): StateTreeError {

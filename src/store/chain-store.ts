@@ -3,10 +3,10 @@ import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../c
 import type { TreeNodeReader } from "../consensus/state-tree.js";
 import type { Block } from "../primitives/block.js";
 import { decodeBlock, encodeBlock } from "../primitives/block.js";
-import { fromHex, toHex } from "../primitives/bytes.js";
-import { LruCache } from "../util/lru.js";
+import { toHex } from "../primitives/bytes.js";
 import { StoreError, StoreErrorCode } from "./errors.js";
 import { keys, Prefix, prefixRange, SCHEMA_VERSION } from "./layout.js";
+import { TwoGenerationCache } from "./node-cache.js";
 import {
   type BlockIndexEntry,
   decodeIndexEntry,
@@ -67,7 +67,7 @@ export class StoreBatch {
 
   putTreeNodes(nodes: Map<string, Uint8Array>): this {
     for (const [hashHex, node] of nodes) {
-      this.ops.push({ type: "put", key: keys.treeNode(fromHex(hashHex)), value: node });
+      this.ops.push({ type: "put", key: keys.treeNodeFromHex(hashHex), value: node });
       this.treeNodes.set(hashHex, node);
     }
     return this;
@@ -96,14 +96,15 @@ export class StoreBatch {
  */
 export class ChainStore implements TreeNodeReader {
   private readonly db: ClassicLevel<Uint8Array, Uint8Array>;
-  private readonly treeCache: LruCache<string, Uint8Array>;
+  /** verified state tree nodes by hex hash (see getVerifiedNode) */
+  private readonly treeCache: TwoGenerationCache<string, Uint8Array>;
 
   constructor(private readonly opts: ChainStoreOptions) {
     this.db = new ClassicLevel<Uint8Array, Uint8Array>(opts.location, {
       keyEncoding: "view",
       valueEncoding: "view",
     });
-    this.treeCache = new LruCache(opts.treeNodeCacheSize ?? 200_000);
+    this.treeCache = new TwoGenerationCache(opts.treeNodeCacheSize ?? 200_000);
   }
 
   /** Opens the database; refuses a newer schema or another network's data. */
@@ -155,7 +156,14 @@ export class ChainStore implements TreeNodeReader {
   }
 
   async write(batch: StoreBatch): Promise<void> {
-    await this.db.batch(batch.ops, { sync: this.opts.syncWrites ?? false });
+    // A chained batch hands each key and value to LevelDB directly; the array form makes the
+    // binding read three properties of every op object, ~20 % more main-thread time per op.
+    const chained = this.db.batch();
+    for (const op of batch.ops) {
+      if (op.type === "put") chained.put(op.key, op.value);
+      else chained.del(op.key);
+    }
+    await chained.write({ sync: this.opts.syncWrites ?? false });
     for (const [hashHex, node] of batch.treeNodes) this.treeCache.set(hashHex, node);
   }
 
@@ -218,13 +226,18 @@ export class ChainStore implements TreeNodeReader {
     }
   }
 
+  /** A tree node as stored on disk: untrusted, the state tree checks it against its hash. */
   async getNode(hash: Uint8Array): Promise<Uint8Array | undefined> {
-    const hashHex = toHex(hash);
-    const cached = this.treeCache.get(hashHex);
-    if (cached !== undefined) return cached;
-    const node = await this.db.get(keys.treeNode(hash));
-    if (node !== undefined) this.treeCache.set(hashHex, node);
-    return node;
+    return this.db.get(keys.treeNode(hash));
+  }
+
+  /** A tree node from the cache; it holds only nodes written by `write` or verified by the tree. */
+  getVerifiedNode(hash: Uint8Array): Uint8Array | undefined {
+    return this.treeCache.get(toHex(hash));
+  }
+
+  nodeVerified(hash: Uint8Array, encoded: Uint8Array): void {
+    this.treeCache.set(toHex(hash), encoded);
   }
 }
 

@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { TwoGenerationCache } from "../../../src/store/node-cache.js";
+
+describe("TwoGenerationCache", () => {
+  it("never holds more than its capacity", () => {
+    const cache = new TwoGenerationCache<number, number>(10);
+    for (let i = 0; i < 1000; i++) cache.set(i, i);
+    expect(cache.size).toBeLessThanOrEqual(10);
+    expect(cache.get(999)).toBe(999);
+  });
+
+  it("keeps an entry that is read at least once per half-capacity writes", () => {
+    const cache = new TwoGenerationCache<string, number>(10);
+    cache.set("hot", 1);
+    for (let i = 0; i < 100; i++) {
+      cache.set(`cold ${i}`, i);
+      if (i % 4 === 0) expect(cache.get("hot")).toBe(1);
+    }
+    expect(cache.get("hot")).toBe(1);
+  });
+
+  it("forgets an entry not read for a whole capacity of writes", () => {
+    const cache = new TwoGenerationCache<string, number>(10);
+    cache.set("once", 1);
+    for (let i = 0; i < 10; i++) cache.set(`other ${i}`, i);
+    expect(cache.get("once")).toBeUndefined();
+  });
+
+  it("rejects a capacity below 2", () => {
+    expect(() => new TwoGenerationCache(1)).toThrow(RangeError);
+    expect(() => new TwoGenerationCache(2.5)).toThrow(RangeError);
+  });
+});
