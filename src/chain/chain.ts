@@ -100,6 +100,11 @@ export class Chain extends TypedEmitter<ChainEvents> {
   private readonly recentlyRejected = new LruCache<string, string>(4096);
   /** errors of blocks that failed to connect during the current activation, for the caller */
   private readonly connectFailures = new Map<string, BlockError>();
+  /**
+   * The block `acceptBlock` just stored, with its tx ids, so connecting it right after neither reads
+   * it back nor hashes its transactions again. Cleared when that acceptBlock call ends.
+   */
+  private justStored: { hashHex: string; block: Block; txIds: Uint8Array[] } | undefined;
   private nextSequence = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private opened = false;
@@ -330,9 +335,14 @@ export class Chain extends TypedEmitter<ChainEvents> {
       throw new BlockError({ code: BlockErrorCode.INVALID_ANCESTOR }, `parent ${parentHex} is invalid`);
     }
 
-    const entry = await this.storeNewBlock(block, hash, hashHex, parent);
+    const { entry, txIds } = await this.storeNewBlock(block, hash, hashHex, parent);
     this.connectFailures.clear();
-    await this.activateBestChain();
+    this.justStored = { hashHex, block, txIds };
+    try {
+      await this.activateBestChain();
+    } finally {
+      this.justStored = undefined;
+    }
     const failure = this.connectFailures.get(hashHex);
     if (failure) throw failure;
     if (entry.status === BlockStatus.InvalidChild) {
@@ -382,7 +392,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
     hash: Uint8Array,
     hashHex: string,
     parent: BlockIndexEntry,
-  ): Promise<BlockIndexEntry> {
+  ): Promise<{ entry: BlockIndexEntry; txIds: Uint8Array[] }> {
     const height = parent.height + 1;
     const entry: BlockIndexEntry = {
       hash,
@@ -395,6 +405,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
       sequence: this.nextSequence,
       block1Time: height === 1 ? block.header.time : parent.block1Time,
     };
+    let txIds: Uint8Array[];
     try {
       checkHeader(
         block.header,
@@ -414,7 +425,12 @@ export class Chain extends TypedEmitter<ChainEvents> {
       );
       await this.verifySignaturesAhead(block);
       const verifier = this.signatures;
-      checkBlockBody(block, height, this.params, verifier ? (id) => verifier.isVerified(id) : undefined);
+      txIds = checkBlockBody(
+        block,
+        height,
+        this.params,
+        verifier ? (id) => verifier.isVerified(id) : undefined,
+      );
     } catch (err) {
       if (err instanceof BlockError) await this.rejectNewBlock(entry, err);
       throw err;
@@ -422,7 +438,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
     this.nextSequence++;
     await this.store.write(new StoreBatch().putBlock(hash, block).putIndex(entry));
     this.addToIndex(entry);
-    return entry;
+    return { entry, txIds };
   }
 
   /**
@@ -578,7 +594,8 @@ export class Chain extends TypedEmitter<ChainEvents> {
 
   /** Applies a stored block on top of the tip: state transition, state root check, one batch. */
   private async connectBlock(entry: BlockIndexEntry): Promise<{ entry: BlockIndexEntry; block: Block }> {
-    const block = await this.store.getBlock(entry.hash);
+    const stored = this.justStored?.hashHex === entry.hashHex ? this.justStored : undefined;
+    const block = stored?.block ?? (await this.store.getBlock(entry.hash));
     if (!block)
       throw new StoreError(StoreErrorCode.CORRUPT, `block ${entry.hashHex} is indexed but not stored`);
     const parent = this.tip;
@@ -603,7 +620,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
     }
     entry.status = BlockStatus.Valid;
     batch
-      .putTxIndex(block.txs.map(transactionId), entry.hash)
+      .putTxIndex(stored?.txIds ?? block.txs.map(transactionId), entry.hash)
       .putTreeNodes(newNodes)
       .putUndo(entry.hash, { accounts: undo })
       .putIndex(entry)
