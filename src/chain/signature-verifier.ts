@@ -382,7 +382,12 @@ export class SignatureVerifier {
 
   /** Creates a worker; resolves when it has loaded, rejects if it exits before. */
   private spawn(): { slot: Slot; ready: Promise<void> } {
-    const worker = new Worker(this.workerUrl, { name: "quarry-signature" });
+    // A small young generation (4 MiB new space instead of up to 64 MiB kept per worker): the
+    // verifier's garbage is short-lived. Throughput: docs/BENCHMARKS.md, "Memory".
+    const worker = new Worker(this.workerUrl, {
+      name: "quarry-signature",
+      resourceLimits: { maxYoungGenerationSizeMb: 6 },
+    });
     let exited!: () => void;
     const slot: Slot = {
       worker,

@@ -1,5 +1,28 @@
 #!/usr/bin/env node
-import { runCli } from "./main.js";
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
+
+/**
+ * Keep the main thread's young generation small. V8 grows each isolate's new space on demand up to
+ * 2 × max-semi-space-size (64 MiB with Node 24 on a machine with this much memory) and never gives
+ * it back; for a node that was most of its RSS (docs/BENCHMARKS.md, "Memory"). The max can only be
+ * set before the heap exists (`node --max-semi-space-size=N`; `v8.setFlagsFromString` of it here
+ * is too late for this thread), but the growth factor is read each time new space would grow, so
+ * setting it to 1 before anything has grown keeps new space at its initial 2 MiB. Measured in the
+ * same place: chain import and sync throughput change by less than the noise (see BENCHMARKS.md).
+ * An operator who sets semi-space flags on the command line or in NODE_OPTIONS keeps theirs.
+ */
+function limitYoungGeneration(): void {
+  const chosen = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((a) => a.includes("semi-space"));
+  if (chosen) return;
+  const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+  // Already grown (something allocated a lot before this line): the flag would no longer help.
+  if (newSpace !== undefined && newSpace.space_size > 2 * 2 ** 20) return;
+  setFlagsFromString("--semi-space-growth-factor=1");
+}
+
+limitYoungGeneration();
+// Loaded after the flag is set: importing the node's modules is the first big allocation.
+const { runCli } = await import("./main.js");
 
 runCli(process.argv.slice(2)).then(
   (code) => {

@@ -52,6 +52,14 @@ interface ActiveJob {
 }
 
 /**
+ * The scanner allocates almost nothing per hash, so the worker needs only a small young generation;
+ * V8's default lets each isolate's new space grow to 64 MiB here and keep it. 6 MB of young
+ * generation is a 4 MiB new space (what `--max-semi-space-size=2` gives). Hashrate unchanged within
+ * noise (docs/BENCHMARKS.md, "Memory").
+ */
+const MINER_WORKER_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 6 } as const;
+
+/**
  * The compiled worker script.
  *
  * Worker threads load JavaScript files, so from the compiled module (dist/src/miner/pool.js) the
@@ -250,7 +258,7 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
   }
 
   private spawn(url: URL): Slot {
-    const worker = new Worker(url);
+    const worker = new Worker(url, { name: "quarry-miner", resourceLimits: MINER_WORKER_RESOURCE_LIMITS });
     let markOnline!: () => void;
     let failOnline!: (err: Error) => void;
     let markExited!: () => void;
