@@ -1,10 +1,11 @@
 import { ClassicLevel } from "classic-level";
 import { REGTEST } from "../src/consensus/params.js";
-import type { Block, TransferTx } from "../src/primitives/index.js";
+import type { Block } from "../src/primitives/index.js";
 import type { StoreBatch } from "../src/store/index.js";
-import { ChainBuilder, type TestKey, testKey, transfer } from "../test/helpers/chain-builder.js";
+import { ChainBuilder } from "../test/helpers/chain-builder.js";
 import { openChain } from "../test/helpers/open-chain.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
+import { loadedChain } from "./chains.js";
 import type { BenchResult, BenchSuite } from "./harness.js";
 
 /**
@@ -29,24 +30,6 @@ const EMPTY_BLOCKS = 2000;
 const SENDERS = 200;
 const LOADED_BLOCKS = 100;
 const TXS_PER_BLOCK = 100;
-
-async function loadedChain(): Promise<{ funding: Block[]; loaded: Block[] }> {
-  const builder = ChainBuilder.create(REGTEST);
-  const keys: TestKey[] = Array.from({ length: SENDERS }, (_, i) => testKey(i + 1));
-  for (const key of keys) await builder.mine({ miner: key.address });
-  const nonces = keys.map(() => 0n);
-  for (let b = 0; b < LOADED_BLOCKS; b++) {
-    const txs: TransferTx[] = [];
-    for (let t = 0; t < TXS_PER_BLOCK; t++) {
-      const s = (b * TXS_PER_BLOCK + t) % SENDERS;
-      const recipient = testKey(10_000 + ((b * 7919 + t * 104729) % 5000)).address;
-      txs.push(transfer(keys[s]!, recipient, 1000n, nonces[s]!++));
-    }
-    await builder.mine({ txs });
-  }
-  const all = builder.blocks.slice(1);
-  return { funding: all.slice(0, SENDERS), loaded: all.slice(SENDERS) };
-}
 
 /** Imports `before` unrecorded, then `blocks` recording every store batch they write. */
 async function recordImport(before: readonly Block[], blocks: readonly Block[]): Promise<Ops[]> {
@@ -121,7 +104,7 @@ export const leveldbSuite: BenchSuite = {
     const emptyBatches = await recordImport([], empty.blocks.slice(1));
     const emptySeconds = await bestReplaySeconds(emptyBatches);
 
-    const { funding, loaded } = await loadedChain();
+    const { funding, loaded } = await loadedChain(SENDERS, LOADED_BLOCKS, TXS_PER_BLOCK);
     const loadedBatches = await recordImport(funding, loaded);
     const loadedSeconds = await bestReplaySeconds(loadedBatches);
     return [

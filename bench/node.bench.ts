@@ -2,16 +2,20 @@ import { readFileSync } from "node:fs";
 import { REGTEST } from "../src/consensus/params.js";
 import { createNode } from "../src/node.js";
 import { resolveNodeOptions } from "../src/options.js";
-import { encodeAddress } from "../src/primitives/index.js";
+import { type Block, encodeAddress } from "../src/primitives/index.js";
 import { silentLogger } from "../src/util/logger.js";
 import { ChainBuilder, testKey } from "../test/helpers/chain-builder.js";
 import { restGet, startNodeProcess, waitUntil } from "../test/helpers/node-process.js";
 import { openChain } from "../test/helpers/open-chain.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
+import { loadedChain } from "./chains.js";
 import type { BenchResult, BenchSuite } from "./harness.js";
 
 /** Store size for the start-up measurement (the issue's 10k blocks; smaller via env for a quick look). */
 const BLOCKS = Number(process.env.QUARRY_BENCH_NODE_BLOCKS ?? 10_000);
+/** The loaded chain synced for RSS while syncing: blocks of 100 transfers after 200 funding blocks. */
+const LOADED_BLOCKS = Number(process.env.QUARRY_BENCH_NODE_LOADED_BLOCKS ?? 300);
+const SENDERS = 200;
 /** How long the process runs before and while RSS is sampled. */
 // A miner on an on-schedule chain at the pow limit first runs ahead of schedule until ASERT has
 // raised the difficulty (half-life 60 s on regtest): ~10-15 s at ~1.4 MH/s. Sample after that.
@@ -34,6 +38,16 @@ async function buildStore(dir: string, blocks: number): Promise<void> {
     for (let i = 0; i < blocks; i++) {
       await opened.chain.processBlock(await builder.mine({ time: first + i * spacing }));
     }
+  } finally {
+    await opened.close();
+  }
+}
+
+/** A regtest store at `<dir>/chain` holding `blocks`, imported through the real chain. */
+async function importStore(dir: string, blocks: readonly Block[]): Promise<void> {
+  const opened = await openChain(dir);
+  try {
+    for (const block of blocks) await opened.chain.processBlock(block);
   } finally {
     await opened.close();
   }
@@ -69,6 +83,8 @@ interface ProcessRun {
   readyMs: number;
   rssMaxMiB: number;
   rssEndMiB: number;
+  /** the miner's reported hashrate at the end of the window, when mining */
+  hashrate?: string;
 }
 
 /**
@@ -101,10 +117,72 @@ async function processRun(
       RSS_WINDOW_MS + 1_000,
       250,
     );
-    return { readyMs, rssMaxMiB: max / 2 ** 20, rssEndMiB: last / 2 ** 20 };
+    const info = extraArgs.includes("--mine")
+      ? await restGet<{ hashrate: number }>(node.url, "getMiningInfo").catch(() => undefined)
+      : undefined;
+    const hashrate = info ? `${(info.hashrate / 1e6).toFixed(2)} MH/s at the end` : undefined;
+    return {
+      readyMs,
+      rssMaxMiB: max / 2 ** 20,
+      rssEndMiB: last / 2 ** 20,
+      ...(hashrate ? { hashrate } : {}),
+    };
   } finally {
     node.child.kill("SIGTERM");
     await node.exited;
+  }
+}
+
+interface SyncRun {
+  seconds: number;
+  rssMaxMiB: number;
+  samples: number;
+}
+
+/**
+ * RSS of a `quarry start` process while it syncs the store's chain from one peer: a serving
+ * process on `datadir`, then a fresh node bootstrapping off it; RSS sampled every 100 ms from the
+ * syncing process's spawn until its API reports the serving node's height.
+ */
+async function syncRun(datadir: string, height: number, nodeFlags: string[] = []): Promise<SyncRun> {
+  const server = await startNodeProcess(datadir, NET_ARGS, {}, 60_000, nodeFlags);
+  const fresh = tempDir("quarry-bench-node-sync-");
+  try {
+    const started = await server.waitForLine("node started", (l) => l.msg === "node started");
+    const addr = (started.p2p as string[] | undefined)?.[0];
+    if (addr === undefined) throw new Error("serving node logged no p2p address");
+    const t0 = performance.now();
+    const node = await startNodeProcess(
+      fresh.path,
+      [...NET_ARGS, "--bootstrap", addr],
+      {},
+      60_000,
+      nodeFlags,
+    );
+    try {
+      const pid = node.child.pid!;
+      let max = 0;
+      let samples = 0;
+      await waitUntil(
+        "synced",
+        async () => {
+          max = Math.max(max, rssBytes(pid));
+          samples++;
+          const status = await restGet<{ height: number }>(node.url, "getStatus");
+          return status.height >= height;
+        },
+        600_000,
+        100,
+      );
+      return { seconds: (performance.now() - t0) / 1000, rssMaxMiB: max / 2 ** 20, samples };
+    } finally {
+      node.child.kill("SIGTERM");
+      await node.exited;
+    }
+  } finally {
+    server.child.kill("SIGTERM");
+    await server.exited;
+    fresh.cleanup();
   }
 }
 
@@ -112,10 +190,15 @@ export const nodeSuite: BenchSuite = {
   name: "node",
   async run(): Promise<BenchResult[]> {
     const dir = tempDir("quarry-bench-node-");
+    const loadedDir = tempDir("quarry-bench-node-loaded-");
     try {
       const t0 = performance.now();
       await buildStore(dir.path, BLOCKS);
       const buildSeconds = (performance.now() - t0) / 1000;
+      // Signature workers only work on a chain with transactions: sync one as well.
+      const { funding, loaded } = await loadedChain(SENDERS, LOADED_BLOCKS, 100);
+      await importStore(loadedDir.path, [...funding, ...loaded]);
+      const loadedHeight = funding.length + loaded.length;
       // the first open pays for cold files; take the best of three like a restarted node would see
       const inProcess = Math.min(
         await inProcessStartMs(dir.path),
@@ -125,14 +208,8 @@ export const nodeSuite: BenchSuite = {
       const idle = await processRun(dir.path, []);
       const minerAddress = encodeAddress(REGTEST.addressPrefix, testKey(1).address);
       const mineArgs = ["--mine", "--miner-address", minerAddress, "--threads", "1"];
-      const mining = await processRun(dir.path, mineArgs);
-      // V8 lets every isolate (main + 2 signature workers + the miner) grow ~48 MB of young
-      // generation; capping the semi-spaces is the cheapest RSS lever measured here
-      const small = ["--max-semi-space-size=2"];
-      const idleSmall = await processRun(dir.path, [], small);
-      const miningSmall = await processRun(dir.path, mineArgs, small);
       const note = `store of ${BLOCKS} blocks (built and imported in ${buildSeconds.toFixed(0)} s)`;
-      return [
+      const rows: BenchResult[] = [
         {
           name: `start-up to listening + API ready, in process (createNode+start+getStatus), ${BLOCKS} blocks`,
           value: inProcess / 1000,
@@ -149,41 +226,61 @@ export const nodeSuite: BenchSuite = {
           lowerIsBetter: true,
           note: "includes Node.js boot and module loading",
         },
+      ];
+      // As shipped (bin.ts keeps the main thread's new space at 2 MiB, workers get 6 MB of young
+      // generation), then with the main thread at V8's default here (an operator's semi-space flag
+      // turns bin.ts's limit off): the memory side of the tradeoff in docs/BENCHMARKS.md.
+      const configs = [
+        { label: "", flags: [] as string[], idle },
         {
-          name: "RSS at steady state, not mining (max over 10 s after 20 s)",
-          value: idle.rssMaxMiB,
-          unit: "MiB",
-          target: 200,
-          lowerIsBetter: true,
-          note: `last sample ${idle.rssEndMiB.toFixed(0)} MiB`,
-        },
-        {
-          name: "RSS at steady state, mining 1 thread (max over 10 s after 20 s)",
-          value: mining.rssMaxMiB,
-          unit: "MiB",
-          target: 200,
-          lowerIsBetter: true,
-          note: `last sample ${mining.rssEndMiB.toFixed(0)} MiB`,
-        },
-        {
-          name: "RSS at steady state, not mining, node --max-semi-space-size=2",
-          value: idleSmall.rssMaxMiB,
-          unit: "MiB",
-          target: 200,
-          lowerIsBetter: true,
-          note: `last sample ${idleSmall.rssEndMiB.toFixed(0)} MiB`,
-        },
-        {
-          name: "RSS at steady state, mining 1 thread, node --max-semi-space-size=2",
-          value: miningSmall.rssMaxMiB,
-          unit: "MiB",
-          target: 200,
-          lowerIsBetter: true,
-          note: `last sample ${miningSmall.rssEndMiB.toFixed(0)} MiB`,
+          label: ", main thread at V8 default (node --max-semi-space-size=32)",
+          flags: ["--max-semi-space-size=32"],
         },
       ];
+      for (const config of configs) {
+        const idleRun = config.idle ?? (await processRun(dir.path, [], config.flags));
+        const mining = await processRun(dir.path, mineArgs, config.flags);
+        const syncing = await syncRun(dir.path, BLOCKS, config.flags);
+        const syncingLoaded = await syncRun(loadedDir.path, loadedHeight, config.flags);
+        rows.push(
+          {
+            name: `RSS at steady state, not mining (max over 10 s after 20 s)${config.label}`,
+            value: idleRun.rssMaxMiB,
+            unit: "MiB",
+            target: 200,
+            lowerIsBetter: true,
+            note: `last sample ${idleRun.rssEndMiB.toFixed(0)} MiB`,
+          },
+          {
+            name: `RSS at steady state, mining 1 thread (max over 10 s after 20 s)${config.label}`,
+            value: mining.rssMaxMiB,
+            unit: "MiB",
+            target: 200,
+            lowerIsBetter: true,
+            note: `last sample ${mining.rssEndMiB.toFixed(0)} MiB; ${mining.hashrate ?? "?"}`,
+          },
+          {
+            name: `RSS while syncing ${BLOCKS} blocks from one peer (max)${config.label}`,
+            value: syncing.rssMaxMiB,
+            unit: "MiB",
+            target: 200,
+            lowerIsBetter: true,
+            note: `${syncing.samples} samples over ${syncing.seconds.toFixed(1)} s from spawn to synced (${(BLOCKS / syncing.seconds).toFixed(0)} blocks/s incl. start-up)`,
+          },
+          {
+            name: `RSS while syncing ${LOADED_BLOCKS} blocks of 100 transfers from one peer (max)${config.label}`,
+            value: syncingLoaded.rssMaxMiB,
+            unit: "MiB",
+            target: 200,
+            lowerIsBetter: true,
+            note: `${syncingLoaded.samples} samples over ${syncingLoaded.seconds.toFixed(1)} s from spawn to synced (${((LOADED_BLOCKS * 100) / syncingLoaded.seconds).toFixed(0)} tx/s incl. start-up)`,
+          },
+        );
+      }
+      return rows;
     } finally {
       dir.cleanup();
+      loadedDir.cleanup();
     }
   },
 };
