@@ -101,10 +101,16 @@ export class Chain extends TypedEmitter<ChainEvents> {
   /** errors of blocks that failed to connect during the current activation, for the caller */
   private readonly connectFailures = new Map<string, BlockError>();
   /**
-   * The block `acceptBlock` just stored, with its tx ids, so connecting it right after neither reads
-   * it back nor hashes its transactions again. Cleared when that acceptBlock call ends.
+   * The block `acceptBlock` just validated, with its tx ids, so connecting it right after neither
+   * reads it back nor hashes its transactions again. `unwritten` is its block + index batch: when
+   * the block connects at once, that goes into the connect batch (one LevelDB write per block, not
+   * two); otherwise `flushJustStored` writes it: before a disconnect or an invalid mark (so the
+   * stored block never lags behind a status written about it), and at the latest when that
+   * acceptBlock call ends, which also clears this.
    */
-  private justStored: { hashHex: string; block: Block; txIds: Uint8Array[] } | undefined;
+  private justStored:
+    | { hashHex: string; block: Block; txIds: Uint8Array[]; unwritten: StoreBatch | undefined }
+    | undefined;
   private nextSequence = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private opened = false;
@@ -175,6 +181,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
   }
 
   async getBlock(hashHex: string): Promise<Block | undefined> {
+    if (this.justStored?.hashHex === hashHex) return this.justStored.block;
     const entry = this.index.get(hashHex);
     return entry ? this.store.getBlock(entry.hash) : undefined;
   }
@@ -335,11 +342,12 @@ export class Chain extends TypedEmitter<ChainEvents> {
       throw new BlockError({ code: BlockErrorCode.INVALID_ANCESTOR }, `parent ${parentHex} is invalid`);
     }
 
-    const { entry, txIds } = await this.storeNewBlock(block, hash, hashHex, parent);
+    const { entry, txIds, unwritten } = await this.storeNewBlock(block, hash, hashHex, parent);
     this.connectFailures.clear();
-    this.justStored = { hashHex, block, txIds };
+    this.justStored = { hashHex, block, txIds, unwritten };
     try {
       await this.activateBestChain();
+      await this.flushJustStored();
     } finally {
       this.justStored = undefined;
     }
@@ -386,13 +394,16 @@ export class Chain extends TypedEmitter<ChainEvents> {
     }
   }
 
-  /** Header and body checks, then one batch that stores the block and its index entry. */
+  /**
+   * Header and body checks; the block joins the index, and the batch that stores it and its index
+   * entry is returned for the caller to write (see `justStored`).
+   */
   private async storeNewBlock(
     block: Block,
     hash: Uint8Array,
     hashHex: string,
     parent: BlockIndexEntry,
-  ): Promise<{ entry: BlockIndexEntry; txIds: Uint8Array[] }> {
+  ): Promise<{ entry: BlockIndexEntry; txIds: Uint8Array[]; unwritten: StoreBatch }> {
     const height = parent.height + 1;
     const entry: BlockIndexEntry = {
       hash,
@@ -436,9 +447,17 @@ export class Chain extends TypedEmitter<ChainEvents> {
       throw err;
     }
     this.nextSequence++;
-    await this.store.write(new StoreBatch().putBlock(hash, block).putIndex(entry));
+    const unwritten = new StoreBatch().putBlock(hash, block).putIndex(entry);
     this.addToIndex(entry);
-    return { entry, txIds };
+    return { entry, txIds, unwritten };
+  }
+
+  /** Writes the just-validated block and its index entry if no connect batch took them. */
+  private async flushJustStored(): Promise<void> {
+    const unwritten = this.justStored?.unwritten;
+    if (unwritten === undefined) return;
+    this.justStored!.unwritten = undefined;
+    await this.store.write(unwritten);
   }
 
   /**
@@ -612,7 +631,8 @@ export class Chain extends TypedEmitter<ChainEvents> {
         "state root does not match the state after the block",
       );
     }
-    const batch = new StoreBatch();
+    // The block itself, if it was validated just now, is stored by this same batch.
+    const batch = stored?.unwritten ?? new StoreBatch();
     const undo = [];
     for (const change of diff.changes.values()) {
       batch.putAccount(change.address, change.after);
@@ -627,6 +647,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
       .putMainChain(entry.height, entry.hash)
       .putTip(entry.hash);
     await this.store.write(batch);
+    if (stored) stored.unwritten = undefined;
     this.main.push(entry);
     this.emit("blockConnected", { hash: entry.hashHex, height: entry.height, block });
     return { entry, block };
@@ -634,6 +655,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
 
   /** Undoes the tip block: restores the accounts it touched, one batch. */
   private async disconnectTip(): Promise<{ entry: BlockIndexEntry; block: Block }> {
+    await this.flushJustStored();
     const entry = this.tip;
     if (entry.height === 0) throw new RangeError("cannot disconnect genesis");
     const block = await this.store.getBlock(entry.hash);
@@ -651,6 +673,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
 
   /** Marks a block invalid and every stored descendant invalid-child, persistently. */
   private async markInvalid(entry: BlockIndexEntry, code: string): Promise<void> {
+    await this.flushJustStored();
     const batch = new StoreBatch();
     entry.status = BlockStatus.Invalid;
     entry.invalidCode = code;
