@@ -17,7 +17,7 @@ import type { NetworkEvents } from "./events.js";
 import { type GossipHandler, GossipTopics } from "./gossip.js";
 import { type NetworkHostInit, type NetworkHostOptions, resolveNetworkHostOptions } from "./options.js";
 import { MemoryPeerDb, type PeerDb } from "./peer-db.js";
-import { PeerManager } from "./peer-manager.js";
+import { connectionCeiling, PeerManager } from "./peer-manager.js";
 import type { SecurityLogKind } from "./records.js";
 import { PeerReputation } from "./reputation.js";
 import { SecurityLog } from "./security-log.js";
@@ -74,7 +74,8 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
       denyOutboundEncryptedConnection: banned,
     },
     connectionManager: {
-      maxConnections: opts.peers.maxPeers,
+      // refuses at the socket; just below it the peer manager evicts older inbound peers
+      maxConnections: connectionCeiling(opts.peers),
       // every peer of a loopback or single-host network shares one address
       ...(opts.localNetwork ? { inboundConnectionThreshold: 10_000 } : {}),
     },

@@ -35,8 +35,14 @@ export const DEFAULT_SECURITY_LOG_OPTIONS: Readonly<SecurityLogOptions> = Object
 export interface PeerManagerOptions {
   /** below this many connections the manager dials known and discovered peers */
   minPeers: number;
-  /** no dials at or above this; above it the worst-scored extra connections are closed */
+  /**
+   * peer slots: the manager dials up to `outboundTarget` (a third, at least `minPeers`); the
+   * rest (`maxInbound`) are for peers that dial us. Over `maxInbound`, an older inbound peer is
+   * evicted for a newcomer. DHT queries may connect to more peers on top.
+   */
   maxPeers: number;
+  /** an inbound peer is safe from eviction for this long after it connected */
+  evictionGraceMs: number;
   /** how often the upkeep loop runs */
   maintenanceIntervalMs: number;
   /** first retry delay after a failed dial or a lost peer; doubles per failure */
@@ -56,6 +62,7 @@ export interface PeerManagerOptions {
 export const DEFAULT_PEER_MANAGER_OPTIONS: Readonly<PeerManagerOptions> = Object.freeze({
   minPeers: 4,
   maxPeers: 24,
+  evictionGraceMs: 30_000,
   maintenanceIntervalMs: 5_000,
   dialBackoffBaseMs: 1_000,
   dialBackoffMaxMs: 5 * 60_000,

@@ -13,16 +13,43 @@ import type { PeerReputation } from "./reputation.js";
 export interface PeerManagerDeps {
   libp2p: Libp2p<{ ping: Ping }>;
   peerDb: PeerDb;
-  reputation: Pick<PeerReputation, "isBanned" | "penalize">;
+  reputation: Pick<PeerReputation, "isBanned" | "penalize" | "score">;
   /** bootstrap multiaddrs (with /p2p/<id>): always dial candidates, retried with backoff */
   bootstrap: readonly string[];
   clock?: () => number;
   log?: Logger;
 }
 
+/**
+ * How many peers the manager dials on its own: a third of `maxPeers` (as geth's dial ratio;
+ * 8 of the default 24, Bitcoin Core's outbound count), never below `minPeers`. The rest of the
+ * slots stay free for peers dialling in, so a node that returns to a full network finds room.
+ */
+/**
+ * The most connections libp2p accepts (`maxConnections`; it refuses at the socket above it):
+ * 3 × `maxPeers`. DHT queries connect to the peers they walk through, so in a small network a
+ * node holds far more connections than it dialled; a ceiling at `maxPeers` left every node full
+ * and a node returning from offline mining could not get in anywhere.
+ */
+export function connectionCeiling(opts: Pick<PeerManagerOptions, "maxPeers">): number {
+  return 3 * opts.maxPeers;
+}
+
+/** Above this many peers an inbound newcomer evicts an older inbound peer: a few slots stay free. */
+export function evictionThreshold(opts: Pick<PeerManagerOptions, "maxPeers">): number {
+  return connectionCeiling(opts) - Math.max(1, Math.ceil(opts.maxPeers / 4));
+}
+
+export function outboundTarget(opts: Pick<PeerManagerOptions, "minPeers" | "maxPeers">): number {
+  return Math.min(opts.maxPeers, Math.max(opts.minPeers, Math.ceil(opts.maxPeers / 3)));
+}
+
 interface Candidate {
   peerId: PeerId;
+  /** failed dials, plus connections that ended within `evictionGraceMs`, since the last lasting one */
   failures: number;
+  /** while connected: when the connection opened */
+  connectedAtMs?: number | undefined;
   nextAttemptMs: number;
 }
 
@@ -119,6 +146,14 @@ export class PeerManager {
     return this.libp2p.getPeers().length;
   }
 
+  /** Peers with an outbound connection (our dials, and peers our DHT queries connected to). */
+  private get outboundCount(): number {
+    const peers = new Set<string>();
+    for (const conn of this.libp2p.getConnections())
+      if (conn.direction === "outbound") peers.add(conn.remotePeer.toString());
+    return peers.size;
+  }
+
   private addCandidate(peerId: PeerId): Candidate {
     const key = peerId.toString();
     let c = this.candidates.get(key);
@@ -137,22 +172,73 @@ export class PeerManager {
     const peerId = evt.detail.id;
     if (peerId.equals(this.libp2p.peerId)) return;
     const c = this.addCandidate(peerId);
-    if (this.connectedCount + this.dialing.size < this.opts.maxPeers && c.nextAttemptMs <= this.clock()) {
+    if (
+      this.outboundCount + this.dialing.size < outboundTarget(this.opts) &&
+      c.nextAttemptMs <= this.clock()
+    ) {
       void this.dial(c);
     }
   };
 
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
     const c = this.addCandidate(evt.detail);
-    c.failures = 0;
+    // failures reset only once the connection has lasted (see onDisconnect): a full peer that
+    // accepts and at once evicts us must not be redialled every second
+    c.connectedAtMs = this.clock();
     c.nextAttemptMs = 0;
     this.pingFailures.delete(evt.detail.toString());
+    if (this.isInboundOnly(evt.detail) && this.connectedCount > evictionThreshold(this.opts))
+      this.evictFor(evt.detail);
   };
+
+  private isInboundOnly(peerId: PeerId): boolean {
+    const conns = this.libp2p.getConnections(peerId);
+    return conns.length > 0 && conns.every((c) => c.direction === "inbound");
+  }
+
+  /**
+   * An inbound `newcomer` took us over `evictionThreshold`: the inbound peer with the most penalty
+   * points, then the most recently connected, goes, so a node returning to a full network still
+   * gets in. Peers with an outbound connection (ours, or our DHT's) are never evicted: flooding
+   * our inbound slots cannot replace them. Inbound peers younger than `evictionGraceMs` are kept,
+   * time to exchange status and sync; with no older one the newcomer stays (the connection
+   * ceiling still holds).
+   */
+  private evictFor(newcomer: PeerId): void {
+    const key = newcomer.toString();
+    const now = this.clock();
+    const oldestOpen = new Map<string, { peerId: PeerId; openedMs: number }>();
+    const outbound = new Set<string>();
+    for (const conn of this.libp2p.getConnections()) {
+      const id = conn.remotePeer.toString();
+      if (conn.direction === "outbound") outbound.add(id);
+      const prev = oldestOpen.get(id);
+      if (!prev || conn.timeline.open < prev.openedMs)
+        oldestOpen.set(id, { peerId: conn.remotePeer, openedMs: conn.timeline.open });
+    }
+    const victim = [...oldestOpen.entries()]
+      .filter(([id, p]) => id !== key && !outbound.has(id) && now - p.openedMs >= this.opts.evictionGraceMs)
+      .map(([id, p]) => ({ ...p, score: this.deps.reputation.score(id) }))
+      .sort((a, b) => b.score - a.score || b.openedMs - a.openedMs)[0];
+    if (!victim) return;
+    this.log.debug(
+      { peerId: victim.peerId.toString(), newcomer: key },
+      "inbound slots full: evicting a peer",
+    );
+    void this.libp2p.hangUp(victim.peerId).catch(() => undefined);
+  }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const c = this.candidates.get(evt.detail.toString());
-    // Do not hammer a peer that just dropped us; the upkeep loop redials after the backoff.
-    if (c) c.nextAttemptMs = this.clock() + this.backoffMs(c.failures);
+    // Do not hammer a peer that just dropped us; the upkeep loop redials after the backoff,
+    // which grows while connections to it keep ending within the eviction grace.
+    if (c) {
+      const now = this.clock();
+      const lived = c.connectedAtMs === undefined ? 0 : now - c.connectedAtMs;
+      c.failures = lived >= this.opts.evictionGraceMs ? 0 : c.failures + 1;
+      c.connectedAtMs = undefined;
+      c.nextAttemptMs = now + this.backoffMs(c.failures);
+    }
     if (this.connectedCount < this.opts.minPeers) this.wake?.();
   };
 
@@ -192,7 +278,6 @@ export class PeerManager {
       await this.libp2p.dial(c.peerId, {
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.dialTimeoutMs)]),
       });
-      c.failures = 0;
     } catch (err) {
       if (signal.aborted) return;
       c.failures++;
