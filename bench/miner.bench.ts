@@ -1,10 +1,9 @@
-import { execFile } from "node:child_process";
 import { availableParallelism, loadavg } from "node:os";
-import { promisify } from "node:util";
 import { compactToTarget } from "../src/consensus/pow.js";
 import { createScanJob, MinerPool, searchNonce } from "../src/miner/index.js";
 import { type BlockHeader, encodeHeader } from "../src/primitives/index.js";
 import type { BenchResult, BenchSuite } from "./harness.js";
+import { opensslHeaderHashesPerSecond } from "./openssl.js";
 
 const MEASURE_MS = 3000;
 const WARMUP_MS = 500;
@@ -23,28 +22,6 @@ const header: BlockHeader = {
 };
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * The SHA-NI ceiling in header hashes/s for one core: OpenSSL's SHA-256 throughput on 16 KiB
- * buffers ÷ 64 bytes per compression ÷ 2 compressions per nonce (with the midstate, a nonce costs
- * one compression of the header's second block and one for the second SHA-256). `undefined` when
- * openssl is missing or its output cannot be read.
- */
-async function opensslHeaderHashesPerSecond(): Promise<number | undefined> {
-  try {
-    const { stdout } = await promisify(execFile)(
-      "openssl",
-      ["speed", "-evp", "sha256", "-bytes", "16384", "-seconds", "2"],
-      { timeout: 30_000 },
-    );
-    // Last line: "sha256   1765325.43k" — thousands of bytes per second for the 16384-byte size.
-    const match = /^sha256\s+([\d.]+)k\s*$/m.exec(stdout);
-    if (!match) return undefined;
-    return (Number(match[1]) * 1000) / 64 / 2;
-  } catch {
-    return undefined;
-  }
-}
 
 /** A rate over wall time, and the same hashes per second of process CPU time (robust to a busy machine). */
 interface Rate {

@@ -3,6 +3,7 @@ import { SignatureVerifier } from "../src/chain/signature-verifier.js";
 import { type TransferTx, transferSigningMessage, verifySignature } from "../src/primitives/index.js";
 import { testKey, transfer } from "../test/helpers/chain-builder.js";
 import { type BenchResult, type BenchSuite, opsPerSecond } from "./harness.js";
+import { opensslEd25519VerifiesPerSecond } from "./openssl.js";
 
 const TARGET_PER_CORE = 7000;
 const MIN_MS = 1500;
@@ -57,19 +58,44 @@ async function measure(
 
 export const signatureSuite: BenchSuite = {
   name: "signature",
+  limitOf: ["consensus"],
   async run(): Promise<BenchResult[]> {
     const cores = availableParallelism();
     const keys = Array.from({ length: SENDERS }, (_, i) => testKey(i + 1));
     const sizes = [100, 1000];
     const pairs = sizes.map((size, i) => batches(keys, size, BigInt(i) * 10_000n));
 
-    // The machine's ceiling on one core: bare verifySignature, message prebuilt, KeyObject cached.
+    // The machine's ceiling on one core: `openssl speed ed25519` (the same OpenSSL code
+    // node:crypto calls, without Node around it).
+    const openssl = await opensslEd25519VerifiesPerSecond();
+    const limitNote = openssl === undefined ? "openssl missing: no limit" : "limit = openssl speed ed25519";
+    const limit = (n: number) => (openssl === undefined ? {} : { limit: openssl * n });
+    // Bare verifySignature: message prebuilt, KeyObject cached.
     const one = pairs[0]![0][0]!;
     const message = transferSigningMessage(one);
     const bare = opsPerSecond(() => verifySignature(one.senderPublicKey, message, one.signature), MIN_MS);
 
     const loaded = "the machine may be loaded by other engineers' tests running at the same time";
-    const results: BenchResult[] = [];
+    const results: BenchResult[] = [
+      {
+        name: "Ed25519 verifySignature bare, message prebuilt, KeyObject cached (1 core)",
+        value: bare,
+        unit: "verifies/s",
+        target: TARGET_PER_CORE,
+        ...limit(1),
+        note: limitNote,
+      },
+    ];
+    if (openssl !== undefined) {
+      // Also the limit of the consensus suite's "Ed25519 verify, cached KeyObject (1 core)" row.
+      results.push({
+        name: "openssl speed ed25519, verify (1 core)",
+        value: openssl,
+        unit: "verifies/s",
+        note: "the machine limit of the Ed25519 rows",
+        limitFor: { suite: "consensus", rowPrefix: "Ed25519 verify" },
+      });
+    }
     const inline = new SignatureVerifier({ threads: 0, cacheSize: 1 });
     await inline.start();
     const pool = new SignatureVerifier({ threads: cores, cacheSize: 1 });
@@ -83,8 +109,8 @@ export const signatureSuite: BenchSuite = {
           value: a.perSecond,
           unit: "verifies/s",
           target: TARGET_PER_CORE,
-          limit: bare,
-          note: `limit = bare verifySignature on one core; includes encode + tx id; ${a.perCpuSecond.toFixed(0)} verifies per CPU-second; ${loaded}`,
+          ...limit(1),
+          note: `${limitNote}; includes encode + tx id; ${a.perCpuSecond.toFixed(0)} verifies per CPU-second; ${loaded}`,
         });
         const b = await measure(pool, pairs[i]!);
         results.push({
@@ -92,8 +118,8 @@ export const signatureSuite: BenchSuite = {
           value: b.perSecond,
           unit: "verifies/s",
           target: TARGET_PER_CORE * cores,
-          limit: bare * cores,
-          note: `${(b.perSecond / cores).toFixed(0)}/s per core; ${b.perCpuSecond.toFixed(0)} verifies per CPU-second of the process (all threads); main thread ${b.mainMicros.toFixed(1)} µs CPU per tx (encode, tx id, packing); ${loaded}`,
+          ...limit(cores),
+          note: `${limitNote} × ${cores} cores; ${(b.perSecond / cores).toFixed(0)}/s per core; ${b.perCpuSecond.toFixed(0)} verifies per CPU-second of the process (all threads); main thread ${b.mainMicros.toFixed(1)} µs CPU per tx (encode, tx id, packing); ${loaded}`,
         });
       }
       // What block import pays once a sync prefetch has verified its transactions: a cache lookup.
