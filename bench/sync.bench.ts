@@ -1,15 +1,56 @@
 import type { Block } from "../src/primitives/index.js";
+import { SyncManager } from "../src/sync/sync-manager.js";
 import { ChainBuilder, type TestKey, testKey, transfer } from "../test/helpers/chain-builder.js";
-import { connect, waitFor } from "../test/helpers/sync-libp2p.js";
-import { createSyncNode, type SyncTestNode } from "../test/helpers/sync-node.js";
+import { openChain } from "../test/helpers/open-chain.js";
+import { connect, createTestLibp2p, waitFor } from "../test/helpers/sync-libp2p.js";
+import {
+  createSyncNode,
+  RecordingScorer,
+  RecordingSecurityLog,
+  type SyncTestNode,
+} from "../test/helpers/sync-node.js";
+import { tempDir } from "../test/helpers/temp-dir.js";
 import type { BenchResult, BenchSuite } from "./harness.js";
+
+/**
+ * The syncing node as `createNode` builds it: signatures verify on a worker pool (sync prefetches
+ * each downloaded batch into it). createSyncNode verifies inline, which would measure a node
+ * without its verifier.
+ */
+async function createSyncingNode(blocks: readonly Block[]): Promise<SyncTestNode> {
+  const dir = tempDir("quarry-sync-");
+  const opened = await openChain(dir.path, { signatureWorkers: true });
+  for (const block of blocks) await opened.chain.processBlock(block);
+  const net = await createTestLibp2p();
+  const scorer = new RecordingScorer();
+  const securityLog = new RecordingSecurityLog();
+  const sync = new SyncManager(
+    {},
+    { libp2p: net.libp2p, chain: opened.chain, privateKey: net.privateKey, scorer, securityLog },
+  );
+  await sync.start();
+  return {
+    ...net,
+    ...opened,
+    sync,
+    scorer,
+    securityLog,
+    id: net.libp2p.peerId.toString(),
+    destroy: async () => {
+      await sync.stop();
+      await net.libp2p.stop();
+      await opened.close();
+      dir.cleanup();
+    },
+  };
+}
 
 /** Seconds for a node holding `have` to sync `want` from `peers` serving nodes over 127.0.0.1. */
 async function syncSeconds(have: readonly Block[], want: readonly Block[], peers: number): Promise<number> {
   const nodes: SyncTestNode[] = [];
   try {
     for (let i = 0; i < peers; i++) nodes.push(await createSyncNode(want));
-    const fresh = await createSyncNode(have);
+    const fresh = await createSyncingNode(have);
     nodes.push(fresh);
     const target = nodes[0]!.chain.tip.hashHex;
     const reached = waitFor(
