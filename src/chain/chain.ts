@@ -646,9 +646,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
       .putIndex(entry)
       .putMainChain(entry.height, entry.hash)
       .putTip(entry.hash);
-    // Not awaited: the store applies batches in order and every later read sees this one, so the
-    // next block is validated while LevelDB writes this one; a failed write fails the next store call.
-    void this.store.write(batch);
+    await this.store.write(batch);
     if (stored) stored.unwritten = undefined;
     this.main.push(entry);
     this.emit("blockConnected", { hash: entry.hashHex, height: entry.height, block });

@@ -32,8 +32,6 @@ type Op = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; k
 export class StoreBatch {
   readonly ops: Op[] = [];
   readonly treeNodes = new Map<string, Uint8Array>();
-  /** account writes by hex address: the encoding, or undefined for a delete (see ChainStore.write) */
-  readonly accounts = new Map<string, Uint8Array | undefined>();
 
   putIndex(entry: BlockIndexEntry): this {
     this.ops.push({ type: "put", key: keys.index(entry.hash), value: encodeIndexEntry(entry) });
@@ -62,14 +60,8 @@ export class StoreBatch {
 
   /** Writes an account; an empty account is deleted (absent = empty). */
   putAccount(address: Uint8Array, account: Account): this {
-    if (isEmptyAccount(account)) {
-      this.ops.push({ type: "del", key: keys.account(address) });
-      this.accounts.set(toHex(address), undefined);
-    } else {
-      const value = encodeAccount(account);
-      this.ops.push({ type: "put", key: keys.account(address), value });
-      this.accounts.set(toHex(address), value);
-    }
+    if (isEmptyAccount(account)) this.ops.push({ type: "del", key: keys.account(address) });
+    else this.ops.push({ type: "put", key: keys.account(address), value: encodeAccount(account) });
     return this;
   }
 
@@ -101,21 +93,9 @@ export class StoreBatch {
 /**
  * The chain's LevelDB database (layout in layout.ts). It knows records and batches, not rules:
  * the chain decides what to write, this writes it atomically.
- *
- * Writes are applied one after another, in the order `write` was called, and every read issued
- * after a `write` call sees that batch even before LevelDB has it: accounts from the batches still
- * in flight, tree nodes from the verified cache, everything else by waiting for them. So a caller
- * may go on with the next block while the last batch is being written. A failed batch fails every
- * later write and read (the in-memory state above it can no longer be trusted).
  */
 export class ChainStore implements TreeNodeReader {
   private readonly db: ClassicLevel<Uint8Array, Uint8Array>;
-  /** the last batch written: resolves when it and all before it are in LevelDB */
-  private tail: Promise<void> = Promise.resolve();
-  /** the error of a failed batch: every later write and read fails with it */
-  private failure: unknown;
-  /** account values of batches not yet in LevelDB, by hex address, with the batch that wrote them */
-  private readonly pendingAccounts = new Map<string, { value: Uint8Array | undefined; batch: StoreBatch }>();
   /** verified state tree nodes by hex hash (see getVerifiedNode) */
   private readonly treeCache: TwoGenerationCache<string, Uint8Array>;
 
@@ -171,30 +151,11 @@ export class ChainStore implements TreeNodeReader {
     }
   }
 
-  /** Waits for the batches in flight (a failed one does not stop the close), then closes. */
   async close(): Promise<void> {
-    await this.tail.catch(() => undefined);
     if (this.db.status === "open") await this.db.close();
   }
 
-  /**
-   * Writes a batch atomically, after every batch written before it; resolves once it is in LevelDB.
-   * Reads started after this call already see it (see the class comment), so the promise need
-   * not be awaited before the next read; it rejects if this or an earlier batch failed.
-   */
-  write(batch: StoreBatch): Promise<void> {
-    for (const [hashHex, node] of batch.treeNodes) this.treeCache.set(hashHex, node);
-    for (const [addressHex, value] of batch.accounts) this.pendingAccounts.set(addressHex, { value, batch });
-    const written = this.tail.then(() => this.commit(batch));
-    this.tail = written;
-    // Nobody may be waiting for this one: a failure surfaces through the next write or read.
-    written.catch((err: unknown) => {
-      this.failure ??= err;
-    });
-    return written;
-  }
-
-  private async commit(batch: StoreBatch): Promise<void> {
+  async write(batch: StoreBatch): Promise<void> {
     // A chained batch hands each key and value to LevelDB directly; the array form makes the
     // binding read three properties of every op object, ~20 % more main-thread time per op.
     const chained = this.db.batch();
@@ -203,34 +164,23 @@ export class ChainStore implements TreeNodeReader {
       else chained.del(op.key);
     }
     await chained.write({ sync: this.opts.syncWrites ?? false });
-    for (const addressHex of batch.accounts.keys()) {
-      if (this.pendingAccounts.get(addressHex)?.batch === batch) this.pendingAccounts.delete(addressHex);
-    }
-  }
-
-  /** Resolves when every batch written so far is in LevelDB; rejects if one failed. */
-  private settled(): Promise<void> {
-    return this.tail;
+    for (const [hashHex, node] of batch.treeNodes) this.treeCache.set(hashHex, node);
   }
 
   async *indexEntries(): AsyncGenerator<BlockIndexEntry> {
-    await this.settled();
     for await (const value of this.db.values(prefixRange(Prefix.index))) yield decodeIndexEntry(value);
   }
 
   async getTip(): Promise<Uint8Array | undefined> {
-    await this.settled();
     return this.db.get(keys.tip());
   }
 
   async getBlock(hash: Uint8Array): Promise<Block | undefined> {
-    await this.settled();
     const bytes = await this.db.get(keys.block(hash));
     return bytes === undefined ? undefined : decodeBlock(bytes);
   }
 
   async getUndo(hash: Uint8Array): Promise<UndoRecord> {
-    await this.settled();
     const bytes = await this.db.get(keys.undo(hash));
     if (bytes === undefined)
       throw new StoreError(StoreErrorCode.CORRUPT, `undo record of block ${toHex(hash)} is missing`);
@@ -239,18 +189,15 @@ export class ChainStore implements TreeNodeReader {
 
   /** The main-chain block that includes a transaction, if any. */
   async getTxBlock(txId: Uint8Array): Promise<Uint8Array | undefined> {
-    await this.settled();
     return this.db.get(keys.txIndex(txId));
   }
 
   async getMainChainHash(height: number): Promise<Uint8Array | undefined> {
-    await this.settled();
     return this.db.get(keys.height(height));
   }
 
   /** Main-chain hashes by height, from 0 up. */
   async mainChainHashes(): Promise<Uint8Array[]> {
-    await this.settled();
     const hashes: Uint8Array[] = [];
     for await (const [key, value] of this.db.iterator(prefixRange(Prefix.height))) {
       const height = new DataView(key.buffer, key.byteOffset).getUint32(1);
@@ -262,30 +209,18 @@ export class ChainStore implements TreeNodeReader {
     return hashes;
   }
 
-  /**
-   * Tip-state accounts by hex address; missing ones are absent from the map (empty). Accounts a
-   * batch in flight writes come from that batch; no other account changes until it lands.
-   */
+  /** Tip-state accounts by hex address; missing ones are absent from the map (empty). */
   async getAccounts(addresses: readonly Uint8Array[]): Promise<Map<string, Account>> {
-    if (this.failure !== undefined) throw this.failure;
+    const values = await this.db.getMany(addresses.map((a) => keys.account(a)));
     const out = new Map<string, Account>();
-    const fromDisk: Uint8Array[] = [];
-    for (const address of addresses) {
-      const pending = this.pendingAccounts.get(toHex(address));
-      if (pending === undefined) fromDisk.push(address);
-      else if (pending.value !== undefined) out.set(toHex(address), decodeAccount(pending.value));
-    }
-    if (fromDisk.length === 0) return out;
-    const values = await this.db.getMany(fromDisk.map((a) => keys.account(a)));
     values.forEach((value, i) => {
-      if (value !== undefined) out.set(toHex(fromDisk[i]!), decodeAccount(value));
+      if (value !== undefined) out.set(toHex(addresses[i]!), decodeAccount(value));
     });
     return out;
   }
 
   /** Every non-empty account at the tip, for integrity checks. */
   async *accounts(): AsyncGenerator<{ address: Uint8Array; account: Account }> {
-    await this.settled();
     for await (const [key, value] of this.db.iterator(prefixRange(Prefix.account))) {
       yield { address: key.subarray(1), account: decodeAccount(value) };
     }
