@@ -32,6 +32,11 @@ const SYNC_LOG_INTERVAL_MS = 5_000;
 
 export interface NodeDeps {
   log: Logger;
+  /**
+   * false: a mining node starts with its producer idle, mining only when `producer.start()` is
+   * called (the simulation mines exact block counts; default true)
+   */
+  startProducer?: boolean;
 }
 
 export interface QuarryNode {
@@ -251,7 +256,11 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       ["sync", () => sync.start(), () => sync.stop()],
       ["mempool exchange", () => mempoolExchange.start(), () => mempoolExchange.stop()],
       ["miner", async () => miner?.start(), async () => miner?.stop()],
-      ["producer", async () => producer?.start(), async () => producer?.stop()],
+      [
+        "producer",
+        async () => ((deps.startProducer ?? true) ? producer?.start() : undefined),
+        async () => producer?.stop(),
+      ],
       ["api", () => api.start(), () => api.stop()],
     ];
     started = [];

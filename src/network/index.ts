@@ -41,6 +41,7 @@ export {
   type ReputationEvents,
 } from "./reputation.js";
 export { type SecurityEvent, SecurityLog, type SecurityLogDeps } from "./security-log.js";
+export { installStreamRaceGuard, isClosedStreamWrite } from "./stream-race-guard.js";
 export {
   type GossipKind,
   type GossipOutcome,

@@ -27,15 +27,20 @@ export interface PeerManagerDeps {
  */
 /**
  * The most connections libp2p accepts (`maxConnections`; it refuses at the socket above it):
- * 3 × `maxPeers`. DHT queries connect to the peers they walk through, so in a small network a
- * node holds far more connections than it dialled; a ceiling at `maxPeers` left every node full
- * and a node returning from offline mining could not get in anywhere.
+ * 4 × `maxPeers`. DHT queries connect to the peers they walk through, and gossipsub keeps every
+ * connection busy, so in a small network a node holds far more connections than it dialled
+ * (25–38 with `maxPeers` 12 in the 50-node simulation). With the ceiling at `maxPeers` every node
+ * was full and a node returning from offline mining got in nowhere; at 3 × `maxPeers` nodes still
+ * reached it and evictions churned connections under running syncs.
  */
 export function connectionCeiling(opts: Pick<PeerManagerOptions, "maxPeers">): number {
-  return 3 * opts.maxPeers;
+  return 4 * opts.maxPeers;
 }
 
-/** Above this many peers an inbound newcomer evicts an older inbound peer: a few slots stay free. */
+/**
+ * Above this many connections an inbound newcomer evicts an older inbound peer, and upkeep closes
+ * older inbound peers until back at it: a few slots below the ceiling stay free.
+ */
 export function evictionThreshold(opts: Pick<PeerManagerOptions, "maxPeers">): number {
   return connectionCeiling(opts) - Math.max(1, Math.ceil(opts.maxPeers / 4));
 }
@@ -187,7 +192,7 @@ export class PeerManager {
     c.connectedAtMs = this.clock();
     c.nextAttemptMs = 0;
     this.pingFailures.delete(evt.detail.toString());
-    if (this.isInboundOnly(evt.detail) && this.connectedCount > evictionThreshold(this.opts))
+    if (this.isInboundOnly(evt.detail) && this.libp2p.getConnections().length > evictionThreshold(this.opts))
       this.evictFor(evt.detail);
   };
 
@@ -197,15 +202,13 @@ export class PeerManager {
   }
 
   /**
-   * An inbound `newcomer` took us over `evictionThreshold`: the inbound peer with the most penalty
-   * points, then the most recently connected, goes, so a node returning to a full network still
-   * gets in. Peers with an outbound connection (ours, or our DHT's) are never evicted: flooding
-   * our inbound slots cannot replace them. Inbound peers younger than `evictionGraceMs` are kept,
-   * time to exchange status and sync; with no older one the newcomer stays (the connection
-   * ceiling still holds).
+   * Inbound peers that may be evicted, in eviction order: most penalty points first, then the
+   * most recently connected (Bitcoin Core also protects its longest-lived peers). Never a peer
+   * with an outbound connection (ours, or our DHT's: flooding our inbound slots cannot displace
+   * them), never one younger than `evictionGraceMs` (time to exchange status and sync), never
+   * `except`.
    */
-  private evictFor(newcomer: PeerId): void {
-    const key = newcomer.toString();
+  private evictionCandidates(except?: string): PeerId[] {
     const now = this.clock();
     const oldestOpen = new Map<string, { peerId: PeerId; openedMs: number }>();
     const outbound = new Set<string>();
@@ -216,16 +219,40 @@ export class PeerManager {
       if (!prev || conn.timeline.open < prev.openedMs)
         oldestOpen.set(id, { peerId: conn.remotePeer, openedMs: conn.timeline.open });
     }
-    const victim = [...oldestOpen.entries()]
-      .filter(([id, p]) => id !== key && !outbound.has(id) && now - p.openedMs >= this.opts.evictionGraceMs)
+    return [...oldestOpen.entries()]
+      .filter(
+        ([id, p]) => id !== except && !outbound.has(id) && now - p.openedMs >= this.opts.evictionGraceMs,
+      )
       .map(([id, p]) => ({ ...p, score: this.deps.reputation.score(id) }))
-      .sort((a, b) => b.score - a.score || b.openedMs - a.openedMs)[0];
+      .sort((a, b) => b.score - a.score || b.openedMs - a.openedMs)
+      .map((p) => p.peerId);
+  }
+
+  /** An inbound `newcomer` took us over `evictionThreshold`: one older inbound peer goes. */
+  private evictFor(newcomer: PeerId): void {
+    const key = newcomer.toString();
+    const victim = this.evictionCandidates(key)[0];
+    // with nobody evictable the newcomer stays: the connection ceiling still holds
     if (!victim) return;
     this.log.debug(
-      { peerId: victim.peerId.toString(), newcomer: key },
-      "inbound slots full: evicting a peer",
+      { peerId: victim.toString(), newcomer: key },
+      "over the eviction threshold: evicting a peer",
     );
-    void this.libp2p.hangUp(victim.peerId).catch(() => undefined);
+    void this.libp2p.hangUp(victim).catch(() => undefined);
+  }
+
+  /**
+   * Upkeep: back down to `evictionThreshold`, so a few slots below the ceiling stay free (at the
+   * ceiling libp2p refuses at the socket, and a newcomer could never arrive to evict anyone).
+   */
+  private trimToThreshold(): void {
+    let excess = this.libp2p.getConnections().length - evictionThreshold(this.opts);
+    for (const victim of this.evictionCandidates()) {
+      if (excess <= 0) return;
+      excess -= this.libp2p.getConnections(victim).length;
+      this.log.debug({ peerId: victim.toString() }, "over the eviction threshold: closing a peer");
+      void this.libp2p.hangUp(victim).catch(() => undefined);
+    }
   }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
@@ -290,6 +317,7 @@ export class PeerManager {
 
   /** One upkeep round: dial eligible candidates while below minPeers; discover when none are left. */
   private async maintain(): Promise<void> {
+    this.trimToThreshold();
     const missing = this.opts.minPeers - this.connectedCount - this.dialing.size;
     if (missing <= 0) return;
     const now = this.clock();

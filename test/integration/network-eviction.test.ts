@@ -21,8 +21,8 @@ describe("inbound eviction (real libp2p on 127.0.0.1)", () => {
     peers: { minPeers: 0, maxPeers: 1 },
   };
 
-  async function start(init: Partial<NetworkHostInit>): Promise<NetworkHost> {
-    const { host } = await startLocalHost(init);
+  async function start(init: Partial<NetworkHostInit>, clock?: () => number): Promise<NetworkHost> {
+    const { host } = await startLocalHost(init, clock ? { clock } : {});
     hosts.push(host);
     return host;
   }
@@ -35,8 +35,8 @@ describe("inbound eviction (real libp2p on 127.0.0.1)", () => {
   it("over the threshold a newcomer evicts the newest older inbound peer; the dialled peer stays", async () => {
     const peers = { minPeers: 0, maxPeers: 2, evictionGraceMs: 0 };
     const threshold = evictionThreshold({ maxPeers: 2 });
-    expect(threshold).toBe(5);
-    expect(connectionCeiling({ maxPeers: 2 })).toBe(6);
+    expect(threshold).toBe(7);
+    expect(connectionCeiling({ maxPeers: 2 })).toBe(8);
     const a = await start({ dhtInitialQuerySelfIntervalMs: 60_000, peers });
 
     const dialled = await start(quiet);
@@ -86,5 +86,26 @@ describe("inbound eviction (real libp2p on 127.0.0.1)", () => {
     for (const b of inbound) await b.libp2p.services.ping.ping(a.libp2p.peerId);
     expect(disconnects).toBe(0);
     expect(a.connectedPeers().sort()).toEqual(inbound.map((b) => b.peerId).sort());
+  }, 30_000);
+
+  it("at the ceiling libp2p refuses at the socket; upkeep trims older inbound peers back to the threshold", async () => {
+    let offsetMs = 0;
+    const clock = () => Date.now() + offsetMs;
+    const peers = { minPeers: 0, maxPeers: 2, evictionGraceMs: 600_000 };
+    const a = await start({ dhtInitialQuerySelfIntervalMs: 60_000, peers }, clock);
+    const ceiling = connectionCeiling({ maxPeers: 2 });
+    for (let i = 0; i < ceiling; i++) await dialAndWait(await start(quiet), a);
+    expect(a.libp2p.getConnections()).toHaveLength(ceiling);
+    const late = await start(quiet);
+    await expect(late.libp2p.dial(multiaddr(a.multiaddrs()[0]!))).rejects.toThrow();
+
+    // The grace has passed for everyone: the next upkeep round closes one, leaving a free slot.
+    offsetMs = 3_600_000;
+    await waitFor(
+      () => a.libp2p.getConnections().length === evictionThreshold({ maxPeers: 2 }),
+      5_000,
+      "trimmed to the threshold",
+    );
+    await dialAndWait(late, a);
   }, 30_000);
 });

@@ -4,6 +4,7 @@
  * (`process.send`). Started by `run.ts` as `node dist/test/sim/worker.js`.
  */
 import { multiaddr } from "@multiformats/multiaddr";
+import { installStreamRaceGuard } from "../../src/network/index.js";
 import { createNode, type QuarryNode } from "../../src/node.js";
 import { decodeTransaction, fromHex, TxType } from "../../src/primitives/index.js";
 import { silentLogger } from "../../src/util/logger.js";
@@ -19,6 +20,9 @@ import type {
   TxState,
   WorkerStatus,
 } from "./protocol.js";
+
+// 25 nodes in one process: a libp2p stream race must not end all of them (see the guard).
+installStreamRaceGuard(silentLogger);
 
 interface Slot {
   spec: NodeSpec;
@@ -64,15 +68,28 @@ async function boot(s: Slot, bootstrap: string[]): Promise<QuarryNode> {
     maxPeers: s.spec.maxPeers,
     ...(s.spec.minerKey !== undefined ? { minerKey: s.spec.minerKey } : {}),
   });
-  const node = await createNode(opts, { log: silentLogger });
+  // miners mine only when told to (`mine`)
+  const node = await createNode(opts, { log: silentLogger, startProducer: false });
   node.chain.on("blockConnected", ({ hash }) => {
     const t = now();
     if (!s.arrivals.has(hash)) s.arrivals.set(hash, t);
     s.lastTipChange = { t, hash: node.chain.tip.hashHex };
   });
+  // SIM_TRACE=1: one stderr line per sync event and reorg, with the time (to follow a chain's spread)
+  if (process.env.SIM_TRACE) {
+    const tr = (what: string, x: unknown) =>
+      console.error(`TRACE ${Date.now()} ${s.spec.idx} ${what} ${JSON.stringify(x)}`);
+    node.sync.on("peerStatus", (e) => {
+      if (e.chainWork > node.chain.tip.chainWork) tr("status", { from: e.peerId.slice(-6), h: e.height });
+    });
+    node.sync.on("syncComplete", (e) => tr("syncComplete", { h: e.height, s: e.seconds }));
+    node.sync.on("batchProcessed", (e) =>
+      tr("batch", { from: e.peerId.slice(-6), h: e.startHeight, n: e.count }),
+    );
+    node.sync.on("batchRejected", (e) => tr("rejected", { from: e.peerId.slice(-6), code: e.code }));
+    node.chain.on("reorg", (r) => tr("reorg", { depth: r.depth }));
+  }
   await node.start();
-  // Miners mine only when told to (`mine`).
-  await node.producer?.stop();
   s.node = node;
   s.lastTipChange = { t: now(), hash: node.chain.tip.hashHex };
   return node;

@@ -1,3 +1,4 @@
+import { installStreamRaceGuard } from "../../network/index.js";
 import { createNode } from "../../node.js";
 import { ConfigError, describeOptions, type RawConfig, resolveNodeOptions } from "../../options.js";
 import { QuarryError } from "../../util/errors.js";
@@ -59,6 +60,7 @@ export const startCommand: Command = {
       throw err;
     }
     const log = createLogger(options.logLevel);
+    installStreamRaceGuard(log);
     log.info({ config: describeOptions(options) }, "effective configuration");
     const node = await createNode(options, { log });
     try {
