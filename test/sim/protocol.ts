@@ -35,6 +35,9 @@ export interface WorkerStatus {
   pid: number;
   rssMb: number;
   maxRssMb: number;
+  /** event-loop delay of this process since it started: p99 and max, ms (25 nodes share one loop) */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
   nodes: NodeStatus[];
 }
 

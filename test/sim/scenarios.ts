@@ -29,6 +29,8 @@ export interface Summary {
   propagationSamples: number[];
   maxRssMbPerProcess: number[];
   maxRssMbPerNode: number;
+  /** per process: event-loop delay p99 / max over the run, ms (how starved the 2 cores were) */
+  loopDelayMs: { p99: number; max: number }[];
   extra: Record<string, unknown>;
   failures: string[];
 }
@@ -88,6 +90,7 @@ async function summarize(
     },
     propagationSamples: samples.map(round),
     maxRssMbPerProcess: maxRss,
+    loopDelayMs: st.workers.map((w) => ({ p99: round(w.loopDelayP99Ms), max: round(w.loopDelayMaxMs) })),
     maxRssMbPerNode: round(Math.max(...st.workers.map((w, i) => w.maxRssMb / Math.max(1, perWorker[i]!)))),
     extra,
     failures,

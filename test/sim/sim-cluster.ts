@@ -87,7 +87,10 @@ export class SimCluster {
     const sim = new SimCluster(opts);
     const w = opts.workers ?? 2;
     for (let i = 0; i < w; i++) {
-      const proc = fork(WORKER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+      const proc = fork(WORKER, [], {
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+        execArgv: [...process.execArgv, ...(process.env.SIM_WORKER_ARGS ?? "").split(" ").filter(Boolean)],
+      });
       sim.workers.push(new Worker(proc));
     }
     try {

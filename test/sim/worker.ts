@@ -3,6 +3,7 @@
  * 127.0.0.1, LevelDB in a temp dir, silent logger) and obeys the coordinator over IPC
  * (`process.send`). Started by `run.ts` as `node dist/test/sim/worker.js`.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { multiaddr } from "@multiformats/multiaddr";
 import { installStreamRaceGuard } from "../../src/network/index.js";
 import { createNode, type QuarryNode } from "../../src/node.js";
@@ -40,6 +41,8 @@ const now = (): number => performance.timeOrigin + performance.now();
 const dir = tempDir("quarry-sim-");
 const slots = new Map<number, Slot>();
 let maxRssMb = 0;
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const rssTimer = setInterval(sampleRss, 200);
 rssTimer.unref();
 
@@ -151,6 +154,8 @@ async function handle(c: Command): Promise<unknown> {
         pid: process.pid,
         rssMb: sampleRss(),
         maxRssMb,
+        loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+        loopDelayMaxMs: loopDelay.max / 1e6,
         nodes: [...slots.values()].map(statusOf),
       };
       return st;
