@@ -5,8 +5,8 @@ import { resolveNodeOptions } from "../src/options.js";
 import { type Block, encodeAddress } from "../src/primitives/index.js";
 import { silentLogger } from "../src/util/logger.js";
 import { ChainBuilder, testKey } from "../test/helpers/chain-builder.js";
-import { restGet, startNodeProcess, waitUntil } from "../test/helpers/node-process.js";
 import { openChain } from "../test/helpers/open-chain.js";
+import { ProcessNode, restGet, waitUntil } from "../test/helpers/process-node.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
 import { loadedChain } from "./chains.js";
 import type { BenchResult, BenchSuite } from "./harness.js";
@@ -21,8 +21,6 @@ const SENDERS = 200;
 // raised the difficulty (half-life 60 s on regtest): ~10-15 s at ~1.4 MH/s. Sample after that.
 const RSS_WARMUP_MS = 20_000;
 const RSS_WINDOW_MS = 10_000;
-
-const NET_ARGS = ["--network", "regtest", "--p2p-host", "127.0.0.1", "--p2p-port", "0", "--api-port", "0"];
 
 /**
  * A regtest store of `blocks` empty blocks at `<dir>/chain`, imported through the real chain, one
@@ -93,15 +91,20 @@ interface ProcessRun {
  */
 async function processRun(
   datadir: string,
-  extraArgs: string[],
+  minerAddress?: string,
   nodeFlags: string[] = [],
 ): Promise<ProcessRun> {
   const t0 = performance.now();
-  const node = await startNodeProcess(datadir, [...NET_ARGS, ...extraArgs], {}, 60_000, nodeFlags);
+  const node = await ProcessNode.start({
+    datadir,
+    ...(minerAddress ? { minerAddress } : {}),
+    nodeFlags,
+    startTimeoutMs: 60_000,
+  });
   try {
-    await restGet(node.url, "getStatus");
+    await restGet(node.apiUrl, "getStatus");
     const readyMs = performance.now() - t0;
-    const pid = node.child.pid!;
+    const pid = node.pid;
     const warmEnd = Date.now() + RSS_WARMUP_MS;
     await waitUntil("warm-up", () => Date.now() >= warmEnd, RSS_WARMUP_MS + 1_000, 250);
     let max = 0;
@@ -117,8 +120,8 @@ async function processRun(
       RSS_WINDOW_MS + 1_000,
       250,
     );
-    const info = extraArgs.includes("--mine")
-      ? await restGet<{ hashrate: number }>(node.url, "getMiningInfo").catch(() => undefined)
+    const info = minerAddress
+      ? await restGet<{ hashrate: number }>(node.apiUrl, "getMiningInfo").catch(() => undefined)
       : undefined;
     const hashrate = info ? `${(info.hashrate / 1e6).toFixed(2)} MH/s at the end` : undefined;
     return {
@@ -128,8 +131,7 @@ async function processRun(
       ...(hashrate ? { hashrate } : {}),
     };
   } finally {
-    node.child.kill("SIGTERM");
-    await node.exited;
+    await node.stop();
   }
 }
 
@@ -145,22 +147,18 @@ interface SyncRun {
  * syncing process's spawn until its API reports the serving node's height.
  */
 async function syncRun(datadir: string, height: number, nodeFlags: string[] = []): Promise<SyncRun> {
-  const server = await startNodeProcess(datadir, NET_ARGS, {}, 60_000, nodeFlags);
+  const server = await ProcessNode.start({ datadir, nodeFlags, startTimeoutMs: 60_000 });
   const fresh = tempDir("quarry-bench-node-sync-");
   try {
-    const started = await server.waitForLine("node started", (l) => l.msg === "node started");
-    const addr = (started.p2p as string[] | undefined)?.[0];
-    if (addr === undefined) throw new Error("serving node logged no p2p address");
     const t0 = performance.now();
-    const node = await startNodeProcess(
-      fresh.path,
-      [...NET_ARGS, "--bootstrap", addr],
-      {},
-      60_000,
+    const node = await ProcessNode.start({
+      datadir: fresh.path,
+      bootstrap: [server.multiaddr],
       nodeFlags,
-    );
+      startTimeoutMs: 60_000,
+    });
     try {
-      const pid = node.child.pid!;
+      const pid = node.pid;
       let max = 0;
       let samples = 0;
       await waitUntil(
@@ -168,7 +166,7 @@ async function syncRun(datadir: string, height: number, nodeFlags: string[] = []
         async () => {
           max = Math.max(max, rssBytes(pid));
           samples++;
-          const status = await restGet<{ height: number }>(node.url, "getStatus");
+          const status = await restGet<{ height: number }>(node.apiUrl, "getStatus");
           return status.height >= height;
         },
         600_000,
@@ -176,12 +174,10 @@ async function syncRun(datadir: string, height: number, nodeFlags: string[] = []
       );
       return { seconds: (performance.now() - t0) / 1000, rssMaxMiB: max / 2 ** 20, samples };
     } finally {
-      node.child.kill("SIGTERM");
-      await node.exited;
+      await node.stop();
     }
   } finally {
-    server.child.kill("SIGTERM");
-    await server.exited;
+    await server.stop();
     fresh.cleanup();
   }
 }
@@ -205,9 +201,8 @@ export const nodeSuite: BenchSuite = {
         await inProcessStartMs(dir.path),
         await inProcessStartMs(dir.path),
       );
-      const idle = await processRun(dir.path, []);
+      const idle = await processRun(dir.path);
       const minerAddress = encodeAddress(REGTEST.addressPrefix, testKey(1).address);
-      const mineArgs = ["--mine", "--miner-address", minerAddress, "--threads", "1"];
       const note = `store of ${BLOCKS} blocks (built and imported in ${buildSeconds.toFixed(0)} s)`;
       const rows: BenchResult[] = [
         {
@@ -238,8 +233,8 @@ export const nodeSuite: BenchSuite = {
         },
       ];
       for (const config of configs) {
-        const idleRun = config.idle ?? (await processRun(dir.path, [], config.flags));
-        const mining = await processRun(dir.path, mineArgs, config.flags);
+        const idleRun = config.idle ?? (await processRun(dir.path, undefined, config.flags));
+        const mining = await processRun(dir.path, minerAddress, config.flags);
         const syncing = await syncRun(dir.path, BLOCKS, config.flags);
         const syncingLoaded = await syncRun(loadedDir.path, loadedHeight, config.flags);
         rows.push(

@@ -3,9 +3,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
- * Real `quarry` processes (dist/, built by `npm run build`) on 127.0.0.1, regtest. Every wait is
- * an API poll with a deadline; no fixed sleeps. Logs (pino JSON on stdout) are kept per process
- * so a failing test can print them.
+ * Real `quarry` processes (dist/, built by `npm run build`) on 127.0.0.1: one-shot CLI commands
+ * (`runQuarry`, `quarryOk`) and `quarry start` nodes (`ProcessNode`). Every wait is a poll or a
+ * log line with a deadline; no fixed sleeps. Logs are kept per process so a failing test can
+ * print them.
  */
 
 export const QUARRY_BIN = join(process.cwd(), "dist", "src", "cli", "bin.js");
@@ -16,7 +17,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The environment a child sees: the parent's, without any QUARRY_* setting. */
+/** The environment a child sees: the parent's, without any QUARRY_* setting, plus `extra`. */
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("QUARRY_")) env[k] = v;
@@ -59,19 +60,22 @@ export async function quarryOk(args: readonly string[], opts: Parameters<typeof 
   return r;
 }
 
-/** Polls `probe` until it returns a value other than undefined, or throws after `timeoutMs`. */
+/**
+ * Polls `check` until it returns something other than undefined or false, and returns that; throws
+ * after `timeoutMs` naming `what` (and the last error `check` threw). A deadline, not a sleep.
+ */
 export async function waitUntil<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
   what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
   intervalMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
-      const value = await probe();
-      if (value !== undefined) return value;
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
     } catch (err) {
       lastError = err;
     }
@@ -81,6 +85,18 @@ export async function waitUntil<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** GET `<url>/api/<method>?params` (the unauthenticated REST side of the API), parsed. */
+export async function restGet<T = Record<string, unknown>>(
+  url: string,
+  method: string,
+  params: Record<string, string> = {},
+): Promise<T> {
+  const query = new URLSearchParams(params).toString();
+  const res = await fetch(`${url}/api/${method}${query ? `?${query}` : ""}`);
+  if (!res.ok) throw new Error(`${method}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
 }
 
 /** What `getStatus` answers (the fields the tests use). */
@@ -105,25 +121,36 @@ export interface ReorgView {
   returnedTransactions: string[];
 }
 
+/** One JSON log line of the node. */
+export type LogLine = Record<string, unknown> & { msg?: string };
+
 export interface ProcessNodeInit {
   datadir: string;
   bootstrap?: readonly string[];
   /** `--mine --miner-address A --threads 1` */
   minerAddress?: string;
+  /** `--mine --miner-key NAME --threads 1` (a key in the datadir's keystore) */
+  minerKey?: string;
+  /** more `quarry start` arguments, after the ones above */
+  args?: readonly string[];
+  /** flags for `node` itself, before the script (e.g. `--max-semi-space-size=8`) */
+  nodeFlags?: readonly string[];
   env?: Record<string, string>;
   /** ms to wait for the "node started" line */
   startTimeoutMs?: number;
 }
 
-/** One `quarry start` process, with its HTTP API. */
+/** One `quarry start --network regtest` process on 127.0.0.1 (ports picked by the OS), with its API. */
 export class ProcessNode {
   readonly datadir: string;
   /** every stdout/stderr line, for diagnostics */
   readonly logs: string[] = [];
+  /** the API URL, from `<datadir>/api.json` as the CLI reads it */
   apiUrl = "";
+  /** the API token, from `<datadir>/api.cookie` */
+  token = "";
   p2p: string[] = [];
   peerId = "";
-  private token = "";
   private exitCode: number | null | undefined;
   private readonly exited: Promise<void>;
 
@@ -132,8 +159,9 @@ export class ProcessNode {
     datadir: string,
   ) {
     this.datadir = datadir;
+    // "close", not "exit": by then stdout and stderr are drained, so `logs` is complete
     this.exited = new Promise((resolve) => {
-      child.once("exit", (code, signal) => {
+      child.once("close", (code, signal) => {
         this.exitCode = code ?? (signal ? -1 : null);
         resolve();
       });
@@ -142,7 +170,9 @@ export class ProcessNode {
 
   /** Spawns `quarry start` and resolves once it logged "node started" (API and P2P up). */
   static async start(init: ProcessNodeInit): Promise<ProcessNode> {
+    if (init.minerAddress && init.minerKey) throw new TypeError("minerAddress or minerKey, not both");
     const args = [
+      ...(init.nodeFlags ?? []),
       QUARRY_BIN,
       "start",
       "--network",
@@ -160,13 +190,15 @@ export class ProcessNode {
     ];
     for (const b of init.bootstrap ?? []) args.push("--bootstrap", b);
     if (init.minerAddress) args.push("--mine", "--miner-address", init.minerAddress, "--threads", "1");
+    if (init.minerKey) args.push("--mine", "--miner-key", init.minerKey, "--threads", "1");
+    args.push(...(init.args ?? []));
     const child = spawn(process.execPath, args, {
       env: childEnv(init.env),
       stdio: ["ignore", "pipe", "pipe"],
     });
     const node = new ProcessNode(child, init.datadir);
-    let started: ((line: Record<string, unknown>) => void) | undefined;
-    const startedLine = new Promise<Record<string, unknown>>((resolve) => {
+    let started: ((line: LogLine) => void) | undefined;
+    const startedLine = new Promise<LogLine>((resolve) => {
       started = resolve;
     });
     const onLines = (stream: NodeJS.ReadableStream) => {
@@ -180,7 +212,7 @@ export class ProcessNode {
           node.logs.push(line);
           if (line.includes('"node started"')) {
             try {
-              started?.(JSON.parse(line) as Record<string, unknown>);
+              started?.(JSON.parse(line) as LogLine);
             } catch {
               // not JSON: ignore, the deadline reports it
             }
@@ -205,10 +237,10 @@ export class ProcessNode {
         );
       }),
     ]).finally(() => clearTimeout(timer));
-    node.apiUrl = String(line.api);
+    node.apiUrl = (JSON.parse(readFileSync(join(init.datadir, "api.json"), "utf8")) as { url: string }).url;
+    node.token = readFileSync(join(init.datadir, "api.cookie"), "utf8").trim();
     node.p2p = (line.p2p as string[]) ?? [];
     node.peerId = String(line.peerId);
-    node.token = readFileSync(join(init.datadir, "api.cookie"), "utf8").trim();
     return node;
   }
 
@@ -217,11 +249,29 @@ export class ProcessNode {
     return this.logs.slice(-n).join("\n");
   }
 
+  /** The log lines that are JSON (the node's structured logs), parsed. */
+  logLines(): LogLine[] {
+    const parsed: LogLine[] = [];
+    for (const line of this.logs) {
+      try {
+        parsed.push(JSON.parse(line) as LogLine);
+      } catch {
+        // not a JSON log line (e.g. a stderr message): only in `logs`
+      }
+    }
+    return parsed;
+  }
+
   /** The p2p multiaddr (with /p2p/) other nodes bootstrap to. */
   get multiaddr(): string {
     const addr = this.p2p.find((a) => a.includes("/ip4/127.0.0.1/"));
     if (!addr) throw new Error(`no 127.0.0.1 listen address in ${JSON.stringify(this.p2p)}`);
     return addr;
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error("the node process has no pid");
+    return this.child.pid;
   }
 
   get running(): boolean {
@@ -253,7 +303,10 @@ export class ProcessNode {
     return BigInt(account.balance);
   }
 
-  /** SIGTERM (clean stop) and wait for the exit; SIGKILL past `timeoutMs`. Returns the exit code. */
+  /**
+   * SIGTERM (clean stop) and wait for the exit; SIGKILL past `timeoutMs`. Returns the exit code
+   * (-1 when a signal ended it). Idempotent: a stopped node answers its exit code again.
+   */
   async stop(timeoutMs = 15_000): Promise<number | null | undefined> {
     if (this.exitCode !== undefined) return this.exitCode;
     this.child.kill("SIGTERM");

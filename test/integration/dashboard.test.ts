@@ -1,15 +1,8 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CHROMIUM,
-  haveChromium,
-  type NodeProcess,
-  quarry,
-  restGet,
-  startNodeProcess,
-  waitUntil,
-} from "../helpers/node-process.js";
+import { ProcessNode, restGet, runQuarry, waitUntil } from "../helpers/process-node.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 /**
@@ -19,12 +12,14 @@ import { tempDir } from "../helpers/temp-dir.js";
  * Needs /usr/bin/chromium (`apt-get install -y --no-install-recommends chromium`). Without it the
  * test is skipped, unless QUARRY_REQUIRE_CHROMIUM=1 (CI), where a missing browser fails it.
  */
+const CHROMIUM = "/usr/bin/chromium";
+const haveChromium = (): boolean => existsSync(CHROMIUM);
 const required = process.env.QUARRY_REQUIRE_CHROMIUM === "1";
 const runnable = haveChromium() || required;
 
 describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
   let tmp: { path: string; cleanup: () => void };
-  let node: NodeProcess | undefined;
+  let node: ProcessNode | undefined;
   let context: BrowserContext | undefined;
 
   beforeAll(async () => {
@@ -32,15 +27,12 @@ describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
     tmp = tempDir("quarry-dashboard-");
     const datadir = join(tmp.path, "node");
     const at = ["--network", "regtest", "--datadir", datadir];
-    const key = await quarry(["keys", "new", "--light", "--name", "miner", ...at], {
-      QUARRY_PASSWORD: "dashboard-pw",
+    const key = await runQuarry(["keys", "new", "--light", "--name", "miner", ...at], {
+      env: { QUARRY_PASSWORD: "dashboard-pw" },
     });
     expect(key.code, key.stderr).toBe(0);
     [node, context] = await Promise.all([
-      startNodeProcess(datadir, [
-        ...["--network", "regtest", "--p2p-host", "127.0.0.1", "--p2p-port", "0", "--api-port", "0"],
-        ...["--mine", "--miner-key", "miner", "--threads", "1"],
-      ]),
+      ProcessNode.start({ datadir, minerKey: "miner" }),
       chromium.launchPersistentContext(join(tmp.path, "chromium-profile"), {
         executablePath: CHROMIUM,
         headless: true,
@@ -60,15 +52,12 @@ describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
 
   afterAll(async () => {
     await context?.close();
-    if (node && node.child.exitCode === null) {
-      node.child.kill("SIGTERM");
-      await node.exited;
-    }
+    await node?.stop();
     tmp?.cleanup();
   });
 
   it("shows tip, peers and mining, and a newly mined block appears without reload", async () => {
-    const url = node!.url;
+    const url = node!.apiUrl;
     const page = await context!.newPage();
     const errors: string[] = [];
     page.on("pageerror", (err) => errors.push(err.message));

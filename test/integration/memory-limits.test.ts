@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BIN, type NodeProcess, startNodeProcess } from "../helpers/node-process.js";
+import { ProcessNode, QUARRY_BIN } from "../helpers/process-node.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 /**
@@ -9,7 +9,6 @@ import { tempDir } from "../helpers/temp-dir.js";
  * cover the main thread): `quarry start` keeps the main thread's new space at its initial size.
  */
 
-const NODE_ARGS = ["--network", "regtest", "--p2p-host", "127.0.0.1", "--p2p-port", "0", "--api-port", "0"];
 const MiB = 2 ** 20;
 
 async function newSpaceBytes(url: string): Promise<number> {
@@ -21,31 +20,30 @@ async function newSpaceBytes(url: string): Promise<number> {
 }
 
 describe("main-thread young generation of 'quarry start'", () => {
-  let node: NodeProcess | undefined;
+  let node: ProcessNode | undefined;
   let dir: { path: string; cleanup: () => void } | undefined;
 
   beforeAll(() => {
-    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run 'npm run build' first`);
+    if (!existsSync(QUARRY_BIN)) throw new Error(`${QUARRY_BIN} is missing: run 'npm run build' first`);
   });
 
   afterEach(async () => {
-    node?.child.kill("SIGTERM");
-    await node?.exited;
+    await node?.stop();
     node = undefined;
     dir?.cleanup();
   });
 
   it("stays at 2 MiB of new space through start-up (bin.ts sets --semi-space-growth-factor=1)", async () => {
     dir = tempDir("quarry-memory-");
-    node = await startNodeProcess(dir.path, NODE_ARGS);
+    node = await ProcessNode.start({ datadir: dir.path });
     // Start-up (libp2p, three LevelDB stores, the API) allocates far more than 2 MiB: without
     // the limit V8 would have grown new space by now.
-    expect(await newSpaceBytes(node.url)).toBeLessThanOrEqual(2 * MiB);
+    expect(await newSpaceBytes(node.apiUrl)).toBeLessThanOrEqual(2 * MiB);
   });
 
   it("leaves an operator's own semi-space flag alone (node --max-semi-space-size=8)", async () => {
     dir = tempDir("quarry-memory-");
-    node = await startNodeProcess(dir.path, NODE_ARGS, {}, 15_000, ["--max-semi-space-size=8"]);
-    expect(await newSpaceBytes(node.url)).toBeGreaterThan(2 * MiB);
+    node = await ProcessNode.start({ datadir: dir.path, nodeFlags: ["--max-semi-space-size=8"] });
+    expect(await newSpaceBytes(node.apiUrl)).toBeGreaterThan(2 * MiB);
   });
 });

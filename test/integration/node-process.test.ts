@@ -2,14 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockSubsidy, getNetworkParams } from "../../src/consensus/params.js";
-import {
-  BIN,
-  type NodeProcess,
-  quarry,
-  restGet,
-  startNodeProcess,
-  waitUntil,
-} from "../helpers/node-process.js";
+import { ProcessNode, QUARRY_BIN, restGet, runQuarry, waitUntil } from "../helpers/process-node.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 /**
@@ -18,9 +11,7 @@ import { tempDir } from "../helpers/temp-dir.js";
  */
 
 const REGTEST = getNetworkParams("regtest");
-const PW = { QUARRY_PASSWORD: "node-process-pw" };
-const NODE_ARGS = ["--network", "regtest", "--p2p-host", "127.0.0.1", "--p2p-port", "0", "--api-port", "0"];
-const MINE_ARGS = ["--mine", "--miner-key", "miner", "--threads", "1"];
+const PW = { env: { QUARRY_PASSWORD: "node-process-pw" } };
 const AMOUNT = 1000n;
 const FEE = 10n;
 
@@ -37,19 +28,21 @@ describe("quarry start as a process (regtest)", () => {
   let tmp: { path: string; cleanup: () => void };
   let datadir: string;
   let at: string[];
-  let node: NodeProcess | undefined;
+  let node: ProcessNode | undefined;
   let miner: { address: string };
   let bob: { address: string };
   let txId = "";
   let heightAtStop = 0;
 
   beforeAll(async () => {
-    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run 'npm run build' first`);
+    if (!existsSync(QUARRY_BIN)) throw new Error(`${QUARRY_BIN} is missing: run 'npm run build' first`);
     tmp = tempDir("quarry-node-process-");
     datadir = join(tmp.path, "node");
     at = ["--network", "regtest", "--datadir", datadir];
     const [m, b] = await Promise.all(
-      ["miner", "bob"].map((name) => quarry(["keys", "new", "--light", "--name", name, "--json", ...at], PW)),
+      ["miner", "bob"].map((name) =>
+        runQuarry(["keys", "new", "--light", "--name", name, "--json", ...at], PW),
+      ),
     );
     expect(m?.code, m?.stderr).toBe(0);
     expect(b?.code, b?.stderr).toBe(0);
@@ -58,27 +51,24 @@ describe("quarry start as a process (regtest)", () => {
   });
 
   afterAll(async () => {
-    if (node && node.child.exitCode === null) {
-      node.child.kill("SIGKILL");
-      await node.exited;
-    }
+    await node?.stop();
     tmp?.cleanup();
   });
 
   it("starts, writes api.json and the cookie, and mines", async () => {
     const t0 = performance.now();
-    node = await startNodeProcess(datadir, [...NODE_ARGS, ...MINE_ARGS]);
+    node = await ProcessNode.start({ datadir, minerKey: "miner" });
     const startedMs = performance.now() - t0;
-    expect(node.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(node.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(node.token).toMatch(/^[0-9a-f]{64}$/);
-    const url = node.url;
+    const url = node.apiUrl;
     await waitUntil("height 5", async () => (await restGet<Status>(url, "getStatus")).height >= 5);
     // for the report: process spawn to "node started", including Node's own start-up
     console.log(`node process ready in ${startedMs.toFixed(0)} ms`);
   });
 
   it("quarry tx send prints a tx id; the tx is confirmed in a block that quarry block shows", async () => {
-    const sent = await quarry(
+    const sent = await runQuarry(
       [
         "tx",
         "send",
@@ -99,14 +89,14 @@ describe("quarry start as a process (regtest)", () => {
     txId = sent.stdout.trim();
     expect(txId).toMatch(/^[0-9a-f]{64}$/);
 
-    const url = node!.url;
+    const url = node!.apiUrl;
     const confirmed = await waitUntil("the transfer to be confirmed", async () => {
       const tx = await restGet<{ status: string; height?: number }>(url, "getTransaction", { id: txId });
       return tx.status === "confirmed" ? tx : undefined;
     });
     expect(confirmed).toMatchObject({ amount: `${AMOUNT}`, fee: `${FEE}`, recipient: bob.address });
     const height = confirmed.height!;
-    const block = await quarry(["block", String(height), "--json", ...at]);
+    const block = await runQuarry(["block", String(height), "--json", ...at]);
     expect(block.code).toBe(0);
     const shown = JSON.parse(block.stdout) as { height: number; mainChain: boolean; txs: { id: string }[] };
     expect(shown.height).toBe(height);
@@ -115,7 +105,7 @@ describe("quarry start as a process (regtest)", () => {
   });
 
   it("quarry status --json has height, tip, peers, syncing, network, peerId; quarry block tip works", async () => {
-    const status = await quarry(["status", "--json", ...at]);
+    const status = await runQuarry(["status", "--json", ...at]);
     expect(status.code).toBe(0);
     const s = JSON.parse(status.stdout) as Status;
     expect(s.network).toBe("regtest");
@@ -124,13 +114,13 @@ describe("quarry start as a process (regtest)", () => {
     expect(s.peers).toBe(0);
     expect(s.syncing).toBe(false);
     expect(s.peerId).toMatch(/^12D3KooW/);
-    const tip = await quarry(["block", "tip", "--json", ...at]);
+    const tip = await runQuarry(["block", "tip", "--json", ...at]);
     expect(tip.code).toBe(0);
     expect((JSON.parse(tip.stdout) as { height: number }).height).toBeGreaterThanOrEqual(s.height);
   });
 
   it("the API refuses a write without the token (401) and an oversized body (413)", async () => {
-    const url = node!.url;
+    const url = node!.apiUrl;
     const stop = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "stop", params: {} });
     const denied = await fetch(`${url}/rpc`, { method: "POST", body: stop });
     expect(denied.status).toBe(401);
@@ -159,7 +149,7 @@ describe("quarry start as a process (regtest)", () => {
   });
 
   it("/metrics exposes the node's metrics in the Prometheus text format", async () => {
-    const res = await fetch(`${node!.url}/metrics`);
+    const res = await fetch(`${node!.apiUrl}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");
     const text = await res.text();
@@ -187,26 +177,25 @@ describe("quarry start as a process (regtest)", () => {
 
   it("SIGTERM: exit code 0; the next start resumes at or above the same height", async () => {
     const first = node!;
-    heightAtStop = (await restGet<Status>(first.url, "getStatus")).height;
-    first.child.kill("SIGTERM");
-    expect(await first.exited).toBe(0);
-    expect(first.lines.some((l) => l.msg === "stopped")).toBe(true);
+    heightAtStop = (await restGet<Status>(first.apiUrl, "getStatus")).height;
+    expect(await first.stop()).toBe(0);
+    expect(first.logLines().some((l) => l.msg === "stopped")).toBe(true);
     expect(existsSync(join(datadir, "api.json"))).toBe(false);
 
     // no mining now, so the balances below are final
-    node = await startNodeProcess(datadir, NODE_ARGS);
-    const status = await restGet<Status>(node.url, "getStatus");
+    node = await ProcessNode.start({ datadir });
+    const status = await restGet<Status>(node.apiUrl, "getStatus");
     expect(status.height).toBeGreaterThanOrEqual(heightAtStop);
   });
 
   it("quarry balance: the recipient has the amount; the miner every coinbase minus amount and fee, plus the fee back", async () => {
-    const height = (await restGet<Status>(node!.url, "getStatus")).height;
-    const b = await quarry(["balance", bob.address, "--json", ...at]);
+    const height = (await restGet<Status>(node!.apiUrl, "getStatus")).height;
+    const b = await runQuarry(["balance", bob.address, "--json", ...at]);
     expect(b.code).toBe(0);
     expect(JSON.parse(b.stdout)).toMatchObject({ balance: `${AMOUNT}`, nonce: "0" });
     let coinbases = 0n;
     for (let h = 1; h <= height; h++) coinbases += blockSubsidy(h, REGTEST);
-    const m = await quarry(["balance", miner.address, "--json", ...at]);
+    const m = await runQuarry(["balance", miner.address, "--json", ...at]);
     expect(m.code).toBe(0);
     // the miner mined the block with its own transfer, so the fee came back in that coinbase
     expect(JSON.parse(m.stdout)).toMatchObject({
@@ -217,14 +206,13 @@ describe("quarry start as a process (regtest)", () => {
   });
 
   it("CLI errors are one line with a non-zero exit; a stopped node is reported as not running", async () => {
-    const bad = await quarry(["block", "not-a-block", ...at]);
+    const bad = await runQuarry(["block", "not-a-block", ...at]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
 
     const running = node!;
-    running.child.kill("SIGTERM");
-    expect(await running.exited).toBe(0);
-    const down = await quarry(["status", ...at]);
+    expect(await running.stop()).toBe(0);
+    const down = await runQuarry(["status", ...at]);
     expect(down.code).not.toBe(0);
     expect(down.stdout).toBe("");
     const lines = down.stderr.trim().split("\n");

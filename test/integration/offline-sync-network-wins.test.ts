@@ -107,11 +107,7 @@ describe("offline mining then sync: the network has more work", () => {
     let b = await startNode({ datadir: dirB.path, bootstrap: [a.multiaddr] });
     const common = await a.status();
     expect(common.height).toBe(3);
-    await waitUntil(
-      async () => ((await b.status()).tip === common.tip ? true : undefined),
-      20_000,
-      "B synced",
-    );
+    await waitUntil("B synced", async () => (await b.status()).tip === common.tip, 20_000);
     let funded = 0n;
     for (let h = 1; h <= 3; h++) funded += blockSubsidy(h, REGTEST);
     expect(await b.balance(ALICE_ADDRESS)).toBe(funded);
@@ -156,9 +152,9 @@ describe("offline mining then sync: the network has more work", () => {
     // finds ~100 blocks/s, past the gossip rate limit, and B would ban A for NET_FLOOD.)
     a = await startNode({ datadir: dirA.path, minerAddress: MINER_A });
     await waitUntil(
-      async () => (work((await a.status()).chainWork) > 4n * work(offB.chainWork) ? true : undefined),
-      30_000,
       "A ahead in work",
+      async () => work((await a.status()).chainWork) > 4n * work(offB.chainWork),
+      30_000,
     );
     expect(await a.stop()).toBe(0);
     a = await startNode({ datadir: dirA.path });
@@ -166,11 +162,7 @@ describe("offline mining then sync: the network has more work", () => {
 
     // 5. B comes back: it reorganises to A's chain and the transfer returns to its mempool.
     b = await startNode({ datadir: dirB.path, bootstrap: [a.multiaddr] });
-    await waitUntil(
-      async () => ((await b.status()).tip === network.tip ? true : undefined),
-      30_000,
-      "B on A's tip",
-    );
+    await waitUntil("B on A's tip", async () => (await b.status()).tip === network.tip, 30_000);
     const reorgs = await b.rpc<ReorgView[]>("getReorgs");
     expect(reorgs).toHaveLength(1);
     const report = reorgs[0]!;
@@ -183,10 +175,9 @@ describe("offline mining then sync: the network has more work", () => {
       true,
     );
     await waitUntil(
-      async () =>
-        (await b.rpc<TxView>("getTransaction", { id: txId })).status === "pending" ? true : undefined,
-      10_000,
       "the transfer back in B's mempool",
+      async () => (await b.rpc<TxView>("getTransaction", { id: txId })).status === "pending",
+      10_000,
     );
     expect((await b.status()).mempool.size).toBe(1);
     // The offline blocks' rewards vanished with them.
@@ -201,11 +192,7 @@ describe("offline mining then sync: the network has more work", () => {
     const next = await offlineInfo(dirB.path);
     expect(next.height).toBe(network.height + 1);
     b = await startNode({ datadir: dirB.path, bootstrap: [a.multiaddr] });
-    await waitUntil(
-      async () => ((await a.status()).tip === next.tip ? true : undefined),
-      30_000,
-      "A on B's new tip",
-    );
+    await waitUntil("A on B's new tip", async () => (await a.status()).tip === next.tip, 30_000);
     const minedIn = await a.rpc<TxView>("getTransaction", { id: txId });
     expect(minedIn).toMatchObject({ status: "confirmed", blockHash: next.tip, height: next.height });
     expect(await b.rpc<TxView>("getTransaction", { id: txId })).toMatchObject({

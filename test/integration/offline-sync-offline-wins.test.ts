@@ -72,11 +72,7 @@ describe("offline mining then sync: the offline miner has more work", () => {
     let b = await startNode({ datadir: dirB.path, bootstrap: [a.multiaddr] });
     const common = await a.status();
     expect(common.height).toBe(3);
-    await waitUntil(
-      async () => ((await b.status()).tip === common.tip ? true : undefined),
-      20_000,
-      "B synced to A",
-    );
+    await waitUntil("B synced to A", async () => (await b.status()).tip === common.tip, 20_000);
 
     // 2. Both go offline (SIGTERM: clean stop). A mines 5 blocks on its own, B mines 40.
     expect(await b.stop()).toBe(0);
@@ -95,11 +91,7 @@ describe("offline mining then sync: the offline miner has more work", () => {
     b = await startNode({ datadir: dirB.path, bootstrap: [a.multiaddr] });
 
     // 4. A reorganises to B's chain.
-    await waitUntil(
-      async () => ((await a.status()).tip === offB.tip ? true : undefined),
-      30_000,
-      "A on B's tip",
-    );
+    await waitUntil("A on B's tip", async () => (await a.status()).tip === offB.tip, 30_000);
     const reorgs = await a.rpc<ReorgView[]>("getReorgs");
     expect(reorgs).toHaveLength(1);
     const report = reorgs[0]!;
