@@ -88,6 +88,10 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
         // every Quarry node serves the DHT: networks are small, and on loopback or Docker
         // networks nobody would enter a routing table otherwise
         clientMode: false,
+        // BitTorrent's mainline DHT's K. Every routing-table contact becomes a connection that
+        // gossipsub keeps busy: with the default 20, 50 simulated nodes each held 25-38 peers
+        // and their event loops starved; with 8, 15-36 (median 23)
+        kBucketSize: 8,
         // private addresses stay in: docker-compose and loopback networks only have those
         peerInfoMapper: passthroughMapper,
         initialQuerySelfInterval: opts.dhtInitialQuerySelfIntervalMs,

@@ -24,6 +24,8 @@ export interface Summary {
   perNodeConvergenceMs: number[];
   reorgDepths: Record<string, number>;
   gossipMessagesPerNode: { min: number; median: number; max: number; total: number };
+  /** connected peers per running node at the end (DHT queries connect far beyond the dials) */
+  peersPerNode: { min: number; median: number; max: number };
   /** per block mined while the network was whole (or within one side): ms from first to each other node */
   propagationMs: { samples: number; p50: number; p95: number; max: number; allNodesReachedPct: number };
   propagationSamples: number[];
@@ -65,6 +67,10 @@ async function summarize(
   }
   samples.sort((a, b) => a - b);
   const perWorker = st.workers.map((w) => w.nodes.length);
+  const peers = st.nodes
+    .filter((n) => n.running)
+    .map((n) => n.peers)
+    .sort((a, b) => a - b);
   const maxRss = st.workers.map((w) => round(w.maxRssMb));
   return {
     scenario,
@@ -80,6 +86,11 @@ async function summarize(
       median: percentile(gossip, 50),
       max: gossip.at(-1) ?? 0,
       total: gossip.reduce((a, b) => a + b, 0),
+    },
+    peersPerNode: {
+      min: peers[0] ?? 0,
+      median: percentile(peers, 50),
+      max: peers.at(-1) ?? 0,
     },
     propagationMs: {
       samples: samples.length,
