@@ -22,16 +22,34 @@ export interface ChainStoreOptions {
   network: string;
   /** fsync every batch (survives power loss; slower). kill -9 safety does not need it. */
   syncWrites?: boolean;
-  /** state tree nodes kept in memory */
-  treeNodeCacheSize?: number;
+  /**
+   * Memory for verified state tree nodes kept in memory, in bytes (estimated per entry: the
+   * encoding plus TREE_CACHE_ENTRY_OVERHEAD). Default DEFAULT_TREE_NODE_CACHE_BYTES.
+   */
+  treeNodeCacheBytes?: number;
 }
+
+/**
+ * Default memory for the tree-node cache: 24 MiB, ~95k nodes of 65 bytes. The tree's upper levels
+ * (touched by every block) stay cached; a store of 200 accounts x 300 blocks of 100 transfers
+ * has ~10k live nodes, all of them cached. docs/BENCHMARKS.md, "Memory", has what it costs.
+ */
+export const DEFAULT_TREE_NODE_CACHE_BYTES = 24 * 1024 * 1024;
+
+/**
+ * What a cached tree node costs besides its encoding, measured on Node 24 (RSS growth per entry
+ * of a Map of 100k entries, 261 B with 65-byte values): the 32-char latin1 key string, the Map
+ * slot, the Uint8Array and ArrayBuffer objects and the off-heap backing store's bookkeeping.
+ */
+export const TREE_CACHE_ENTRY_OVERHEAD = 200;
 
 type Op = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
 
 /** Collects the writes of one block connect/disconnect; `ChainStore.write` applies them atomically. */
 export class StoreBatch {
   readonly ops: Op[] = [];
-  readonly treeNodes = new Map<string, Uint8Array>();
+  /** tree nodes of this batch by cache key (see treeCacheKey), for the cache once written */
+  readonly treeNodes: [string, Uint8Array][] = [];
 
   putIndex(entry: BlockIndexEntry): this {
     this.ops.push({ type: "put", key: keys.index(entry.hash), value: encodeIndexEntry(entry) });
@@ -67,8 +85,10 @@ export class StoreBatch {
 
   putTreeNodes(nodes: Map<string, Uint8Array>): this {
     for (const [hashHex, node] of nodes) {
-      this.ops.push({ type: "put", key: keys.treeNodeFromHex(hashHex), value: node });
-      this.treeNodes.set(hashHex, node);
+      const key = keys.treeNodeFromHex(hashHex);
+      this.ops.push({ type: "put", key, value: node });
+      // The cache key from the bytes just decoded into the LevelDB key (after its prefix byte).
+      this.treeNodes.push([latin1(key, 1, 33), node]);
     }
     return this;
   }
@@ -96,7 +116,7 @@ export class StoreBatch {
  */
 export class ChainStore implements TreeNodeReader {
   private readonly db: ClassicLevel<Uint8Array, Uint8Array>;
-  /** verified state tree nodes by hex hash (see getVerifiedNode) */
+  /** verified state tree nodes by treeCacheKey(hash) (see getVerifiedNode) */
   private readonly treeCache: TwoGenerationCache<string, Uint8Array>;
 
   constructor(private readonly opts: ChainStoreOptions) {
@@ -104,7 +124,10 @@ export class ChainStore implements TreeNodeReader {
       keyEncoding: "view",
       valueEncoding: "view",
     });
-    this.treeCache = new TwoGenerationCache(opts.treeNodeCacheSize ?? 200_000);
+    this.treeCache = new TwoGenerationCache<string, Uint8Array>(
+      opts.treeNodeCacheBytes ?? DEFAULT_TREE_NODE_CACHE_BYTES,
+      (_key, node) => node.byteLength + TREE_CACHE_ENTRY_OVERHEAD,
+    );
   }
 
   /** Opens the database; refuses a newer schema or another network's data. */
@@ -164,7 +187,7 @@ export class ChainStore implements TreeNodeReader {
       else chained.del(op.key);
     }
     await chained.write({ sync: this.opts.syncWrites ?? false });
-    for (const [hashHex, node] of batch.treeNodes) this.treeCache.set(hashHex, node);
+    for (const [key, node] of batch.treeNodes) this.treeCache.set(key, node);
   }
 
   async *indexEntries(): AsyncGenerator<BlockIndexEntry> {
@@ -233,12 +256,29 @@ export class ChainStore implements TreeNodeReader {
 
   /** A tree node from the cache; it holds only nodes written by `write` or verified by the tree. */
   getVerifiedNode(hash: Uint8Array): Uint8Array | undefined {
-    return this.treeCache.get(toHex(hash));
+    return this.treeCache.get(treeCacheKey(hash));
   }
 
   nodeVerified(hash: Uint8Array, encoded: Uint8Array): void {
-    this.treeCache.set(toHex(hash), encoded);
+    this.treeCache.set(treeCacheKey(hash), encoded);
   }
+
+  /** Bytes the tree-node cache holds by its estimate (at most treeNodeCacheBytes). */
+  get treeCacheBytes(): number {
+    return this.treeCache.weight;
+  }
+}
+
+/**
+ * The tree-node cache's key: the hash's bytes as a latin1 string (one char per byte), half the
+ * length of hex and cheaper to build and hash as a Map key.
+ */
+function treeCacheKey(hash: Uint8Array): string {
+  return latin1(hash, 0, hash.byteLength);
+}
+
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("latin1");
 }
 
 function u32(n: number): Uint8Array {

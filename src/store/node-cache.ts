@@ -1,23 +1,38 @@
 /**
  * A bounded cache for state tree nodes, cheaper per hit than an LRU: two generations of at most
- * `capacity / 2` entries each. Writes go to the young generation; a hit in the old generation is
+ * half the capacity each. Writes go to the young generation; a hit in the old generation is
  * copied to the young one; when the young one is full it becomes the old one and the previous
- * old one is dropped. So an entry used at least once per half-capacity writes stays, and a hit in
- * the young generation costs one Map lookup (an LRU moves the entry on every hit).
+ * old one is dropped. So an entry used at least once per half-capacity of writes stays, and a hit
+ * in the young generation costs one Map lookup (an LRU moves the entry on every hit).
+ *
+ * The capacity is in units of `weigh(key, value)`: one per entry by default (a count), or bytes
+ * when `weigh` estimates an entry's memory (as the chain store does). An entry copied from the
+ * old generation to the young one is weighed again: the bound is conservative.
  */
 export class TwoGenerationCache<K, V> {
   private young = new Map<K, V>();
   private old = new Map<K, V>();
-  private readonly generationSize: number;
+  private youngWeight = 0;
+  private oldWeight = 0;
+  private readonly generationWeight: number;
 
-  constructor(capacity: number) {
+  constructor(
+    capacity: number,
+    private readonly weigh: (key: K, value: V) => number = () => 1,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 2) throw new RangeError("capacity must be an integer >= 2");
-    this.generationSize = Math.floor(capacity / 2);
+    if (typeof weigh !== "function") throw new TypeError("weigh must be a function");
+    this.generationWeight = Math.floor(capacity / 2);
   }
 
-  /** Entries held (at most the capacity). */
+  /** Entries held (an entry in both generations counts twice). */
   get size(): number {
     return this.young.size + this.old.size;
+  }
+
+  /** Total weight held, at most the capacity (bytes, when `weigh` returns bytes). */
+  get weight(): number {
+    return this.youngWeight + this.oldWeight;
   }
 
   get(key: K): V | undefined {
@@ -29,10 +44,15 @@ export class TwoGenerationCache<K, V> {
   }
 
   set(key: K, value: V): void {
-    this.young.set(key, value);
-    if (this.young.size >= this.generationSize) {
+    const weight = this.weigh(key, value);
+    // The young generation ages before it would pass half the capacity, so neither does.
+    if (this.youngWeight + weight > this.generationWeight && this.young.size > 0) {
       this.old = this.young;
+      this.oldWeight = this.youngWeight;
       this.young = new Map();
+      this.youngWeight = 0;
     }
+    this.young.set(key, value);
+    this.youngWeight += weight;
   }
 }

@@ -26,6 +26,17 @@ describe("TwoGenerationCache", () => {
     expect(cache.get("once")).toBeUndefined();
   });
 
+  it("bounds the total weight when entries are weighed (bytes), not their count", () => {
+    const cache = new TwoGenerationCache<number, Uint8Array>(1000, (_k, v) => v.byteLength + 10);
+    for (let i = 0; i < 500; i++) {
+      cache.set(i, new Uint8Array(i % 7 === 0 ? 200 : 40));
+      expect(cache.weight).toBeLessThanOrEqual(1000);
+    }
+    expect(cache.get(499)).toHaveLength(40);
+    // 50-weight entries: a 500-weight generation holds 10 of them, so at most ~20 entries in all.
+    expect(cache.size).toBeLessThanOrEqual(25);
+  });
+
   it("rejects a capacity below 2", () => {
     expect(() => new TwoGenerationCache(1)).toThrow(RangeError);
     expect(() => new TwoGenerationCache(2.5)).toThrow(RangeError);
