@@ -15,6 +15,7 @@ import { QuarryError } from "../util/errors.js";
 // Type-only: the worker imports this module too, and must not load pino for nothing.
 import type { Logger } from "../util/logger.js";
 import { LruCache } from "../util/lru.js";
+import { TypedEmitter } from "../util/typed-emitter.js";
 
 /**
  * Ed25519 signature verification for block import, on a pool of worker threads, with a cache of
@@ -38,6 +39,11 @@ import { LruCache } from "../util/lru.js";
 /** Transfers per message to a worker: large enough to amortise postMessage, small enough to balance. */
 export const SIGNATURE_CHUNK_SIZE = 64;
 export const DEFAULT_SIGNATURE_CACHE_SIZE = 100_000;
+/**
+ * Workers idle this long are stopped (each is a V8 isolate of ~10-20 MiB RSS); the next
+ * verification starts them again, which costs ~50-100 ms of CPU per worker.
+ */
+export const DEFAULT_SIGNATURE_IDLE_STOP_MS = 30_000;
 
 // Offsets inside a transfer encoding (see primitives/transaction.ts).
 const PUBLIC_KEY_OFFSET = 5;
@@ -97,13 +103,29 @@ export interface SignatureVerifierOptions {
   threads?: number;
   /** Verified tx ids remembered. Default 100 000 (~10 MB). */
   cacheSize?: number;
+  /**
+   * Workers are started on first use and stopped after this many ms without work; the next use
+   * starts them again. Default DEFAULT_SIGNATURE_IDLE_STOP_MS. 0: start() starts them and they
+   * run until stop().
+   */
+  idleStopMs?: number;
+}
+
+export interface SignatureVerifierEvents {
+  /** worker threads were started (on first use, or by start() when idleStopMs is 0) */
+  workersStarted: { threads: number };
+  /** the workers have exited: idle for idleStopMs, or stop() */
+  workersStopped: { reason: "idle" | "stop" };
 }
 
 export interface SignatureVerifierDeps {
   log?: Logger;
 }
 
-/** "workers" while the pool is up; "inline" when stopped, threads = 0, or workers failed to start. */
+/**
+ * "workers" while started with threads > 0 (workers up, or started on the next use); "inline"
+ * before start, after stop, with threads = 0, or when workers failed to load.
+ */
 export type SignatureVerifierMode = "workers" | "inline";
 
 interface Chunk {
@@ -168,8 +190,12 @@ function packEncodings(items: readonly Prepared[]): Uint8Array<ArrayBuffer> {
  * Before start(), after stop(), with `threads: 0`, or when no worker could be started, it verifies
  * inline on the calling thread (prefetch then does nothing). If a worker dies, the chunks it held
  * fail with SignatureVerifierError WORKER_DIED and a replacement worker is started.
+ *
+ * Workers start on the first verification that needs them and stop after `idleStopMs` without
+ * work, so an idle node carries no worker isolates (`idleStopMs: 0`: start() starts them and they
+ * stay until stop()). Work posted to a worker that is still loading waits in its message queue.
  */
-export class SignatureVerifier {
+export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
   private readonly threads: number;
   private readonly cache: LruCache<string, true>;
   private readonly log: Logger | undefined;
@@ -180,6 +206,10 @@ export class SignatureVerifier {
   private running = false;
   private nextChunkId = 1;
   private lifecycle: Promise<void> = Promise.resolve();
+  private readonly idleStopMs: number;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** set when on-demand workers died while loading: verify inline from then on */
+  private workersFailed = false;
 
   constructor(opts: SignatureVerifierOptions, deps: SignatureVerifierDeps = {}) {
     const threads = opts.threads ?? Math.max(1, availableParallelism());
@@ -187,7 +217,12 @@ export class SignatureVerifier {
     const cacheSize = opts.cacheSize ?? DEFAULT_SIGNATURE_CACHE_SIZE;
     if (!Number.isInteger(cacheSize) || cacheSize < 1)
       throw new RangeError("cacheSize must be an integer >= 1");
+    const idleStopMs = opts.idleStopMs ?? DEFAULT_SIGNATURE_IDLE_STOP_MS;
+    if (!Number.isInteger(idleStopMs) || idleStopMs < 0)
+      throw new RangeError("idleStopMs must be an integer >= 0");
+    super();
     this.threads = threads;
+    this.idleStopMs = idleStopMs;
     this.cache = new LruCache(cacheSize);
     this.log = deps.log;
     this.workerUrl = signatureWorkerUrl();
@@ -195,10 +230,11 @@ export class SignatureVerifier {
 
   /** Whether work currently goes to worker threads or is done inline. */
   get mode(): SignatureVerifierMode {
-    return this.running && this.slots.length > 0 ? "workers" : "inline";
+    if (!this.running || this.threads === 0 || this.workersFailed) return "inline";
+    return this.idleStopMs === 0 && this.slots.length === 0 ? "inline" : "workers";
   }
 
-  /** Thread ids of the live workers (empty when inline). */
+  /** Thread ids of the live workers (empty when inline or when on-demand workers are stopped). */
   get threadIds(): number[] {
     return this.slots.map((s) => s.worker.threadId);
   }
@@ -208,7 +244,10 @@ export class SignatureVerifier {
     return this.cache.size;
   }
 
-  /** Starts the workers and waits until each has loaded. Idempotent. */
+  /**
+   * Enables the workers. With idleStopMs 0 starts them and waits until each has loaded; else they
+   * start on first use. Idempotent.
+   */
   start(): Promise<void> {
     this.lifecycle = this.lifecycle.catch(() => {}).then(() => this.doStart());
     return this.lifecycle;
@@ -251,7 +290,8 @@ export class SignatureVerifier {
     if (this.mode === "inline") {
       const verdicts = this.verifyInline(fresh);
       for (let k = 0; k < fresh.length; k++) results[freshAt[k]!] = verdicts[k] === 1;
-    } else {
+    } else if (fresh.length > 0) {
+      this.ensureWorkers();
       const size = this.chunkSize(fresh.length);
       for (let start = 0; start < fresh.length; start += size) {
         const chunk = this.dispatch(fresh.slice(start, start + size));
@@ -282,6 +322,8 @@ export class SignatureVerifier {
       seen.add(prepared.id);
       fresh.push(prepared);
     }
+    if (fresh.length === 0) return;
+    this.ensureWorkers();
     const size = this.chunkSize(fresh.length);
     for (let start = 0; start < fresh.length; start += size) {
       this.dispatch(fresh.slice(start, start + size));
@@ -331,6 +373,47 @@ export class SignatureVerifier {
     return verdicts;
   }
 
+  /** On-demand mode: starts the workers if none is running (they load while work queues). */
+  private ensureWorkers(): void {
+    this.disarmIdleStop();
+    if (this.slots.length > 0) return;
+    for (let i = 0; i < this.threads; i++) {
+      const spawned = this.spawn();
+      this.slots.push(spawned.slot);
+      // A worker that fails to load is handled in onWorkerExit (its chunks fail, it is dropped).
+      spawned.ready.catch(() => {});
+    }
+    this.log?.debug({ threads: this.threads }, "signature workers started on demand");
+    this.emit("workersStarted", { threads: this.threads });
+  }
+
+  private disarmIdleStop(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  /** Once no worker holds work, stops them all after idleStopMs unless work arrives first. */
+  private armIdleStop(): void {
+    if (this.idleStopMs === 0 || !this.running || this.slots.length === 0) return;
+    if (this.slots.some((s) => s.pending.size > 0)) return;
+    this.disarmIdleStop();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      void this.stopIdleWorkers();
+    }, this.idleStopMs);
+    // An idle verifier must not keep the process alive.
+    this.idleTimer.unref();
+  }
+
+  private async stopIdleWorkers(): Promise<void> {
+    if (!this.running || this.slots.some((s) => s.pending.size > 0)) return;
+    const slots = this.slots;
+    this.slots = [];
+    await Promise.all(slots.map((s) => terminate(s)));
+    this.log?.debug({ idleStopMs: this.idleStopMs }, "signature workers stopped after idling");
+    this.emit("workersStopped", { reason: "idle" });
+  }
+
   /** Posts one chunk to the least loaded worker; its ids are in flight until it answers or fails. */
   private dispatch(items: readonly Prepared[]): Chunk {
     let slot = this.slots[0]!;
@@ -369,6 +452,7 @@ export class SignatureVerifier {
       if (this.inFlight.get(id)?.chunk === chunk) this.inFlight.delete(id);
     }
     chunk.resolve(results);
+    if (slot.pending.size === 0) this.armIdleStop();
   }
 
   private failChunks(slot: Slot, err: SignatureVerifierError): void {
@@ -442,6 +526,14 @@ export class SignatureVerifier {
     if (!this.running || !slot.ready) {
       // Died while loading: a replacement would most likely die the same way.
       this.slots.splice(index, 1);
+      if (this.running && this.slots.length === 0 && this.idleStopMs > 0) {
+        // On-demand workers cannot load here (a worker-less environment or a missing build).
+        this.workersFailed = true;
+        this.log?.warn(
+          { err: slot.lastError?.message, url: this.workerUrl.href },
+          "signature workers failed to start; verifying inline",
+        );
+      }
       return;
     }
     const replacement = this.spawn();
@@ -449,12 +541,15 @@ export class SignatureVerifier {
     replacement.ready.catch((err: unknown) => {
       this.log?.error({ err: (err as Error).message }, "replacement signature worker failed to start");
     });
+    this.armIdleStop();
   }
 
   private async doStart(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    if (this.threads === 0) return;
+    this.workersFailed = false;
+    // On demand: the first verification that needs workers starts them (ensureWorkers).
+    if (this.threads === 0 || this.idleStopMs > 0) return;
     const spawned: { slot: Slot; ready: Promise<void> }[] = [];
     try {
       for (let i = 0; i < this.threads; i++) spawned.push(this.spawn());
@@ -472,11 +567,13 @@ export class SignatureVerifier {
       return;
     }
     this.log?.info({ threads: this.threads }, "signature verifier started");
+    this.emit("workersStarted", { threads: this.threads });
   }
 
   private async doStop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.disarmIdleStop();
     const slots = this.slots;
     this.slots = [];
     const stopped = new SignatureVerifierError(
@@ -485,6 +582,7 @@ export class SignatureVerifier {
     );
     for (const slot of slots) this.failChunks(slot, stopped);
     await Promise.all(slots.map((s) => terminate(s)));
+    if (slots.length > 0) this.emit("workersStopped", { reason: "stop" });
   }
 }
 

@@ -7,6 +7,7 @@ import {
   SignatureVerifier,
   SignatureVerifierError,
   SignatureVerifierErrorCode,
+  type SignatureVerifierEvents,
   signatureWorkerUrl,
   verifyEncodedTransfers,
 } from "../../../src/chain/signature-verifier.js";
@@ -77,6 +78,20 @@ const arbTx = fc
   })
   .map(({ index, what, bit }) => tamper(valid[index]!, what, bit));
 
+/** The next `event` of the verifier; fails after 10 s (a bounded wait, not a sleep). */
+function nextEvent<K extends keyof SignatureVerifierEvents>(
+  verifier: SignatureVerifier,
+  event: K,
+): Promise<SignatureVerifierEvents[K]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within 10 s`)), 10_000);
+    verifier.once(event, (payload) => {
+      clearTimeout(timer);
+      resolve(payload);
+    });
+  });
+}
+
 /** OS threads of this process (each worker thread is one): independent of the verifier's bookkeeping. */
 const osThreads = () => readdirSync("/proc/self/task").length;
 
@@ -109,7 +124,7 @@ describe("signatureWorkerUrl", () => {
 describe("SignatureVerifier with worker threads", () => {
   let verifier: SignatureVerifier;
   beforeAll(async () => {
-    verifier = new SignatureVerifier({ threads: 2, cacheSize: 10_000 });
+    verifier = new SignatureVerifier({ threads: 2, cacheSize: 10_000, idleStopMs: 0 });
     await verifier.start();
   });
   afterAll(async () => {
@@ -200,7 +215,7 @@ describe("SignatureVerifier lifecycle", () => {
   it("stop() terminates every worker thread, awaits their exit and is idempotent; start after stop works", async () => {
     await stat("/"); // warm libuv's thread pool so it does not appear mid-test
     const before = osThreads();
-    const verifier = new SignatureVerifier({ threads: 2 });
+    const verifier = new SignatureVerifier({ threads: 2, idleStopMs: 0 });
     started.push(verifier);
     await verifier.start();
     await verifier.start(); // idempotent
@@ -232,6 +247,44 @@ describe("SignatureVerifier lifecycle", () => {
     await stopping;
   });
 
+  it("on demand (the default): no worker until first use, stopped after idleStopMs, started again by the next use", async () => {
+    await stat("/"); // warm libuv's thread pool so it does not appear mid-test
+    const before = osThreads();
+    const verifier = new SignatureVerifier({ threads: 2, idleStopMs: 150 });
+    started.push(verifier);
+    await verifier.start();
+    expect(verifier.mode).toBe("workers");
+    expect(verifier.threadIds).toEqual([]);
+    expect(osThreads()).toBe(before);
+
+    for (const round of [0, 1]) {
+      const startedEvent = nextEvent(verifier, "workersStarted");
+      const txs = [valid[100 + round]!, tamper(valid[110 + round]!, "signature", 2), valid[120 + round]!];
+      const answer = verifier.verifyTransactions(txs);
+      expect(await startedEvent).toEqual({ threads: 2 });
+      expect(verifier.threadIds).toHaveLength(2);
+      expect(osThreads()).toBe(before + 2);
+      const stoppedEvent = nextEvent(verifier, "workersStopped");
+      expect(await answer).toEqual([true, false, true]);
+      // Idle for 150 ms after the last chunk: the workers exit on their own.
+      expect(await stoppedEvent).toEqual({ reason: "idle" });
+      expect(verifier.threadIds).toEqual([]);
+      expect(osThreads()).toBe(before);
+      expect(verifier.mode).toBe("workers");
+    }
+
+    // prefetch starts them as well; work keeps them up; stop() still ends them.
+    const startedEvent = nextEvent(verifier, "workersStarted");
+    verifier.prefetch([valid[130]!]);
+    await startedEvent;
+    await verifier.settle([idOf(valid[130]!)]);
+    expect(verifier.isVerified(idOf(valid[130]!))).toBe(true);
+    const stoppedEvent = nextEvent(verifier, "workersStopped");
+    await verifier.stop();
+    expect(await stoppedEvent).toEqual({ reason: "stop" });
+    expect(osThreads()).toBe(before);
+  });
+
   it("threads = 0 verifies inline, with the same answers and the same cache", async () => {
     const verifier = new SignatureVerifier({ threads: 0 });
     started.push(verifier);
@@ -253,7 +306,7 @@ describe("SignatureVerifier lifecycle", () => {
   });
 
   it("a crashed worker fails its pending chunks with WORKER_DIED and is replaced", async () => {
-    const verifier = new SignatureVerifier({ threads: 1 });
+    const verifier = new SignatureVerifier({ threads: 1, idleStopMs: 0 });
     started.push(verifier);
     await verifier.start();
     const [oldThread] = verifier.threadIds;
@@ -274,7 +327,7 @@ describe("SignatureVerifier lifecycle", () => {
   });
 
   it("a crashed worker's prefetched chunks fail quietly: settle resolves and the ids stay unverified", async () => {
-    const verifier = new SignatureVerifier({ threads: 1 });
+    const verifier = new SignatureVerifier({ threads: 1, idleStopMs: 0 });
     started.push(verifier);
     await verifier.start();
     verifier.crashWorkerForTest(0);
@@ -288,6 +341,8 @@ describe("SignatureVerifier lifecycle", () => {
     expect(() => new SignatureVerifier({ threads: -1 })).toThrow(RangeError);
     expect(() => new SignatureVerifier({ threads: 1.5 })).toThrow(RangeError);
     expect(() => new SignatureVerifier({ cacheSize: 0 })).toThrow(RangeError);
+    expect(() => new SignatureVerifier({ idleStopMs: -1 })).toThrow(RangeError);
+    expect(() => new SignatureVerifier({ idleStopMs: 0.5 })).toThrow(RangeError);
     const verifier = new SignatureVerifier({ threads: 0 });
     expect(() => verifier.isVerified(42 as unknown as string)).toThrow(TypeError);
     expect(() => verifier.prefetch("x" as unknown as TransferTx[])).toThrow(TypeError);
