@@ -21,17 +21,12 @@ export interface PeerManagerDeps {
 }
 
 /**
- * How many peers the manager dials on its own: a third of `maxPeers` (as geth's dial ratio;
- * 8 of the default 24, Bitcoin Core's outbound count), never below `minPeers`. The rest of the
- * slots stay free for peers dialling in, so a node that returns to a full network finds room.
- */
-/**
  * The most connections libp2p accepts (`maxConnections`; it refuses at the socket above it):
  * 4 × `maxPeers`. DHT queries connect to the peers they walk through, and gossipsub keeps every
  * connection busy, so in a small network a node holds far more connections than it dialled
- * (25–38 with `maxPeers` 12 in the 50-node simulation). With the ceiling at `maxPeers` every node
- * was full and a node returning from offline mining got in nowhere; at 3 × `maxPeers` nodes still
- * reached it and evictions churned connections under running syncs.
+ * (up to 40 with `maxPeers` 12 in the 50-node simulation, even with K = 8, see host.ts). With the
+ * ceiling at `maxPeers` every node was full and a node returning from offline mining got in
+ * nowhere; at 2–3 × `maxPeers` nodes still reached it.
  */
 export function connectionCeiling(opts: Pick<PeerManagerOptions, "maxPeers">): number {
   return 4 * opts.maxPeers;
@@ -45,6 +40,11 @@ export function evictionThreshold(opts: Pick<PeerManagerOptions, "maxPeers">): n
   return connectionCeiling(opts) - Math.max(1, Math.ceil(opts.maxPeers / 4));
 }
 
+/**
+ * How many peers the manager dials on its own: a third of `maxPeers` (as geth's dial ratio;
+ * 8 of the default 24, Bitcoin Core's outbound count), never below `minPeers`. The rest of the
+ * slots stay free for peers dialling in, so a node that returns to a full network finds room.
+ */
 export function outboundTarget(opts: Pick<PeerManagerOptions, "minPeers" | "maxPeers">): number {
   return Math.min(opts.maxPeers, Math.max(opts.minPeers, Math.ceil(opts.maxPeers / 3)));
 }
