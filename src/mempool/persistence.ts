@@ -1,6 +1,7 @@
 import { ClassicLevel } from "classic-level";
 import { ByteReader, ByteWriter } from "../primitives/codec.js";
 import { decodeTransaction, encodeTransaction, type TransferTx, TxType } from "../primitives/transaction.js";
+import { SMALL_DB_MEMORY } from "../store/index.js";
 import { type Deferred, deferred } from "./deferred.js";
 
 /**
@@ -64,6 +65,7 @@ export class LevelMempoolStore implements MempoolStore {
     this.db = new ClassicLevel<Uint8Array, Uint8Array>(opts.location, {
       keyEncoding: "view",
       valueEncoding: "view",
+      ...SMALL_DB_MEMORY,
     });
     this.syncWrites = opts.syncWrites ?? false;
   }
