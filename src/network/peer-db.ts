@@ -1,4 +1,5 @@
 import { ClassicLevel } from "classic-level";
+import { SMALL_DB_MEMORY } from "../store/level-options.js";
 import { QuarryError } from "../util/errors.js";
 import { PEER_DB_SCHEMA_VERSION, PeerPrefix, peerKeys, peerPrefixRange } from "./layout.js";
 import type { BanRecord, KnownPeer, SecurityLogEntry } from "./records.js";
@@ -62,6 +63,7 @@ export class LevelPeerDb implements PeerDb {
     this.db = new ClassicLevel<Uint8Array, Uint8Array>(opts.location, {
       keyEncoding: "view",
       valueEncoding: "view",
+      ...SMALL_DB_MEMORY,
     });
   }
 
