@@ -9,7 +9,6 @@ import { propagationSuite } from "./propagation.bench.js";
 import { signatureSuite } from "./signature.bench.js";
 import { stateTreeSuite } from "./state-tree.bench.js";
 import { syncSuite } from "./sync.bench.js";
-import { syncPeersSuite } from "./sync-peers.bench.js";
 
 /** Every benchmark suite `npm run bench` runs, in order; `npm run bench -- NAME` runs one. */
 export const suites: BenchSuite[] = [
@@ -20,7 +19,6 @@ export const suites: BenchSuite[] = [
   chainSuite,
   mempoolSuite,
   syncSuite,
-  syncPeersSuite,
   propagationSuite,
   minerSuite,
   keystoreSuite,
