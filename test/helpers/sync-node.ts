@@ -37,13 +37,18 @@ export interface SyncTestNode extends TestLibp2p, OpenedChain {
   destroy: () => Promise<void>;
 }
 
-/** A real node for sync tests: libp2p on 127.0.0.1, a chain on LevelDB in a temp dir, sync started. */
+/**
+ * A real node for sync tests: libp2p on 127.0.0.1, a chain on LevelDB in a temp dir, sync started.
+ * `signatureWorkers`: verify on a worker pool as `createNode` does (sync prefetches each batch
+ * into it); by default signatures verify inline.
+ */
 export async function createSyncNode(
   blocks: readonly Block[] = [],
   opts: Partial<SyncOptions> = {},
+  chainOpts: { signatureWorkers?: boolean } = {},
 ): Promise<SyncTestNode> {
   const dir = tempDir("quarry-sync-");
-  const opened = await openChain(dir.path);
+  const opened = await openChain(dir.path, chainOpts);
   for (const block of blocks) await opened.chain.processBlock(block);
   const net = await createTestLibp2p();
   const scorer = new RecordingScorer();
