@@ -60,6 +60,35 @@ export async function quarryOk(args: readonly string[], opts: Parameters<typeof 
   return r;
 }
 
+/** `quarry chain info --json` of a stopped node's regtest datadir. */
+export async function offlineInfo(
+  datadir: string,
+): Promise<{ height: number; tip: string; chainWork: string }> {
+  const r = await quarryOk(["chain", "info", "--network", "regtest", "--datadir", datadir, "--json"]);
+  return JSON.parse(r.stdout) as { height: number; tip: string; chainWork: string };
+}
+
+/** `quarry mine --offline` on a regtest datadir: `blocks` blocks paying `to`, one thread. */
+export function mineOffline(datadir: string, blocks: number, to: string): Promise<CliResult> {
+  return quarryOk(
+    [
+      "mine",
+      "--offline",
+      "--network",
+      "regtest",
+      "--datadir",
+      datadir,
+      "--blocks",
+      `${blocks}`,
+      "--address",
+      to,
+      "--threads",
+      "1",
+    ],
+    { timeoutMs: 30_000 },
+  );
+}
+
 /**
  * Polls `check` until it returns something other than undefined or false, and returns that; throws
  * after `timeoutMs` naming `what` (and the last error `check` threw). A deadline, not a sleep.

@@ -4,7 +4,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { blockSubsidy, getNetworkParams } from "../../src/consensus/params.js";
 import { encodeAddress, toHex } from "../../src/primitives/index.js";
 import { testKey } from "../helpers/chain-builder.js";
-import { ProcessNode, quarryOk, type ReorgView, saveLogs, waitUntil, work } from "../helpers/process-node.js";
+import {
+  mineOffline,
+  offlineInfo,
+  ProcessNode,
+  quarryOk,
+  type ReorgView,
+  saveLogs,
+  waitUntil,
+  work,
+} from "../helpers/process-node.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 /**
@@ -36,31 +45,6 @@ async function startNode(init: Parameters<typeof ProcessNode.start>[0]): Promise
   const node = await ProcessNode.start(init);
   nodes.push(node);
   return node;
-}
-
-async function offlineInfo(datadir: string): Promise<{ height: number; tip: string; chainWork: string }> {
-  const r = await quarryOk(["chain", "info", "--network", "regtest", "--datadir", datadir, "--json"]);
-  return JSON.parse(r.stdout) as { height: number; tip: string; chainWork: string };
-}
-
-function mineOffline(datadir: string, blocks: number, to: string) {
-  return quarryOk(
-    [
-      "mine",
-      "--offline",
-      "--network",
-      "regtest",
-      "--datadir",
-      datadir,
-      "--blocks",
-      `${blocks}`,
-      "--address",
-      to,
-      "--threads",
-      "1",
-    ],
-    { timeoutMs: 30_000 },
-  );
 }
 
 interface TxView {

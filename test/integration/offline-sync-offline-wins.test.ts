@@ -2,7 +2,15 @@ import { afterEach, describe, expect, it } from "vitest";
 import { blockSubsidy, getNetworkParams } from "../../src/consensus/params.js";
 import { encodeAddress } from "../../src/primitives/index.js";
 import { testKey } from "../helpers/chain-builder.js";
-import { ProcessNode, quarryOk, type ReorgView, saveLogs, waitUntil, work } from "../helpers/process-node.js";
+import {
+  mineOffline,
+  offlineInfo,
+  ProcessNode,
+  type ReorgView,
+  saveLogs,
+  waitUntil,
+  work,
+} from "../helpers/process-node.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 /**
@@ -29,11 +37,6 @@ async function startNode(init: Parameters<typeof ProcessNode.start>[0]): Promise
   return node;
 }
 
-async function offlineInfo(datadir: string): Promise<{ height: number; tip: string; chainWork: string }> {
-  const r = await quarryOk(["chain", "info", "--network", "regtest", "--datadir", datadir, "--json"]);
-  return JSON.parse(r.stdout) as { height: number; tip: string; chainWork: string };
-}
-
 afterEach(async () => {
   await Promise.all(nodes.map((n) => n.stop()));
   saveLogs(nodes);
@@ -47,27 +50,9 @@ describe("offline mining then sync: the offline miner has more work", () => {
     const dirA = tempDir("quarry-offA-");
     const dirB = tempDir("quarry-offB-");
     dirs.push(dirA, dirB);
-    const mine = (datadir: string, blocks: number, to: string) =>
-      quarryOk(
-        [
-          "mine",
-          "--offline",
-          "--network",
-          "regtest",
-          "--datadir",
-          datadir,
-          "--blocks",
-          `${blocks}`,
-          "--address",
-          to,
-          "--threads",
-          "1",
-        ],
-        { timeoutMs: 30_000 },
-      );
 
     // 1. A shared history: A mines 3 blocks, B syncs them from A.
-    await mine(dirA.path, 3, FUNDER);
+    await mineOffline(dirA.path, 3, FUNDER);
     let a = await startNode({ datadir: dirA.path });
     let b = await startNode({ datadir: dirB.path, bootstrap: [a.multiaddr] });
     const common = await a.status();
@@ -77,7 +62,7 @@ describe("offline mining then sync: the offline miner has more work", () => {
     // 2. Both go offline (SIGTERM: clean stop). A mines 5 blocks on its own, B mines 40.
     expect(await b.stop()).toBe(0);
     expect(await a.stop()).toBe(0);
-    await Promise.all([mine(dirA.path, 5, MINER_A), mine(dirB.path, 40, MINER_B)]);
+    await Promise.all([mineOffline(dirA.path, 5, MINER_A), mineOffline(dirB.path, 40, MINER_B)]);
     const offA = await offlineInfo(dirA.path);
     const offB = await offlineInfo(dirB.path);
     expect(offA.height).toBe(8);
