@@ -11,6 +11,7 @@ import {
   type Block,
   type BlockHeader,
   blockHash,
+  encodeAddress,
   headerHash,
   publicKeyFromSeed,
   signTransfer,
@@ -33,6 +34,11 @@ export function testKey(i: number): TestKey {
   seed[0] = (i >> 8) & 0xff;
   const publicKey = publicKeyFromSeed(seed);
   return { seed, publicKey, address: addressHashOf(publicKey) };
+}
+
+/** The regtest address of test key `i` (bech32m, prefix from REGTEST). */
+export function testAddress(i: number): string {
+  return encodeAddress(REGTEST.addressPrefix, testKey(i).address);
 }
 
 export function transfer(

@@ -1,10 +1,9 @@
 import { multiaddr } from "@multiformats/multiaddr";
 import { createNode, type QuarryNode } from "../../src/node.js";
 import type { NodeOptions } from "../../src/options.js";
-import { encodeAddress } from "../../src/primitives/address.js";
 import type { Block } from "../../src/primitives/block.js";
 import { silentLogger } from "../../src/util/logger.js";
-import { testKey } from "./chain-builder.js";
+import { testAddress } from "./chain-builder.js";
 import { waitFor } from "./network-helpers.js";
 import { tempDir } from "./temp-dir.js";
 
@@ -16,11 +15,6 @@ export interface ClusterNodeInit {
   minerKey?: number;
   minPeers?: number;
   maxPeers?: number;
-}
-
-/** The regtest address of test key `i` (bech32m, prefix "qrt"). */
-export function testAddress(i: number): string {
-  return encodeAddress("qrt", testKey(i).address);
 }
 
 /** Node options for a regtest node on 127.0.0.1 with random ports and its own temp datadir. */

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "./temp-dir.js";
 
 /**
  * Real `quarry` processes (dist/, built by `npm run build`) on 127.0.0.1: one-shot CLI commands
@@ -351,9 +352,35 @@ export function work(hex: string): bigint {
   return BigInt(hex);
 }
 
-/** With QUARRY_TEST_LOGS=DIR, writes each node's log lines to DIR/node-<i>.log (for debugging). */
-export function saveLogs(nodes: readonly ProcessNode[]): void {
-  const dir = process.env.QUARRY_TEST_LOGS;
-  if (!dir) return;
-  for (const [i, n] of nodes.entries()) writeFileSync(join(dir, `node-${i}.log`), n.logs.join("\n"));
+/**
+ * The nodes and temp dirs of one test: `start` and `tempDir` record them, `cleanup` (for
+ * afterEach) stops every node, keeps their logs with QUARRY_TEST_LOGS=DIR (DIR/node-<i>.log) and
+ * removes the dirs.
+ */
+export class ProcessNodeScope {
+  private readonly nodes: ProcessNode[] = [];
+  private readonly dirs: { cleanup: () => void }[] = [];
+
+  async start(init: ProcessNodeInit): Promise<ProcessNode> {
+    const node = await ProcessNode.start(init);
+    this.nodes.push(node);
+    return node;
+  }
+
+  tempDir(prefix: string): { path: string; cleanup: () => void } {
+    const dir = tempDir(prefix);
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()));
+    const logDir = process.env.QUARRY_TEST_LOGS;
+    if (logDir)
+      for (const [i, n] of this.nodes.entries())
+        writeFileSync(join(logDir, `node-${i}.log`), n.logs.join("\n"));
+    this.nodes.length = 0;
+    for (const d of this.dirs) d.cleanup();
+    this.dirs.length = 0;
+  }
 }

@@ -2,19 +2,18 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { blockSubsidy, getNetworkParams } from "../../src/consensus/params.js";
-import { encodeAddress, toHex } from "../../src/primitives/index.js";
-import { testKey } from "../helpers/chain-builder.js";
+import { toHex } from "../../src/primitives/index.js";
+import { testAddress, testKey } from "../helpers/chain-builder.js";
 import {
   mineOffline,
   offlineInfo,
-  ProcessNode,
+  type ProcessNodeInit,
+  ProcessNodeScope,
   quarryOk,
   type ReorgView,
-  saveLogs,
   waitUntil,
   work,
 } from "../helpers/process-node.js";
-import { tempDir } from "../helpers/temp-dir.js";
 
 /**
  * Issue 6, "offline then sync" (b): the network has more work, so the offline node reorganises.
@@ -28,24 +27,17 @@ import { tempDir } from "../helpers/temp-dir.js";
  */
 
 const REGTEST = getNetworkParams("regtest");
-const address = (i: number) => encodeAddress(REGTEST.addressPrefix, testKey(i).address);
 const ALICE = testKey(21);
-const ALICE_ADDRESS = address(21);
-const BOB = address(22);
-const MINER_A = address(23);
-const MINER_B_OFFLINE = address(24);
-const MINER_B_ONLINE = address(25);
+const ALICE_ADDRESS = testAddress(21);
+const BOB = testAddress(22);
+const MINER_A = testAddress(23);
+const MINER_B_OFFLINE = testAddress(24);
+const MINER_B_ONLINE = testAddress(25);
 const AMOUNT = 1_234_567n;
 const FEE = 1_000n;
 
-const nodes: ProcessNode[] = [];
-const dirs: { cleanup: () => void }[] = [];
-
-async function startNode(init: Parameters<typeof ProcessNode.start>[0]): Promise<ProcessNode> {
-  const node = await ProcessNode.start(init);
-  nodes.push(node);
-  return node;
-}
+const scope = new ProcessNodeScope();
+const startNode = (init: ProcessNodeInit) => scope.start(init);
 
 interface TxView {
   status: "pending" | "confirmed";
@@ -54,19 +46,12 @@ interface TxView {
   confirmations?: number;
 }
 
-afterEach(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
-  saveLogs(nodes);
-  nodes.length = 0;
-  for (const d of dirs) d.cleanup();
-  dirs.length = 0;
-});
+afterEach(() => scope.cleanup());
 
 describe("offline mining then sync: the network has more work", () => {
   it("B reorganises to A's chain; its user tx returns to the mempool and is mined again", async () => {
-    const dirA = tempDir("quarry-netA-");
-    const dirB = tempDir("quarry-netB-");
-    dirs.push(dirA, dirB);
+    const dirA = scope.tempDir("quarry-netA-");
+    const dirB = scope.tempDir("quarry-netB-");
     const passwordFile = join(dirB.path, "test-password");
     writeFileSync(passwordFile, "offline-sync-pw\n", { mode: 0o600 });
     await quarryOk([

@@ -1,17 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { blockSubsidy, getNetworkParams } from "../../src/consensus/params.js";
-import { encodeAddress } from "../../src/primitives/index.js";
-import { testKey } from "../helpers/chain-builder.js";
+import { testAddress } from "../helpers/chain-builder.js";
 import {
   mineOffline,
   offlineInfo,
-  ProcessNode,
+  type ProcessNodeInit,
+  ProcessNodeScope,
   type ReorgView,
-  saveLogs,
   waitUntil,
   work,
 } from "../helpers/process-node.js";
-import { tempDir } from "../helpers/temp-dir.js";
 
 /**
  * Issue 6, "offline then sync" (a): the offline miner mined more work, so the network
@@ -23,33 +21,19 @@ import { tempDir } from "../helpers/temp-dir.js";
  */
 
 const REGTEST = getNetworkParams("regtest");
-const address = (i: number) => encodeAddress(REGTEST.addressPrefix, testKey(i).address);
-const FUNDER = address(11);
-const MINER_A = address(12);
-const MINER_B = address(13);
+const FUNDER = testAddress(11);
+const MINER_A = testAddress(12);
+const MINER_B = testAddress(13);
 
-const nodes: ProcessNode[] = [];
-const dirs: { cleanup: () => void }[] = [];
+const scope = new ProcessNodeScope();
+const startNode = (init: ProcessNodeInit) => scope.start(init);
 
-async function startNode(init: Parameters<typeof ProcessNode.start>[0]): Promise<ProcessNode> {
-  const node = await ProcessNode.start(init);
-  nodes.push(node);
-  return node;
-}
-
-afterEach(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
-  saveLogs(nodes);
-  nodes.length = 0;
-  for (const d of dirs) d.cleanup();
-  dirs.length = 0;
-});
+afterEach(() => scope.cleanup());
 
 describe("offline mining then sync: the offline miner has more work", () => {
   it("A reorganises to B's offline branch and reports the reorg", async () => {
-    const dirA = tempDir("quarry-offA-");
-    const dirB = tempDir("quarry-offB-");
-    dirs.push(dirA, dirB);
+    const dirA = scope.tempDir("quarry-offA-");
+    const dirB = scope.tempDir("quarry-offB-");
 
     // 1. A shared history: A mines 3 blocks, B syncs them from A.
     await mineOffline(dirA.path, 3, FUNDER);
