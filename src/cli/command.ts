@@ -43,3 +43,11 @@ export function parseFlags<O extends Options>(args: readonly string[], options: 
     throw new CliError(`${message.split("\n")[0]} (usage: ${usage})`);
   }
 }
+
+/** `parseFlags` for a command that takes no positional arguments: one is a usage error. */
+export function parseOnlyFlags<O extends Options>(args: readonly string[], options: O, usage: string) {
+  const parsed = parseFlags(args, options, usage);
+  if (parsed.positionals.length > 0)
+    throw new CliError(`unexpected argument '${parsed.positionals[0]}' (usage: ${usage})`);
+  return parsed;
+}

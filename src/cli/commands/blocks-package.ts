@@ -20,7 +20,7 @@ import { decodeAddress } from "../../primitives/address.js";
 import { type Block, encodeBlock } from "../../primitives/block.js";
 import { fromHex, toHex, wipe } from "../../primitives/bytes.js";
 import { addressHashOf } from "../../primitives/keys.js";
-import { CliError, type Command, parseFlags } from "../command.js";
+import { CliError, type Command, parseFlags, parseOnlyFlags } from "../command.js";
 import { parseNetworkName, resolveDatadir } from "../datadir.js";
 import { openLocalChain } from "../local-chain.js";
 import { keyPassword, keystoreFlags, openKeystore, withKeyErrors } from "./keys.js";
@@ -49,7 +49,7 @@ export const exportBlocksCommand: Command = {
     "export-blocks --from H --to H --key NAME [--out FILE] [--password-file F] [--network N] [--datadir DIR] > pkg",
   run(args, io) {
     return withKeyErrors(io, async () => {
-      const { values, positionals } = parseFlags(
+      const { values } = parseOnlyFlags(
         args,
         {
           ...keystoreFlags,
@@ -60,8 +60,6 @@ export const exportBlocksCommand: Command = {
         },
         this.usage,
       );
-      if (positionals.length > 0)
-        throw new CliError(`unexpected argument '${positionals[0]}' (usage: ${this.usage})`);
       if (!values.key)
         throw new CliError(`--key NAME is required: the package is signed (usage: ${this.usage})`);
       const from = parseHeight(values.from, "--from");

@@ -13,7 +13,7 @@ import {
   writeFileAtomic,
 } from "../../keystore/index.js";
 import { AddressError, fromHex, toHex, wipe } from "../../primitives/index.js";
-import { CliError, type CliIo, type Command, parseFlags } from "../command.js";
+import { CliError, type CliIo, type Command, parseFlags, parseOnlyFlags } from "../command.js";
 import { type NetworkName, parseNetworkName, resolveDatadir } from "../datadir.js";
 
 /**
@@ -120,13 +120,11 @@ export const keysNewCommand: Command = {
   usage: "keys new [--name N] [--light] [--password-file F] [--allow-empty-password] [--json]",
   run(args, io) {
     return withKeyErrors(io, async () => {
-      const { values, positionals } = parseFlags(
+      const { values } = parseOnlyFlags(
         args,
         { ...keystoreFlags, name: { type: "string" }, light: { type: "boolean" } },
         this.usage,
       );
-      if (positionals.length > 0)
-        throw new CliError(`unexpected argument '${positionals[0]}' (usage: ${this.usage})`);
       const { keystore } = openKeystore(values, io.env);
       const password = await keyPassword(values, io.env, "Password for the new key: ", true);
       try {

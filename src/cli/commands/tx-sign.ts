@@ -12,7 +12,7 @@ import {
   U64_MAX,
   wipe,
 } from "../../primitives/index.js";
-import { CliError, type Command, parseFlags } from "../command.js";
+import { CliError, type Command, parseOnlyFlags } from "../command.js";
 import { keyPassword, keystoreFlags, openKeystore, withKeyErrors } from "./keys.js";
 
 /**
@@ -26,7 +26,7 @@ export const txSignCommand: Command = {
   usage: "tx sign --from NAME --to ADDR --amount A --fee F --nonce N [--password-file F] [--json|--hex]",
   run(args, io) {
     return withKeyErrors(io, async () => {
-      const { values, positionals } = parseFlags(
+      const { values } = parseOnlyFlags(
         args,
         {
           ...keystoreFlags,
@@ -39,8 +39,6 @@ export const txSignCommand: Command = {
         },
         this.usage,
       );
-      if (positionals.length > 0)
-        throw new CliError(`unexpected argument '${positionals[0]}' (usage: ${this.usage})`);
       const from = required(values.from, "--from", this.usage);
       const to = required(values.to, "--to", this.usage);
       const amount = parseU64(required(values.amount, "--amount", this.usage), "--amount");
