@@ -1,5 +1,4 @@
-import { readdirSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -24,6 +23,7 @@ import {
   verifySignature,
 } from "../../../src/primitives/index.js";
 import { testKey, transfer } from "../../helpers/chain-builder.js";
+import { waitFor } from "../../helpers/network-helpers.js";
 
 const keys = Array.from({ length: 8 }, (_, i) => testKey(i + 1));
 const to = testKey(99).address;
@@ -92,8 +92,21 @@ function nextEvent<K extends keyof SignatureVerifierEvents>(
   });
 }
 
-/** OS threads of this process (each worker thread is one): independent of the verifier's bookkeeping. */
-const osThreads = () => readdirSync("/proc/self/task").length;
+/**
+ * Signature worker threads of this process as the OS sees them (Node gives each thread its
+ * Worker's `name`, "quarry-signature", cut to the kernel's 15 characters): independent of the
+ * verifier's bookkeeping. A new thread takes its name as it starts, so increases are awaited
+ * (bounded). Counting every OS thread was flaky: libuv's pool and V8's platform threads come and
+ * go on their own.
+ */
+const osThreads = () =>
+  readdirSync("/proc/self/task").filter((tid) => {
+    try {
+      return readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim() === "quarry-signatur";
+    } catch {
+      return false; // the thread exited while we listed
+    }
+  }).length;
 
 describe("verifyEncodedTransfers (the function every worker runs)", () => {
   it("answers 1 for valid and 0 for tampered transfers, matching verifySignature", () => {
@@ -153,8 +166,9 @@ describe("SignatureVerifier with worker threads", () => {
   });
 
   it("caches positive results only: a verified tx hits the cache, a bad one is never cached", async () => {
-    const good = valid[150]!;
-    const bad = tamper(valid[151]!, "signature", 17);
+    // Built here: the property test above may already have verified any tx of `valid`.
+    const good = transfer(keys[3]!, to, 7n, 9_000n);
+    const bad = tamper(transfer(keys[4]!, to, 7n, 9_001n), "signature", 17);
     expect(verifier.isVerified(idOf(good))).toBe(false);
     expect(await verifier.verifyTransactions([good, bad])).toEqual([true, false]);
     expect(verifier.isVerified(idOf(good))).toBe(true);
@@ -213,13 +227,12 @@ describe("SignatureVerifier lifecycle", () => {
   });
 
   it("stop() terminates every worker thread, awaits their exit and is idempotent; start after stop works", async () => {
-    await stat("/"); // warm libuv's thread pool so it does not appear mid-test
     const before = osThreads();
     const verifier = new SignatureVerifier({ threads: 2, idleStopMs: 0 });
     started.push(verifier);
     await verifier.start();
     await verifier.start(); // idempotent
-    expect(osThreads()).toBe(before + 2);
+    await waitFor(() => osThreads() === before + 2, 10_000, "two named signature threads");
     expect(await verifier.verifyTransactions(valid.slice(0, 10))).toEqual(new Array(10).fill(true));
 
     await Promise.all([verifier.stop(), verifier.stop()]);
@@ -230,7 +243,7 @@ describe("SignatureVerifier lifecycle", () => {
 
     await verifier.start();
     expect(verifier.mode).toBe("workers");
-    expect(osThreads()).toBe(before + 2);
+    await waitFor(() => osThreads() === before + 2, 10_000, "two named signature threads");
     const got = await verifier.verifyTransactions([valid[20]!, tamper(valid[21]!, "signature", 1)]);
     expect(got).toEqual([true, false]);
     await verifier.stop();
@@ -248,7 +261,6 @@ describe("SignatureVerifier lifecycle", () => {
   });
 
   it("on demand (the default): no worker until first use, stopped after idleStopMs, started again by the next use", async () => {
-    await stat("/"); // warm libuv's thread pool so it does not appear mid-test
     const before = osThreads();
     const verifier = new SignatureVerifier({ threads: 2, idleStopMs: 150 });
     started.push(verifier);
@@ -263,7 +275,7 @@ describe("SignatureVerifier lifecycle", () => {
       const answer = verifier.verifyTransactions(txs);
       expect(await startedEvent).toEqual({ threads: 2 });
       expect(verifier.threadIds).toHaveLength(2);
-      expect(osThreads()).toBe(before + 2);
+      await waitFor(() => osThreads() === before + 2, 10_000, "two named signature threads");
       const stoppedEvent = nextEvent(verifier, "workersStopped");
       expect(await answer).toEqual([true, false, true]);
       // Idle for 150 ms after the last chunk: the workers exit on their own.
