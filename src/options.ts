@@ -1,7 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { getNetworkParams, type NetworkName } from "./consensus/params.js";
+import {
+  DEFAULT_NETWORK,
+  getNetworkParams,
+  isNetworkName,
+  NETWORK_NAMES,
+  type NetworkName,
+} from "./consensus/params.js";
 import { AddressError, decodeAddress } from "./primitives/address.js";
 import { QuarryError } from "./util/errors.js";
 import type { LogLevel } from "./util/logger.js";
@@ -46,7 +52,6 @@ export const DEFAULT_PORTS: Record<NetworkName, { p2p: number; api: number }> = 
 };
 
 const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
-const NETWORKS: readonly NetworkName[] = ["regtest", "devnet", "testnet"];
 
 /** Raw values from one layer (file, env or flags), before validation. */
 export type RawConfig = Partial<Record<keyof NodeOptions, unknown>>;
@@ -137,23 +142,23 @@ function list(key: string, v: unknown): string[] {
 export function resolveNodeOptions(flags: RawConfig, env: NodeJS.ProcessEnv): NodeOptions {
   const fromEnv = configFromEnv(env);
   const early = { ...fromEnv, ...flags };
-  const networkRaw = early.network ?? "devnet";
-  if (!NETWORKS.includes(networkRaw as NetworkName)) {
+  const networkRaw = early.network ?? DEFAULT_NETWORK;
+  if (!isNetworkName(networkRaw)) {
     throw new ConfigError(
       "network",
-      `unknown network '${String(networkRaw)}'; use one of: ${NETWORKS.join(", ")}`,
+      `unknown network '${String(networkRaw)}'; use one of: ${NETWORK_NAMES.join(", ")}`,
     );
   }
-  let network = networkRaw as NetworkName;
+  let network: NetworkName = networkRaw;
   const datadir = resolve(
     early.datadir === undefined ? defaultDatadir(network) : str("datadir", early.datadir),
   );
   const merged: RawConfig = { ...configFromFile(datadir), ...fromEnv, ...flags };
   if (merged.network !== undefined && merged.network !== network) {
-    if (!NETWORKS.includes(merged.network as NetworkName)) {
+    if (!isNetworkName(merged.network)) {
       throw new ConfigError("network", `unknown network '${String(merged.network)}'`);
     }
-    network = merged.network as NetworkName;
+    network = merged.network;
   }
   const ports = DEFAULT_PORTS[network];
   const options: NodeOptions = {

@@ -1,16 +1,14 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { DEFAULT_NETWORK, isNetworkName, NETWORK_NAMES, type NetworkName } from "../consensus/params.js";
 import { CliError } from "./command.js";
 
-export const NETWORK_NAMES = ["regtest", "devnet", "testnet"] as const;
-export type NetworkName = (typeof NETWORK_NAMES)[number];
-
 export function parseNetworkName(value: string | undefined, env: NodeJS.ProcessEnv): NetworkName {
-  const name = value ?? env.QUARRY_NETWORK ?? "devnet";
-  if (!(NETWORK_NAMES as readonly string[]).includes(name)) {
+  const name = value ?? env.QUARRY_NETWORK ?? DEFAULT_NETWORK;
+  if (!isNetworkName(name)) {
     throw new CliError(`unknown network '${name}'; use one of: ${NETWORK_NAMES.join(", ")}`);
   }
-  return name as NetworkName;
+  return name;
 }
 
 /**

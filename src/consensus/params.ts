@@ -20,7 +20,15 @@
  * time(block 1) − spacing, i.e. block 1 counts as on schedule.
  */
 
-export type NetworkName = "regtest" | "devnet" | "testnet";
+/** The one list of network names; options, the CLI and the host validate against it. */
+export const NETWORK_NAMES = ["regtest", "devnet", "testnet"] as const;
+export type NetworkName = (typeof NETWORK_NAMES)[number];
+/** The network a node or command uses when none is named. */
+export const DEFAULT_NETWORK: NetworkName = "devnet";
+
+export function isNetworkName(value: unknown): value is NetworkName {
+  return (NETWORK_NAMES as readonly unknown[]).includes(value);
+}
 
 export interface GenesisParams {
   time: number;

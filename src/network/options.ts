@@ -1,4 +1,4 @@
-import type { NetworkName } from "../consensus/params.js";
+import { isNetworkName, type NetworkName } from "../consensus/params.js";
 
 /** Tunables of the peer scorer; defaults in `DEFAULT_REPUTATION_OPTIONS`. */
 export interface ReputationOptions {
@@ -169,8 +169,7 @@ export function resolvePeerManagerOptions(opts: Partial<PeerManagerOptions> = {}
 }
 
 export function resolveNetworkHostOptions(init: NetworkHostInit): NetworkHostOptions {
-  if (!["regtest", "devnet", "testnet"].includes(init.network))
-    throw new RangeError(`unknown network ${init.network}`);
+  if (!isNetworkName(init.network)) throw new RangeError(`unknown network ${String(init.network)}`);
   const { peers, reputation, securityLog, gossipRate, ...given } = init;
   // an option passed as undefined keeps its default
   const rest = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as typeof given;

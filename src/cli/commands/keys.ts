@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { getNetworkParams, type NetworkParams } from "../../consensus/params.js";
+import { getNetworkParams, type NetworkName, type NetworkParams } from "../../consensus/params.js";
 import {
   decryptForeignKeyFile,
   defaultPasswordDeps,
@@ -14,7 +14,7 @@ import {
 } from "../../keystore/index.js";
 import { AddressError, fromHex, toHex, wipe } from "../../primitives/index.js";
 import { CliError, type CliIo, type Command, parseFlags, parseOnlyFlags } from "../command.js";
-import { type NetworkName, parseNetworkName, resolveDatadir } from "../datadir.js";
+import { parseNetworkName, resolveDatadir } from "../datadir.js";
 
 /**
  * `quarry keys …`: the encrypted key store in `<datadir>/keystore`. Passwords come from
