@@ -22,6 +22,7 @@ import { toHex } from "./primitives/bytes.js";
 import { decodeTransaction, encodeTransaction, TxType, transactionId } from "./primitives/transaction.js";
 import { ChainStore } from "./store/chain-store.js";
 import { SyncManager } from "./sync/index.js";
+import { type Clock, systemClock } from "./util/clock.js";
 import { QuarryError } from "./util/errors.js";
 import type { Logger } from "./util/logger.js";
 
@@ -32,6 +33,8 @@ const SYNC_LOG_INTERVAL_MS = 5_000;
 
 export interface NodeDeps {
   log: Logger;
+  /** wall clock for every service that reads the time (default systemClock) */
+  clock?: Clock;
   /**
    * false: a mining node starts with its producer idle, mining only when `producer.start()` is
    * called (the simulation mines exact block counts; default true)
@@ -65,6 +68,7 @@ export class NodeStartError extends QuarryError<{ code: "NODE_START_FAILED"; sta
  */
 export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<QuarryNode> {
   const log = deps.log;
+  const clock = deps.clock ?? systemClock;
   const params = getNetworkParams(options.network);
   const datadir = options.datadir;
   await mkdir(datadir, { recursive: true, mode: 0o700 });
@@ -80,7 +84,13 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   // mempool: needs the chain (tip accounts) and its own LevelDB at <datadir>/mempool
   const mempool = new Mempool(
     {},
-    { params, state: chain, store: new LevelMempoolStore({ location: join(datadir, "mempool") }), log },
+    {
+      params,
+      state: chain,
+      store: new LevelMempoolStore({ location: join(datadir, "mempool") }),
+      clock,
+      log,
+    },
   );
   // peer db: known peers, bans, security log at <datadir>/peers
   const peerDb = new LevelPeerDb({ location: join(datadir, "peers") });
@@ -94,7 +104,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       localNetwork: params.name !== "testnet",
       peers: { minPeers: options.minPeers, maxPeers: options.maxPeers },
     },
-    { privateKey: identity.privateKey, log, peerDb },
+    { privateKey: identity.privateKey, log, peerDb, clock },
   );
   // sync: needs libp2p (from the host), the chain, the identity (batch signatures), reputation
   const sync = new SyncManager(
@@ -105,6 +115,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       privateKey: identity.privateKey,
       scorer: syncScorer(host.reputation),
       securityLog: host.securityLog,
+      clock,
       log: log.child({ module: "sync" }),
     },
   );
@@ -177,7 +188,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   };
   let lastSyncLogMs = 0;
   sync.on("syncProgress", (p) => {
-    const now = Date.now();
+    const now = clock.nowMs();
     if (!p.syncing || now - lastSyncLogMs < SYNC_LOG_INTERVAL_MS) return;
     lastSyncLogMs = now;
     const percent = p.targetHeight > 0 ? Math.min(100, (100 * p.height) / p.targetHeight) : 100;

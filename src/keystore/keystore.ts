@@ -18,6 +18,7 @@ import {
   TEMP_PREFIX,
   writeFileAtomic,
 } from "../util/atomic-file.js";
+import { type Clock, systemClock } from "../util/clock.js";
 import { KeystoreError, KeystoreErrorCode } from "./errors.js";
 import { SCRYPT_DEFAULT, SCRYPT_LIGHT } from "./kdf.js";
 import {
@@ -52,14 +53,15 @@ export interface KeystoreOptions {
 }
 
 export interface KeystoreDeps {
-  now(): Date;
+  /** stamps the creation time recorded in new files */
+  clock: Clock;
   randomSeed(): Uint8Array;
   atomic: AtomicWriteDeps;
   encrypt?: EncryptDeps;
 }
 
 export const defaultKeystoreDeps: KeystoreDeps = {
-  now: () => new Date(),
+  clock: systemClock,
   randomSeed: () => new Uint8Array(randomBytes(SEED_LENGTH)),
   atomic: defaultAtomicWriteDeps,
 };
@@ -187,7 +189,7 @@ export class Keystore {
           `this key is already in the keystore as '${duplicate.name}'`,
         );
       }
-      const meta = this.metaFor(publicKey, name, this.deps.now().toISOString());
+      const meta = this.metaFor(publicKey, name, new Date(this.deps.clock.nowMs()).toISOString());
       await this.write(
         path,
         seed,
@@ -226,7 +228,7 @@ export class Keystore {
       const meta = this.metaFor(
         publicKeyFromSeed(seed),
         name,
-        file.quarry?.created ?? this.deps.now().toISOString(),
+        file.quarry?.created ?? new Date(this.deps.clock.nowMs()).toISOString(),
       );
       await this.write(path, seed, newPassword, cost, meta, true, name);
       return this.infoOf(name, path, meta);

@@ -12,6 +12,7 @@ import {
   transactionId,
   transactionSize,
 } from "../primitives/transaction.js";
+import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 import { AccountLoader, type AccountReader } from "./account-loader.js";
@@ -37,8 +38,8 @@ export interface MempoolDeps {
   state: AccountReader;
   /** persistence; without it the pool lives in memory only. The mempool opens and closes it. */
   store?: MempoolStore;
-  /** wall clock in **milliseconds** (default Date.now); expiry and rate limits read it */
-  clock?: () => number;
+  /** wall clock (default systemClock); expiry and rate limits read it */
+  clock?: Clock;
   log?: Logger;
 }
 
@@ -106,7 +107,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
   private readonly opts: MempoolOptions;
   private readonly params: NetworkParams;
   private readonly store: MempoolStore | undefined;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private readonly log: Logger;
   private readonly state: AccountReader;
   private readonly loader: AccountLoader;
@@ -132,7 +133,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
     this.opts = resolveMempoolOptions(opts);
     this.params = deps.params;
     this.store = deps.store;
-    this.clock = deps.clock ?? Date.now;
+    this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
     this.state = deps.state;
     this.loader = new AccountLoader(deps.state);
@@ -253,14 +254,14 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
       throw new TxError(TxErrorCode.COINBASE_OUTSIDE_BLOCK, "only transfers enter the mempool");
     }
     // Rate limit first: a flooding peer must not cost us signature checks.
-    if (fromPeer !== undefined && !this.limiter.take(fromPeer, this.clock())) {
+    if (fromPeer !== undefined && !this.limiter.take(fromPeer, this.clock.nowMs())) {
       this.emit("peerRateLimited", { peer: fromPeer });
       throw new MempoolError(
         { code: MempoolErrorCode.RATE_LIMITED, peer: fromPeer },
         `peer ${fromPeer} over its tx rate`,
       );
     }
-    const entry = this.makeEntry(tx, this.clock());
+    const entry = this.makeEntry(tx, this.clock.nowMs());
     if (this.byId.has(entry.id))
       throw new MempoolError({ code: MempoolErrorCode.DUPLICATE }, `${entry.id} is pooled`);
     this.checkMinFee(entry);
@@ -287,7 +288,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
    * mined without them). Returns how many left.
    */
   expire(): number {
-    const cutoff = this.clock() - this.opts.expirySeconds * 1000;
+    const cutoff = this.clock.nowMs() - this.opts.expirySeconds * 1000;
     const expired: PoolEntry[] = [];
     for (const e of this.byId.values()) if (e.addedAtMs <= cutoff) expired.push(e);
     let removed = 0;
@@ -335,7 +336,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
     const returned = [...event.returnedTransactions];
     return this.enqueue(async () => {
       await this.revalidateDirty();
-      const now = this.clock();
+      const now = this.clock.nowMs();
       for (const tx of returned) {
         const entry = this.makeEntry(tx, now);
         if (this.byId.has(entry.id)) continue;
@@ -688,7 +689,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
       if (sa !== sb) return sa < sb ? -1 : 1;
       return a.tx.nonce < b.tx.nonce ? -1 : a.tx.nonce > b.tx.nonce ? 1 : 0;
     });
-    const cutoff = this.clock() - this.opts.expirySeconds * 1000;
+    const cutoff = this.clock.nowMs() - this.opts.expirySeconds * 1000;
     let kept = 0;
     let dropped = 0;
     for (const { tx, addedAtMs } of persisted) {

@@ -1,5 +1,6 @@
 import type { GossipSub, Message, TopicValidatorResult } from "@libp2p/gossipsub";
 import type { PeerId } from "@libp2p/interface";
+import { type Clock, systemClock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import { NetworkError, NetworkErrorCode } from "./errors.js";
 import type { OrphanBlockEvent } from "./events.js";
@@ -34,7 +35,7 @@ export interface GossipDeps {
   reputation: Pick<PeerReputation, "penalize" | "isBanned">;
   securityLog: Pick<SecurityLog, "record">;
   onOrphan: (event: OrphanBlockEvent) => void;
-  clock?: () => number;
+  clock?: Clock;
   log: Logger;
 }
 
@@ -57,7 +58,7 @@ export class GossipTopics {
     private readonly opts: GossipOptions,
     private readonly deps: GossipDeps,
   ) {
-    const clock = deps.clock ?? Date.now;
+    const clock = deps.clock ?? systemClock;
     this.limits = {
       block: new TokenBuckets({ burst: opts.rate.blockBurst, perSecond: opts.rate.blocksPerSecond }, clock),
       tx: new TokenBuckets({ burst: opts.rate.txBurst, perSecond: opts.rate.txsPerSecond }, clock),

@@ -11,6 +11,7 @@ import { type Ping, ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
 import { getNetworkParams } from "../consensus/params.js";
+import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 import type { NetworkEvents } from "./events.js";
@@ -35,8 +36,8 @@ export interface NetworkHostDeps {
    * host keeps them in memory (nothing survives a restart).
    */
   peerDb?: PeerDb;
-  /** milliseconds; injected so tests control score decay and ban expiry */
-  clock?: () => number;
+  /** wall clock (default systemClock): score decay, ban expiry, backoff, rate limits, log times */
+  clock?: Clock;
 }
 
 /** Misbehaviour reported by another service (e.g. sync): penalised and logged. */
@@ -58,7 +59,7 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
   const params = getNetworkParams(opts.network);
   const log = (deps.log ?? silentLogger).child({ module: "network" });
   const peerDb = deps.peerDb ?? new MemoryPeerDb();
-  const clock = deps.clock ?? Date.now;
+  const clock = deps.clock ?? systemClock;
   const reputation = new PeerReputation(opts.reputation, { peerDb, clock, log });
   const banned = (peerId: PeerId) => reputation.isBanned(peerId.toString());
   const libp2p = await createLibp2p<NetworkServices>({
@@ -123,7 +124,7 @@ interface NetworkHostParts {
   libp2p: Libp2p<NetworkServices>;
   peerDb: PeerDb;
   reputation: PeerReputation;
-  clock: () => number;
+  clock: Clock;
   log: Logger;
   ownsPeerDb: boolean;
 }

@@ -3,6 +3,7 @@ import type { IdentifyResult, Libp2p, PeerId, PeerInfo } from "@libp2p/interface
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Ping } from "@libp2p/ping";
 import { multiaddr } from "@multiformats/multiaddr";
+import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { NetworkErrorCode } from "./errors.js";
 import type { PeerManagerOptions } from "./options.js";
@@ -16,7 +17,7 @@ export interface PeerManagerDeps {
   reputation: Pick<PeerReputation, "isBanned" | "penalize" | "score">;
   /** bootstrap multiaddrs (with /p2p/<id>): always dial candidates, retried with backoff */
   bootstrap: readonly string[];
-  clock?: () => number;
+  clock?: Clock;
   log?: Logger;
 }
 
@@ -67,7 +68,7 @@ interface Candidate {
  */
 export class PeerManager {
   private readonly libp2p: Libp2p<{ ping: Ping }>;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private readonly log: Logger;
   private readonly candidates = new Map<string, Candidate>();
   private readonly dialing = new Set<string>();
@@ -83,7 +84,7 @@ export class PeerManager {
     private readonly deps: PeerManagerDeps,
   ) {
     this.libp2p = deps.libp2p;
-    this.clock = deps.clock ?? Date.now;
+    this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
   }
 
@@ -179,7 +180,7 @@ export class PeerManager {
     const c = this.addCandidate(peerId);
     if (
       this.outboundCount + this.dialing.size < outboundTarget(this.opts) &&
-      c.nextAttemptMs <= this.clock()
+      c.nextAttemptMs <= this.clock.nowMs()
     ) {
       void this.dial(c);
     }
@@ -189,7 +190,7 @@ export class PeerManager {
     const c = this.addCandidate(evt.detail);
     // failures reset only once the connection has lasted (see onDisconnect): a full peer that
     // accepts and at once evicts us must not be redialled every second
-    c.connectedAtMs = this.clock();
+    c.connectedAtMs = this.clock.nowMs();
     c.nextAttemptMs = 0;
     this.pingFailures.delete(evt.detail.toString());
     if (this.isInboundOnly(evt.detail) && this.libp2p.getConnections().length > evictionThreshold(this.opts))
@@ -209,7 +210,7 @@ export class PeerManager {
    * `except`.
    */
   private evictionCandidates(except?: string): PeerId[] {
-    const now = this.clock();
+    const now = this.clock.nowMs();
     const oldestOpen = new Map<string, { peerId: PeerId; openedMs: number }>();
     const outbound = new Set<string>();
     for (const conn of this.libp2p.getConnections()) {
@@ -260,7 +261,7 @@ export class PeerManager {
     // Do not hammer a peer that just dropped us; the upkeep loop redials after the backoff,
     // which grows while connections to it keep ending within the eviction grace.
     if (c) {
-      const now = this.clock();
+      const now = this.clock.nowMs();
       const lived = c.connectedAtMs === undefined ? 0 : now - c.connectedAtMs;
       c.failures = lived >= this.opts.evictionGraceMs ? 0 : c.failures + 1;
       c.connectedAtMs = undefined;
@@ -275,7 +276,7 @@ export class PeerManager {
     if (this.deps.reputation.isBanned(id)) return;
     const addrs = listenAddrs.filter((a) => !a.toString().includes("/p2p-circuit")).map((a) => a.toString());
     if (addrs.length === 0) return;
-    const record: KnownPeer = { peerId: id, addrs, lastSeenMs: this.clock() };
+    const record: KnownPeer = { peerId: id, addrs, lastSeenMs: this.clock.nowMs() };
     this.track(this.saveKnownPeer(record));
   };
 
@@ -308,7 +309,7 @@ export class PeerManager {
     } catch (err) {
       if (signal.aborted) return;
       c.failures++;
-      c.nextAttemptMs = this.clock() + this.backoffMs(c.failures);
+      c.nextAttemptMs = this.clock.nowMs() + this.backoffMs(c.failures);
       this.log.debug({ peerId: key, failures: c.failures, err }, "dial failed");
     } finally {
       this.dialing.delete(key);
@@ -320,7 +321,7 @@ export class PeerManager {
     this.trimToThreshold();
     const missing = this.opts.minPeers - this.connectedCount - this.dialing.size;
     if (missing <= 0) return;
-    const now = this.clock();
+    const now = this.clock.nowMs();
     const eligible = [...this.candidates.values()]
       .filter((c) => c.nextAttemptMs <= now && !this.dialing.has(c.peerId.toString()))
       .filter((c) => this.libp2p.getConnections(c.peerId).length === 0)

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../util/clock.js";
 import { LruCache } from "../util/lru.js";
 
 export interface TokenBucketOptions {
@@ -15,7 +16,7 @@ export class TokenBuckets {
 
   constructor(
     private readonly opts: TokenBucketOptions,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {
     if (!(opts.burst >= 1) || !(opts.perSecond > 0))
       throw new RangeError("burst must be ≥ 1 and perSecond > 0");
@@ -24,7 +25,7 @@ export class TokenBuckets {
 
   /** true when `key` had a token (and spends it); false when it is over its rate */
   take(key: string): boolean {
-    const now = this.clock();
+    const now = this.clock.nowMs();
     const b = this.buckets.get(key) ?? { tokens: this.opts.burst, atMs: now };
     const tokens = Math.min(this.opts.burst, b.tokens + ((now - b.atMs) / 1000) * this.opts.perSecond);
     const ok = tokens >= 1;

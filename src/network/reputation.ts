@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 import { type ReputationOptions, resolveReputationOptions } from "./options.js";
@@ -9,7 +10,7 @@ export interface ReputationDeps {
   /** where bans persist */
   peerDb: PeerDb;
   /** milliseconds; injected so tests control decay */
-  clock?: () => number;
+  clock?: Clock;
   log?: Logger;
 }
 
@@ -48,7 +49,7 @@ const PRUNE_AT = 10_000;
 export class PeerReputation extends TypedEmitter<ReputationEvents> {
   private readonly opts: ReputationOptions;
   private readonly peerDb: PeerDb;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private readonly log: Logger;
   private readonly scores = new Map<string, Score>();
   private readonly banned = new Map<string, BanRecord>();
@@ -58,13 +59,13 @@ export class PeerReputation extends TypedEmitter<ReputationEvents> {
     super();
     this.opts = resolveReputationOptions(opts);
     this.peerDb = deps.peerDb;
-    this.clock = deps.clock ?? Date.now;
+    this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
   }
 
   /** Reads the persisted bans (dropping expired ones). The peer database must be open. */
   async load(): Promise<void> {
-    const now = this.clock();
+    const now = this.clock.nowMs();
     for (const ban of await this.peerDb.bans()) {
       if (ban.untilMs > now) this.banned.set(ban.peerId, ban);
       else await this.peerDb.deleteBan(ban.peerId);
@@ -75,7 +76,7 @@ export class PeerReputation extends TypedEmitter<ReputationEvents> {
   score(peerId: string): number {
     const s = this.scores.get(peerId);
     if (!s) return 0;
-    return s.points * 0.5 ** ((this.clock() - s.atMs) / this.opts.halfLifeMs);
+    return s.points * 0.5 ** ((this.clock.nowMs() - s.atMs) / this.opts.halfLifeMs);
   }
 
   /**
@@ -89,7 +90,7 @@ export class PeerReputation extends TypedEmitter<ReputationEvents> {
     const points = penaltyFor(code);
     if (points <= 0) return;
     const score = this.score(peerId) + points;
-    this.scores.set(peerId, { points: score, atMs: this.clock() });
+    this.scores.set(peerId, { points: score, atMs: this.clock.nowMs() });
     if (this.scores.size > PRUNE_AT) this.prune();
     const event: PeerPenalizedEvent = { peerId, code, points, score, ...(detail ? { detail } : {}) };
     this.log.debug({ peerId, code, points, score }, "peer penalized");
@@ -103,7 +104,7 @@ export class PeerReputation extends TypedEmitter<ReputationEvents> {
   ban(peerId: string, code: string, reason: string, durationMs = this.opts.banDurationMs): BanRecord {
     const existing = this.activeBan(peerId);
     if (existing) return existing;
-    const now = this.clock();
+    const now = this.clock.nowMs();
     const ban: BanRecord = { peerId, code, reason, sinceMs: now, untilMs: now + durationMs };
     this.banned.set(peerId, ban);
     this.log.warn({ peerId, code, reason, untilMs: ban.untilMs }, "peer banned");
@@ -125,7 +126,7 @@ export class PeerReputation extends TypedEmitter<ReputationEvents> {
 
   /** Active bans, oldest first. */
   bans(): BanRecord[] {
-    const now = this.clock();
+    const now = this.clock.nowMs();
     return [...this.banned.values()].filter((b) => b.untilMs > now).sort((a, b) => a.sinceMs - b.sinceMs);
   }
 
@@ -137,7 +138,7 @@ export class PeerReputation extends TypedEmitter<ReputationEvents> {
   private activeBan(peerId: string): BanRecord | undefined {
     const ban = this.banned.get(peerId);
     if (!ban) return undefined;
-    if (ban.untilMs > this.clock()) return ban;
+    if (ban.untilMs > this.clock.nowMs()) return ban;
     this.banned.delete(peerId);
     this.track(this.peerDb.deleteBan(peerId));
     return undefined;

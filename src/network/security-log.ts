@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { resolveSecurityLogOptions, type SecurityLogOptions } from "./options.js";
 import type { PeerDb } from "./peer-db.js";
@@ -6,7 +7,7 @@ import type { SecurityLogEntry, SecurityLogKind } from "./records.js";
 export interface SecurityLogDeps {
   peerDb: PeerDb;
   /** milliseconds */
-  clock?: () => number;
+  clock?: Clock;
   log?: Logger;
 }
 
@@ -29,7 +30,7 @@ const utf8 = new TextEncoder();
 export class SecurityLog {
   private readonly opts: SecurityLogOptions;
   private readonly peerDb: PeerDb;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private readonly log: Logger;
   private entries: SecurityLogEntry[] = [];
   private nextSeq = 0;
@@ -39,7 +40,7 @@ export class SecurityLog {
   constructor(opts: Partial<SecurityLogOptions>, deps: SecurityLogDeps) {
     this.opts = resolveSecurityLogOptions(opts);
     this.peerDb = deps.peerDb;
-    this.clock = deps.clock ?? Date.now;
+    this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
   }
 
@@ -65,7 +66,7 @@ export class SecurityLog {
     }
     const entry: SecurityLogEntry = {
       seq: this.nextSeq++,
-      timeMs: this.clock(),
+      timeMs: this.clock.nowMs(),
       peerId: event.peerId,
       code: event.code,
       kind: event.kind,

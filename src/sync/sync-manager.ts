@@ -4,6 +4,7 @@ import type { AcceptResult } from "../chain/index.js";
 import { BlockError } from "../consensus/errors.js";
 import type { Block } from "../primitives/block.js";
 import { fromHex, toHex } from "../primitives/bytes.js";
+import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 import { openBatch } from "./batch.js";
@@ -32,6 +33,8 @@ export interface SyncDeps {
   privateKey: PrivateKey;
   scorer: PeerScorer;
   securityLog?: SecurityLog;
+  /** wall clock (default systemClock); when a peer that timed out may serve again */
+  clock?: Clock;
   log?: Logger;
 }
 
@@ -55,6 +58,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   private readonly opts: SyncOptions;
   private readonly deps: SyncDeps;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private readonly ids: SyncProtocolIds;
   private readonly peers: PeerSetType = new PeerSet();
   private readonly meter: RateMeter;
@@ -71,6 +75,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     this.opts = resolveSyncOptions(opts);
     this.deps = deps;
     this.log = (deps.log ?? silentLogger).child({ service: "sync" });
+    this.clock = deps.clock ?? systemClock;
     this.ids = syncProtocolIds(deps.chain.networkParams.name);
     this.meter = new RateMeter(this.opts.rateWindowMs);
   }
@@ -354,7 +359,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
             batch.endHeight,
             this.opts.maxRequestsPerPeer,
             batch.failedPeers,
-            Date.now(),
+            this.clock.nowMs(),
           );
           if (!peer) break;
           batch.startDownloading(peer.id);
@@ -409,7 +414,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       if (!isSyncError(err)) throw err;
       if (err.type.code !== SyncErrorCode.STOPPED) this.punish(peer.id, err, "batch", received, batch);
       if (isSyncError(err, SyncErrorCode.TIMEOUT, SyncErrorCode.STREAM_FAILED))
-        peer.unavailableUntil = Date.now() + UNAVAILABLE_MS;
+        peer.unavailableUntil = this.clock.nowMs() + UNAVAILABLE_MS;
       if (
         isSyncError(
           err,

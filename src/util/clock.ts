@@ -15,7 +15,12 @@ export function nowSeconds(clock: Clock): number {
 export const systemClock: Clock = { nowMs: () => Date.now() };
 
 /** A clock tests move by hand. */
-export function manualClock(startMs = 0): Clock & { advanceMs(ms: number): void; setMs(ms: number): void } {
+export interface ManualClock extends Clock {
+  advanceMs(ms: number): void;
+  setMs(ms: number): void;
+}
+
+export function manualClock(startMs = 0): ManualClock {
   let now = startMs;
   return {
     nowMs: () => now,

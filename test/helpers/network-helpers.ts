@@ -6,6 +6,7 @@ import {
   type NetworkHostInit,
   type PeerDb,
 } from "../../src/network/index.js";
+import type { Clock } from "../../src/util/clock.js";
 
 /**
  * Resolves when `predicate` holds, re-checking every `intervalMs`; rejects with `what` after
@@ -52,7 +53,7 @@ export interface StartedHost {
 /** Creates and starts a local regtest host. */
 export async function startLocalHost(
   overrides: Partial<NetworkHostInit> = {},
-  deps: { privateKey?: PrivateKey; peerDb?: PeerDb; clock?: () => number } = {},
+  deps: { privateKey?: PrivateKey; peerDb?: PeerDb; clock?: Clock } = {},
 ): Promise<StartedHost> {
   const privateKey = deps.privateKey ?? (await generateKeyPair("Ed25519"));
   const host = await createNetworkHost(localHostInit(overrides), { ...deps, privateKey });

@@ -2,6 +2,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { afterEach, describe, expect, it } from "vitest";
 import type { NetworkHost, NetworkHostInit } from "../../src/network/index.js";
 import { connectionCeiling, evictionThreshold } from "../../src/network/peer-manager.js";
+import { type Clock, systemClock } from "../../src/util/clock.js";
 import { startLocalHost, stopAll, waitFor } from "../helpers/network-helpers.js";
 
 /**
@@ -21,7 +22,7 @@ describe("inbound eviction (real libp2p on 127.0.0.1)", () => {
     peers: { minPeers: 0, maxPeers: 1 },
   };
 
-  async function start(init: Partial<NetworkHostInit>, clock?: () => number): Promise<NetworkHost> {
+  async function start(init: Partial<NetworkHostInit>, clock?: Clock): Promise<NetworkHost> {
     const { host } = await startLocalHost(init, clock ? { clock } : {});
     hosts.push(host);
     return host;
@@ -90,7 +91,7 @@ describe("inbound eviction (real libp2p on 127.0.0.1)", () => {
 
   it("at the ceiling libp2p refuses at the socket; upkeep trims older inbound peers back to the threshold", async () => {
     let offsetMs = 0;
-    const clock = () => Date.now() + offsetMs;
+    const clock: Clock = { nowMs: () => systemClock.nowMs() + offsetMs };
     const peers = { minPeers: 0, maxPeers: 2, evictionGraceMs: 600_000 };
     const a = await start({ dhtInitialQuerySelfIntervalMs: 60_000, peers }, clock);
     const ceiling = connectionCeiling({ maxPeers: 2 });

@@ -3,6 +3,7 @@ import { REGTEST } from "../../../src/consensus/params.js";
 import type { AccountReader, MempoolOptions, MempoolStore } from "../../../src/mempool/index.js";
 import { Mempool, MempoolError } from "../../../src/mempool/index.js";
 import { toHex } from "../../../src/primitives/index.js";
+import { type Clock, type ManualClock, manualClock } from "../../../src/util/clock.js";
 import type { TestKey } from "../../helpers/chain-builder.js";
 
 /** Tip accounts held in a map; `reads` counts getAccounts calls. */
@@ -27,27 +28,23 @@ export class MapState implements AccountReader {
   }
 }
 
-/** A settable clock in milliseconds. */
-export class TestClock {
-  constructor(public nowMs = 1_800_000_000_000) {}
-  readonly fn = (): number => this.nowMs;
-  advance(ms: number): void {
-    this.nowMs += ms;
-  }
+/** A clock the test moves by hand, starting at a fixed 2027 time. */
+export function testClock(): ManualClock {
+  return manualClock(1_800_000_000_000);
 }
 
 /** A started mempool over `state`; no sweep timer (tests call expire()). */
 export async function startedPool(
   state: AccountReader,
   opts: Partial<MempoolOptions> = {},
-  extra: { clock?: TestClock; store?: MempoolStore } = {},
+  extra: { clock?: Clock; store?: MempoolStore } = {},
 ): Promise<Mempool> {
   const pool = new Mempool(
     { expirySweepIntervalMs: 0, ...opts },
     {
       params: REGTEST,
       state,
-      ...(extra.clock ? { clock: extra.clock.fn } : {}),
+      ...(extra.clock ? { clock: extra.clock } : {}),
       ...(extra.store ? { store: extra.store } : {}),
     },
   );

@@ -4,7 +4,7 @@ import { LevelMempoolStore, type Mempool } from "../../../src/mempool/index.js";
 import { type TransferTx, toHex, transactionId } from "../../../src/primitives/index.js";
 import { testKey, transfer } from "../../helpers/chain-builder.js";
 import { tempDir } from "../../helpers/temp-dir.js";
-import { MapState, startedPool, TestClock } from "./mempool-fixture.js";
+import { MapState, startedPool, testClock } from "./mempool-fixture.js";
 
 const [a, b] = [testKey(1), testKey(2)];
 const to = testKey(99).address;
@@ -28,7 +28,7 @@ describe("mempool persistence (LevelDB at <datadir>/mempool)", () => {
   it("a restart keeps accepted transactions and forgets removed ones", async () => {
     const where = location();
     const state = new MapState().set(a, 10_000n).set(b, 10_000n);
-    const clock = new TestClock();
+    const clock = testClock();
     pool = await startedPool(state, {}, { clock, store: new LevelMempoolStore({ location: where }) });
     const a0 = transfer(a, to, 1n, 0n, 10n);
     const a1 = transfer(a, to, 1n, 1n, 10n);
@@ -47,7 +47,7 @@ describe("mempool persistence (LevelDB at <datadir>/mempool)", () => {
   it("start() checks loaded transactions against the current tip and drops expired ones, for good", async () => {
     const where = location();
     const state = new MapState().set(a, 10_000n).set(b, 10_000n);
-    const clock = new TestClock();
+    const clock = testClock();
     pool = await startedPool(
       state,
       { expirySeconds: 3600 },
@@ -57,14 +57,14 @@ describe("mempool persistence (LevelDB at <datadir>/mempool)", () => {
     const a1 = transfer(a, to, 1n, 1n, 10n);
     await pool.add(a0);
     await pool.add(a1);
-    clock.advance(1800_000);
+    clock.advanceMs(1800_000);
     const b0 = transfer(b, to, 1n, 0n, 10n);
     await pool.add(b0);
     await pool.stop();
 
     // Meanwhile a0 was mined (a's nonce is 1) and half an hour passed: a1 expired, b0 did not.
     state.set(a, 9_989n, 1n);
-    clock.advance(1800_000);
+    clock.advanceMs(1800_000);
     pool = await startedPool(
       state,
       { expirySeconds: 3600 },
@@ -74,7 +74,7 @@ describe("mempool persistence (LevelDB at <datadir>/mempool)", () => {
     await pool.stop();
 
     // And they do not come back on the next start.
-    clock.advance(-1800_000);
+    clock.advanceMs(-1800_000);
     pool = await startedPool(
       state,
       { expirySeconds: 3600 },

@@ -9,7 +9,7 @@ import {
 } from "../../../src/mempool/index.js";
 import { type TransferTx, toHex, transactionId } from "../../../src/primitives/index.js";
 import { testKey, transfer } from "../../helpers/chain-builder.js";
-import { codeOf, MapState, startedPool, TestClock } from "./mempool-fixture.js";
+import { codeOf, MapState, startedPool, testClock } from "./mempool-fixture.js";
 
 const [a, b, c, d] = [testKey(1), testKey(2), testKey(3), testKey(4)];
 const to = testKey(99).address;
@@ -187,27 +187,27 @@ describe("mempool expiry (injected clock)", () => {
   });
 
   it("removes transactions older than expirySeconds, with their sender's higher nonces", async () => {
-    const clock = new TestClock();
+    const clock = testClock();
     pool = await startedPool(funded(a, b), { expirySeconds: 3 * 3600 }, { clock });
     const removed: TxRemovedEvent[] = [];
     pool.on("txRemoved", (e) => removed.push(e));
     const a0 = transfer(a, to, 1n, 0n);
     await pool.add(a0);
-    clock.advance(HOUR);
+    clock.advanceMs(HOUR);
     const a1 = transfer(a, to, 1n, 1n);
     const b0 = transfer(b, to, 1n, 0n);
     await pool.add(a1);
     await pool.add(b0);
-    clock.advance(2 * HOUR - 1);
+    clock.advanceMs(2 * HOUR - 1);
     expect(pool.expire()).toBe(0);
-    clock.advance(1);
+    clock.advanceMs(1);
     expect(pool.expire()).toBe(2);
     expect(removed.map((e) => [e.id, e.reason])).toEqual([
       [id(a0), "expired"],
       [id(a1), "expired"],
     ]);
     expect(pool.ids()).toEqual([id(b0)]);
-    clock.advance(HOUR);
+    clock.advanceMs(HOUR);
     // selectForBlock sweeps too.
     expect(pool.selectForBlock(10, 1_000_000)).toEqual([]);
     expect(pool.size).toBe(0);
@@ -222,7 +222,7 @@ describe("mempool per-peer rate limiting", () => {
   });
 
   it("MEMPOOL_RATE_LIMITED (action ignore, penalizePeer): a token bucket per relaying peer", async () => {
-    const clock = new TestClock();
+    const clock = testClock();
     pool = await startedPool(funded(a, b), { peerTxBurst: 3, peerTxsPerSecond: 2 }, { clock });
     const limited: PeerRateLimitedEvent[] = [];
     pool.on("peerRateLimited", (e) => limited.push(e));
@@ -239,11 +239,11 @@ describe("mempool per-peer rate limiting", () => {
     await pool.add(transfer(b, to, 1n, 0n), "peer-2");
     await pool.add(transfer(a, to, 1n, 3n));
     // 2 per second refill: after 500 ms one more.
-    clock.advance(500);
+    clock.advanceMs(500);
     await pool.add(transfer(a, to, 1n, 4n), "peer-1");
     expect(await codeOf(pool.add(transfer(a, to, 1n, 5n), "peer-1"))).toBe(MempoolErrorCode.RATE_LIMITED);
     // Duplicates count too: the budget is spent before any work.
-    clock.advance(500);
+    clock.advanceMs(500);
     expect(await codeOf(pool.add(transfer(a, to, 1n, 4n), "peer-1"))).toBe(MempoolErrorCode.DUPLICATE);
     expect(await codeOf(pool.add(transfer(a, to, 1n, 5n), "peer-1"))).toBe(MempoolErrorCode.RATE_LIMITED);
   });

@@ -9,22 +9,15 @@ import {
   PENALTIES,
   PeerReputation,
 } from "../../../src/network/index.js";
+import { manualClock } from "../../../src/util/clock.js";
 import { tempDir } from "../../helpers/temp-dir.js";
 
-function clockAt(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
-  let t = start;
-  return {
-    now: () => t,
-    advance: (ms) => {
-      t += ms;
-    },
-  };
-}
+const clockAt = () => manualClock(1_000_000);
 
 describe("PeerReputation", () => {
   it("penalties accumulate per code from the PENALTIES table", () => {
     const clock = clockAt();
-    const rep = new PeerReputation({}, { peerDb: new MemoryPeerDb(), clock: clock.now });
+    const rep = new PeerReputation({}, { peerDb: new MemoryPeerDb(), clock });
     rep.penalize("peerA", NetworkErrorCode.TIMEOUT);
     rep.penalize("peerA", NetworkErrorCode.TIMEOUT);
     rep.penalize("peerA", TxErrorCode.BAD_NONCE);
@@ -42,22 +35,22 @@ describe("PeerReputation", () => {
 
   it("scores halve every halfLifeMs", () => {
     const clock = clockAt();
-    const rep = new PeerReputation({ halfLifeMs: 60_000 }, { peerDb: new MemoryPeerDb(), clock: clock.now });
+    const rep = new PeerReputation({ halfLifeMs: 60_000 }, { peerDb: new MemoryPeerDb(), clock });
     rep.penalize("peerA", NetworkErrorCode.INVALID_REQUEST); // 20
-    clock.advance(60_000);
+    clock.advanceMs(60_000);
     expect(rep.score("peerA")).toBeCloseTo(10);
-    clock.advance(120_000);
+    clock.advanceMs(120_000);
     expect(rep.score("peerA")).toBeCloseTo(2.5);
     // decayed points do not add up to a ban: 20 every half-life converges to 40 < 50
     for (let i = 0; i < 20; i++) {
       rep.penalize("peerA", NetworkErrorCode.INVALID_REQUEST);
-      clock.advance(60_000);
+      clock.advanceMs(60_000);
     }
     expect(rep.isBanned("peerA")).toBe(false);
   });
 
   it("the disconnect threshold emits disconnect without a ban", () => {
-    const rep = new PeerReputation({}, { peerDb: new MemoryPeerDb(), clock: clockAt().now });
+    const rep = new PeerReputation({}, { peerDb: new MemoryPeerDb(), clock: clockAt() });
     const disconnects: string[] = [];
     rep.on("disconnect", (e) => disconnects.push(e.peerId));
     rep.penalize("peerA", NetworkErrorCode.WRONG_NETWORK); // 50
@@ -67,10 +60,7 @@ describe("PeerReputation", () => {
 
   it("the ban threshold bans with code, reason and expiry; the ban expires", () => {
     const clock = clockAt();
-    const rep = new PeerReputation(
-      { banDurationMs: 3_600_000 },
-      { peerDb: new MemoryPeerDb(), clock: clock.now },
-    );
+    const rep = new PeerReputation({ banDurationMs: 3_600_000 }, { peerDb: new MemoryPeerDb(), clock });
     const bans: BanRecord[] = [];
     rep.on("banned", (b) => bans.push(b));
     for (let i = 0; i < 4; i++) rep.penalize("peerA", "CODEC_TRUNCATED"); // 4 × 25
@@ -79,11 +69,11 @@ describe("PeerReputation", () => {
     expect(bans[0]).toMatchObject({
       peerId: "peerA",
       code: "CODEC_TRUNCATED",
-      untilMs: clock.now() + 3_600_000,
+      untilMs: clock.nowMs() + 3_600_000,
     });
     rep.penalize("peerA", "CODEC_TRUNCATED");
     expect(bans).toHaveLength(1);
-    clock.advance(3_600_001);
+    clock.advanceMs(3_600_001);
     expect(rep.isBanned("peerA")).toBe(false);
     expect(rep.bans()).toEqual([]);
   });
@@ -100,7 +90,7 @@ describe("PeerReputation", () => {
       const clock = clockAt();
       let db = new LevelPeerDb({ location: tmp.path });
       await db.open();
-      const rep = new PeerReputation({}, { peerDb: db, clock: clock.now });
+      const rep = new PeerReputation({}, { peerDb: db, clock });
       rep.penalize("peerA", NetworkErrorCode.BAD_BATCH_SIGNATURE);
       rep.ban("peerB", NetworkErrorCode.FLOOD, "manual", 1_000);
       await rep.flush();
@@ -108,8 +98,8 @@ describe("PeerReputation", () => {
 
       db = new LevelPeerDb({ location: tmp.path });
       await db.open();
-      clock.advance(2_000); // peerB's ban has expired meanwhile
-      const reloaded = new PeerReputation({}, { peerDb: db, clock: clock.now });
+      clock.advanceMs(2_000); // peerB's ban has expired meanwhile
+      const reloaded = new PeerReputation({}, { peerDb: db, clock });
       await reloaded.load();
       expect(reloaded.isBanned("peerA")).toBe(true);
       expect(reloaded.bans()).toEqual([

@@ -5,7 +5,7 @@ import { tempDir } from "../../helpers/temp-dir.js";
 describe("SecurityLog", () => {
   it("records entries with sequence and time; recent() is newest first", () => {
     let t = 5;
-    const log = new SecurityLog({}, { peerDb: new MemoryPeerDb(), clock: () => t++ });
+    const log = new SecurityLog({}, { peerDb: new MemoryPeerDb(), clock: { nowMs: () => t++ } });
     log.record({ peerId: "p1", code: "CODEC_TRUNCATED", kind: "block" });
     log.record({ peerId: "p2", code: "NET_FLOOD", kind: "tx", detail: { n: 1 } });
     expect(log.recent(10)).toEqual([
