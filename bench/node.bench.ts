@@ -6,8 +6,9 @@ import { type Block, encodeAddress } from "../src/primitives/index.js";
 import { silentLogger } from "../src/util/logger.js";
 import { ChainBuilder, testKey } from "../test/helpers/chain-builder.js";
 import { openChain } from "../test/helpers/open-chain.js";
-import { ProcessNode, restGet, waitUntil } from "../test/helpers/process-node.js";
+import { ProcessNode, restGet } from "../test/helpers/process-node.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
+import { waitFor } from "../test/helpers/wait.js";
 import { loadedChain } from "./chains.js";
 import type { BenchResult, BenchSuite } from "./harness.js";
 
@@ -106,19 +107,19 @@ async function processRun(
     const readyMs = performance.now() - t0;
     const pid = node.pid;
     const warmEnd = Date.now() + RSS_WARMUP_MS;
-    await waitUntil("warm-up", () => Date.now() >= warmEnd, RSS_WARMUP_MS + 1_000, 250);
+    await waitFor(() => Date.now() >= warmEnd, RSS_WARMUP_MS + 1_000, "warm-up", { intervalMs: 250 });
     let max = 0;
     let last = 0;
     const windowEnd = Date.now() + RSS_WINDOW_MS;
-    await waitUntil(
-      "RSS window",
+    await waitFor(
       () => {
         last = rssBytes(pid);
         max = Math.max(max, last);
         return Date.now() >= windowEnd;
       },
       RSS_WINDOW_MS + 1_000,
-      250,
+      "RSS window",
+      { intervalMs: 250 },
     );
     const info = minerAddress
       ? await restGet<{ hashrate: number }>(node.apiUrl, "getMiningInfo").catch(() => undefined)
@@ -161,8 +162,7 @@ async function syncRun(datadir: string, height: number, nodeFlags: string[] = []
       const pid = node.pid;
       let max = 0;
       let samples = 0;
-      await waitUntil(
-        "synced",
+      await waitFor(
         async () => {
           max = Math.max(max, rssBytes(pid));
           samples++;
@@ -170,7 +170,8 @@ async function syncRun(datadir: string, height: number, nodeFlags: string[] = []
           return status.height >= height;
         },
         600_000,
-        100,
+        "synced",
+        { intervalMs: 100 },
       );
       return { seconds: (performance.now() - t0) / 1000, rssMaxMiB: max / 2 ** 20, samples };
     } finally {

@@ -1,7 +1,8 @@
 import type { Block } from "../src/primitives/index.js";
 import { ChainBuilder } from "../test/helpers/chain-builder.js";
-import { connect, waitFor } from "../test/helpers/sync-libp2p.js";
+import { connect } from "../test/helpers/sync-libp2p.js";
 import { createSyncNode, type SyncTestNode } from "../test/helpers/sync-node.js";
+import { waitFor } from "../test/helpers/wait.js";
 import { loadedChain } from "./chains.js";
 import type { BenchResult, BenchSuite } from "./harness.js";
 
@@ -14,15 +15,12 @@ async function syncSeconds(have: readonly Block[], want: readonly Block[], peers
     const fresh = await createSyncNode(have, {}, { signatureWorkers: true });
     nodes.push(fresh);
     const target = nodes[0]!.chain.tip.hashHex;
-    const reached = waitFor(
-      () => fresh.chain.tip.hashHex === target,
-      (check) => {
+    const reached = waitFor(() => fresh.chain.tip.hashHex === target, 600_000, "synced tip", {
+      wakeOn: (check) => {
         fresh.chain.on("blockConnected", check);
         return () => fresh.chain.off("blockConnected", check);
       },
-      600_000,
-      "synced tip",
-    );
+    });
     const start = performance.now();
     for (const server of nodes.slice(0, peers)) await connect(fresh.libp2p, server.libp2p);
     await reached;

@@ -3,9 +3,9 @@ import { REGTEST } from "../../src/consensus/params.js";
 import { blockHash, toHex } from "../../src/primitives/index.js";
 import { ChainBuilder } from "../helpers/chain-builder.js";
 import { Cluster, feedBlocks } from "../helpers/multinode-cluster.js";
-import { waitFor } from "../helpers/network-helpers.js";
 import type { TestLibp2p } from "../helpers/sync-libp2p.js";
 import { createMaliciousPeer } from "../helpers/sync-malicious.js";
+import { waitFor } from "../helpers/wait.js";
 
 describe("a sync peer that lies about its work (slow)", () => {
   const cluster = new Cluster();

@@ -5,7 +5,7 @@ import { encodeBlock } from "../../src/primitives/index.js";
 import { type GossipAttacker, gossipAttacker } from "../helpers/adversary-peer.js";
 import { ChainBuilder } from "../helpers/chain-builder.js";
 import { Cluster, feedBlocks } from "../helpers/multinode-cluster.js";
-import { waitFor } from "../helpers/network-helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const ATTACKERS = 8;
 const ORPHANS_EACH = 150;

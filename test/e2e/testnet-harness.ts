@@ -86,31 +86,6 @@ export async function api<T>(port: number, method: string, params: Record<string
 
 export const status = (port: number) => api<NodeStatus>(port, "getStatus");
 
-/**
- * Polls `probe` every `intervalMs` until it returns a value other than undefined, or throws after
- * `timeoutMs` naming what was awaited and the last observation.
- */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<{ done: T | undefined; seen: unknown }>,
-  timeoutMs: number,
-  intervalMs = 1000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let seen: unknown;
-  for (;;) {
-    const r = await probe();
-    seen = r.seen;
-    if (r.done !== undefined) return r.done;
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(seen)}`,
-      );
-    }
-    await new Promise((r2) => setTimeout(r2, intervalMs));
-  }
-}
-
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolvePromise, reject) => {

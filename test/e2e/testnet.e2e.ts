@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { waitFor } from "../helpers/wait.js";
 import {
   api,
   type BlockView,
@@ -13,7 +14,6 @@ import {
   run,
   since,
   status,
-  waitFor,
   work,
 } from "./testnet-harness.js";
 
@@ -59,12 +59,13 @@ const brief = (s: (NodeStatus | undefined)[]) =>
 
 /** All named nodes answer, have at least `minPeers` peers and report one tip (at least `minHeight`). */
 function agreed(names: readonly NodeName[], minPeers: number, minHeight = 1) {
-  return async () => {
+  return async (note: (seen: unknown) => void) => {
     const s = await statuses(names);
     const ok =
       s.every((x) => x !== undefined && x.peers >= minPeers && x.height >= minHeight) &&
       new Set(s.map((x) => x?.tip)).size === 1;
-    return { done: ok ? (s as NodeStatus[]) : undefined, seen: brief(s) };
+    note(brief(s));
+    return ok ? (s as NodeStatus[]) : undefined;
   };
 }
 
@@ -121,7 +122,9 @@ describe("docker-compose testnet", () => {
     });
     const t = Date.now();
     // a full mesh of four nodes: everyone sees the three others
-    const s = await waitFor("4 nodes, 3 peers each, one tip", agreed(NODES, 3, 2), 180_000, 500);
+    const s = await waitFor(agreed(NODES, 3, 2), 180_000, "4 nodes, 3 peers each, one tip", {
+      intervalMs: 500,
+    });
     timings.push(`connected+agreed ${since(t)} s (height ${s[0]!.height})`);
     expect(s.every((x) => x.network === "devnet")).toBe(true);
     expect(s[0]!.mining).toBe(false);
@@ -142,20 +145,22 @@ describe("docker-compose testnet", () => {
     // Both sides mine. Wait until the majority (two miners) has strictly more work than miner3
     // and leads by two blocks, so the outcome after the heal is decided: miner3 must reorganise.
     const [split, lone] = await waitFor(
-      "both sides to mine, the majority ahead in work",
-      async () => {
+      async (note) => {
         const [boot, m1, m2, m3] = await statuses();
         const seen = brief([boot, m1, m2, m3]);
-        if (!boot || !m1 || !m2 || !m3) return { done: undefined, seen };
+        note(seen);
+        if (!boot || !m1 || !m2 || !m3) return undefined;
         const best = [boot, m1, m2].reduce((a, b) => (work(b) > work(a) ? b : a));
         const ok =
           m3.height >= forkFloor + 2 &&
           best.height >= m3.height + 2 &&
           work(best) > work(m3) &&
           !(await api<BlockView>(PORTS.boot, "getBlock", { id: m3.tip }))?.mainChain;
-        return { done: ok ? ([best, m3] as const) : undefined, seen };
+        return ok ? ([best, m3] as const) : undefined;
       },
       240_000,
+      "both sides to mine, the majority ahead in work",
+      { intervalMs: 1000 },
     );
     // the sides really diverged: miner3's tip is unknown to (or off the main chain of) the majority
     expect(split.tip).not.toBe(lone.tip);
@@ -165,7 +170,9 @@ describe("docker-compose testnet", () => {
 
     const th = Date.now();
     await testnet(["heal"]);
-    const after = await waitFor("all nodes on one tip again", agreed(NODES, 1, split.height), 180_000, 500);
+    const after = await waitFor(agreed(NODES, 1, split.height), 180_000, "all nodes on one tip again", {
+      intervalMs: 500,
+    });
     // the chain everyone follows has at least the majority's work at the heal: the most-work chain
     expect(work(after[0]!) >= work(split)).toBe(true);
     // Usually the majority (two miners) wins. On devnet's early fast blocks miner3 can still
@@ -194,12 +201,14 @@ describe("docker-compose testnet", () => {
     expect(before).toBeDefined();
     await testnet(["kill", "miner2"]);
     await waitFor(
-      "miner2 to be down",
-      async () => {
+      async (note) => {
         const state = await containerState("miner2");
-        return { done: state.startsWith("exited") ? state : undefined, seen: state };
+        note(state);
+        return state.startsWith("exited") ? state : undefined;
       },
       60_000,
+      "miner2 to be down",
+      { intervalMs: 1000 },
     );
     // crash safety under Docker: the killed node's store replays and matches every state root
     const verify = await run(
@@ -211,22 +220,23 @@ describe("docker-compose testnet", () => {
 
     await testnet(["start", "miner2"]);
     const first = await waitFor(
-      "miner2's API after the restart",
-      async () => {
+      async (note) => {
         const s = await status(PORTS.miner2);
-        return { done: s, seen: s ? brief([s]) : "down" };
+        note(s ? brief([s]) : "down");
+        return s;
       },
       90_000,
-      250,
+      "miner2's API after the restart",
+      { intervalMs: 250 },
     );
     // same identity and the chain from the volume: it did not start over from genesis
     expect(first.peerId).toBe(before!.peerId);
     expect(first.height).toBeGreaterThanOrEqual(before!.height);
     const s = await waitFor(
-      "miner2 to catch up with the others",
       agreed(NODES, 1, before!.height + 1),
       180_000,
-      500,
+      "miner2 to catch up with the others",
+      { intervalMs: 500 },
     );
     timings.push(`kill -9 + verify + restart + catch-up ${since(t)} s (height ${s[0]!.height})`);
   }, 420_000);
@@ -268,14 +278,15 @@ describe("docker-compose testnet", () => {
     );
     const target = (await status(PORTS.boot))!.height;
     await waitFor(
-      "the host node to sync to the testnet's tip",
-      async () => {
+      async (note) => {
         const [host, boot] = await Promise.all([status(apiPort), status(PORTS.boot)]);
         const ok = host && boot && host.height >= target && host.tip === boot.tip;
-        return { done: ok ? host : undefined, seen: brief([host, boot]) };
+        note(brief([host, boot]));
+        return ok ? host : undefined;
       },
       180_000,
-      500,
+      "the host node to sync to the testnet's tip",
+      { intervalMs: 500 },
     );
     timings.push(`host join+sync to ${target}+ ${since(t)} s`);
     const exited = new Promise<number | null>((r) => hostNode!.once("exit", (code) => r(code)));
@@ -295,28 +306,30 @@ describe("docker-compose testnet", () => {
     const port = Number(/:(\d+)\s*$/.exec(stdout.trim())?.[1]);
     expect(port).toBeGreaterThan(0);
     const alone = await waitFor(
-      "the new miner's API (boot still down)",
-      async () => {
+      async (note) => {
         const s = await status(port);
-        return { done: s, seen: s ? brief([s]) : "down" };
+        note(s ? brief([s]) : "down");
+        return s;
       },
       90_000,
-      250,
+      "the new miner's API (boot still down)",
+      { intervalMs: 250 },
     );
     expect(alone.peers).toBe(0);
     await testnet(["compose", "start", "boot"]);
     const s = await waitFor(
-      "the new miner to join through boot and agree with everyone",
-      async () => {
+      async (note) => {
         const [scaled, ...named] = await Promise.all([status(port), ...NODES.map((n) => status(PORTS[n]))]);
         const all = [...named, scaled];
         const ok =
           all.every((x) => x !== undefined && x.peers >= 1 && x.height > 0) &&
           new Set(all.map((x) => x?.tip)).size === 1;
-        return { done: ok ? scaled : undefined, seen: brief(all) };
+        note(brief(all));
+        return ok ? scaled : undefined;
       },
       240_000,
-      500,
+      "the new miner to join through boot and agree with everyone",
+      { intervalMs: 500 },
     );
     // boot kept its fixed identity across the restart (from its volume)
     expect((await status(PORTS.boot))?.peerId).toBe("12D3KooWLkiUHmZptXAYD9esx8aX3meb9QUYdjhJhNBfAkr8wxKe");

@@ -4,8 +4,8 @@ import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { compactToTarget, hashToBigInt } from "../../src/consensus/pow.js";
 import type { QuarryNode } from "../../src/node.js";
 import { type BlockHeader, headerHash } from "../../src/primitives/index.js";
-import { waitFor } from "./network-helpers.js";
 import { createMaliciousClient } from "./network-malicious.js";
+import { waitFor } from "./wait.js";
 
 export type GossipAttacker = Libp2p<{ pubsub: GossipSub }>;
 

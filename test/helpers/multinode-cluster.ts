@@ -4,8 +4,8 @@ import type { NodeOptions } from "../../src/options.js";
 import type { Block } from "../../src/primitives/block.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { testAddress } from "./chain-builder.js";
-import { waitFor } from "./network-helpers.js";
 import { tempDir } from "./temp-dir.js";
+import { waitFor } from "./wait.js";
 
 /** What a cluster node may differ in; everything else is a small regtest node on 127.0.0.1. */
 export interface ClusterNodeInit {
@@ -98,7 +98,9 @@ export async function mineBlocks(node: QuarryNode, blocks: number, timeoutMs: nu
   const before = producer.blocksMined;
   producer.start();
   try {
-    await waitFor(() => producer.blocksMined - before >= blocks, timeoutMs, `${blocks} mined blocks`, 5);
+    await waitFor(() => producer.blocksMined - before >= blocks, timeoutMs, `${blocks} mined blocks`, {
+      intervalMs: 5,
+    });
   } finally {
     await producer.stop();
   }
@@ -106,10 +108,10 @@ export async function mineBlocks(node: QuarryNode, blocks: number, timeoutMs: nu
 }
 
 /** Resolves when every node has the same tip, polling; rejects after `timeoutMs`. */
-export function waitForSameTip(
+export async function waitForSameTip(
   nodes: readonly QuarryNode[],
   timeoutMs: number,
   what = "same tip",
 ): Promise<void> {
-  return waitFor(() => sameTip(nodes), timeoutMs, what);
+  await waitFor(() => sameTip(nodes), timeoutMs, what);
 }

@@ -8,24 +8,6 @@ import {
 } from "../../src/network/index.js";
 import type { Clock } from "../../src/util/clock.js";
 
-/**
- * Resolves when `predicate` holds, re-checking every `intervalMs`; rejects with `what` after
- * `timeoutMs`. A bounded wait on a condition, never a fixed sleep.
- */
-export async function waitFor(
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what = "condition",
-  intervalMs = 20,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await predicate()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 /** Options for a regtest host on 127.0.0.1 with fast timers. */
 export function localHostInit(overrides: Partial<NetworkHostInit> = {}): NetworkHostInit {
   return {

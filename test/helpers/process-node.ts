@@ -90,33 +90,6 @@ export function mineOffline(datadir: string, blocks: number, to: string): Promis
   );
 }
 
-/**
- * Polls `check` until it returns something other than undefined or false, and returns that; throws
- * after `timeoutMs` naming `what` (and the last error `check` threw). A deadline, not a sleep.
- */
-export async function waitUntil<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 /** GET `<url>/api/<method>?params` (the unauthenticated REST side of the API), parsed. */
 export async function restGet<T = Record<string, unknown>>(
   url: string,

@@ -34,28 +34,4 @@ export async function connect(a: Libp2p, b: Libp2p): Promise<void> {
   await a.dial(b.getMultiaddrs());
 }
 
-/** Resolves when `predicate` holds, checked on every event of `subscribe` and once now; rejects after `ms`. */
-export function waitFor(
-  predicate: () => boolean,
-  subscribe: (check: () => void) => () => void,
-  ms: number,
-  what: string,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let unsubscribe: () => void = () => undefined;
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-    }, ms);
-    const check = () => {
-      if (!predicate()) return;
-      clearTimeout(timer);
-      unsubscribe();
-      resolve();
-    };
-    unsubscribe = subscribe(check);
-    check();
-  });
-}
-
 export type { PeerId };

@@ -8,7 +8,7 @@ import { type Block, blockHash, encodeBlock, encodeTransaction, toHex } from "..
 import { type GossipAttacker, gossipAttacker, withoutWork } from "../helpers/adversary-peer.js";
 import { ChainBuilder, testKey, transfer } from "../helpers/chain-builder.js";
 import { Cluster, feedBlocks } from "../helpers/multinode-cluster.js";
-import { waitFor } from "../helpers/network-helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const PREFIX = 5;
 const FUNDS = testKey(9);

@@ -6,9 +6,9 @@ import { encodeLocatorRequest, MAX_REQUEST_FRAME, ResultCode, SyncErrorCode } fr
 import { rawExchange, unframe, varint } from "../helpers/adversary-peer.js";
 import { ChainBuilder } from "../helpers/chain-builder.js";
 import { Cluster, feedBlocks } from "../helpers/multinode-cluster.js";
-import { waitFor } from "../helpers/network-helpers.js";
 import { createTestLibp2p, type TestLibp2p } from "../helpers/sync-libp2p.js";
 import { createMaliciousPeer, type Misbehaviour } from "../helpers/sync-malicious.js";
+import { waitFor } from "../helpers/wait.js";
 
 const PREFIX = 10;
 

@@ -2,8 +2,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProcessNode, restGet, runQuarry, waitUntil } from "../helpers/process-node.js";
+import { ProcessNode, restGet, runQuarry } from "../helpers/process-node.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { waitFor } from "../helpers/wait.js";
 
 /**
  * The dashboard at `/` in real headless Chromium (Debian's package, driven by playwright-core)
@@ -74,24 +75,36 @@ describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
       const text = (await page.textContent("#height")) ?? "";
       return /^\d+$/.test(text) ? Number(text) : undefined;
     };
-    const shownFirst = await waitUntil("the page to show a height", shownHeight);
+    const shownFirst = await waitFor(shownHeight, 15_000, "the page to show a height");
 
     // a block the node mined after the page rendered its first height
-    const fresh = await waitUntil("a block above the one the page showed", async () => {
-      const s = await restGet<{ height: number; tip: string }>(url, "getStatus");
-      return s.height > shownFirst ? s : undefined;
-    });
-    await waitUntil(`the page to show height ${fresh.height}`, async () => {
-      const h = await shownHeight();
-      return h !== undefined && h >= fresh.height;
-    });
+    const fresh = await waitFor(
+      async () => {
+        const s = await restGet<{ height: number; tip: string }>(url, "getStatus");
+        return s.height > shownFirst ? s : undefined;
+      },
+      15_000,
+      "a block above the one the page showed",
+    );
+    await waitFor(
+      async () => {
+        const h = await shownHeight();
+        return h !== undefined && h >= fresh.height;
+      },
+      15_000,
+      `the page to show height ${fresh.height}`,
+    );
     // the recent-blocks table moved too; its top row is a real main-chain block (regtest mines
     // several blocks a second at first, so the fresh block itself may have scrolled out already)
-    const row = await waitUntil("the recent-blocks table to reach the fresh height", async () => {
-      const cells = await page.locator("#blocks tr").first().locator("td").allTextContents();
-      const height = Number(cells[0]);
-      return height >= fresh.height ? { height, hash: cells[1] } : undefined;
-    });
+    const row = await waitFor(
+      async () => {
+        const cells = await page.locator("#blocks tr").first().locator("td").allTextContents();
+        const height = Number(cells[0]);
+        return height >= fresh.height ? { height, hash: cells[1] } : undefined;
+      },
+      15_000,
+      "the recent-blocks table to reach the fresh height",
+    );
     const block = await restGet<{ hash: string }>(url, "getBlock", { id: String(row.height) });
     expect(row.hash).toBe(block.hash);
     expect(documents).toBe(1); // updated in place: the page never navigated again

@@ -13,7 +13,8 @@ import {
 } from "../../src/node/mempool-exchange.js";
 import { CodecError } from "../../src/primitives/index.js";
 import { richState, runTransfers } from "../fixtures/mempool-state.js";
-import { startLocalHost, stopAll, waitFor } from "../helpers/network-helpers.js";
+import { startLocalHost, stopAll } from "../helpers/network-helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 /**
  * Mempool refill on connect over real libp2p hosts on 127.0.0.1 (`/quarry/regtest/mempool/1`):

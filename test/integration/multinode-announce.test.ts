@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { blockHash, toHex } from "../../src/primitives/index.js";
 import { ChainBuilder, testKey } from "../helpers/chain-builder.js";
 import { addressOf, Cluster, feedBlocks, waitForSameTip } from "../helpers/multinode-cluster.js";
-import { waitFor } from "../helpers/network-helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 /**
  * Blocks that arrive out of band or by sync are not gossiped; a node that switches to a heavier

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { addressOf, Cluster, mineBlocks, sameTip, waitForSameTip } from "../helpers/multinode-cluster.js";
-import { waitFor } from "../helpers/network-helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 describe("5 Quarry nodes from createNode over 127.0.0.1", () => {
   const cluster = new Cluster();

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { QuarryNode } from "../../src/node.js";
 import { ChainBuilder } from "../helpers/chain-builder.js";
 import { addressOf, Cluster, feedBlocks } from "../helpers/multinode-cluster.js";
-import { waitFor } from "../helpers/network-helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const CHAIN_LENGTH = 600;
 

@@ -11,7 +11,7 @@ import {
   sameTip,
   waitForSameTip,
 } from "../helpers/multinode-cluster.js";
-import { waitFor } from "../helpers/network-helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const PREFIX = 10;
 const FUNDS = testKey(9);

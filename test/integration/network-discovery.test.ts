@@ -2,8 +2,9 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { afterEach, describe, expect, it } from "vitest";
 import type { NetworkHost } from "../../src/network/index.js";
 import { NetworkErrorCode, PENALTIES } from "../../src/network/index.js";
-import { startLocalHost, stopAll, waitFor } from "../helpers/network-helpers.js";
+import { startLocalHost, stopAll } from "../helpers/network-helpers.js";
 import { createMaliciousClient } from "../helpers/network-malicious.js";
+import { waitFor } from "../helpers/wait.js";
 
 describe("network discovery (real libp2p on 127.0.0.1)", () => {
   const hosts: NetworkHost[] = [];

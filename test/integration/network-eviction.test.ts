@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { NetworkHost, NetworkHostInit } from "../../src/network/index.js";
 import { connectionCeiling, evictionThreshold } from "../../src/network/peer-manager.js";
 import { type Clock, systemClock } from "../../src/util/clock.js";
-import { startLocalHost, stopAll, waitFor } from "../helpers/network-helpers.js";
+import { startLocalHost, stopAll } from "../helpers/network-helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 /**
  * A node whose peer slots are full still lets a newcomer in by evicting an older inbound peer,

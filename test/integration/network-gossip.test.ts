@@ -5,9 +5,10 @@ import { BlockErrorCode } from "../../src/consensus/errors.js";
 import { blockGossipHandler, type NetworkHost } from "../../src/network/index.js";
 import { blockHash, encodeBlock, toHex } from "../../src/primitives/index.js";
 import { ChainBuilder } from "../helpers/chain-builder.js";
-import { startLocalHost, stopAll, waitFor } from "../helpers/network-helpers.js";
+import { startLocalHost, stopAll } from "../helpers/network-helpers.js";
 import { type OpenedChain, openChain } from "../helpers/open-chain.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { waitFor } from "../helpers/wait.js";
 
 interface Node {
   host: NetworkHost;

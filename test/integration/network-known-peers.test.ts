@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { LevelPeerDb, type NetworkHost } from "../../src/network/index.js";
-import { startLocalHost, stopAll, waitFor } from "../helpers/network-helpers.js";
+import { startLocalHost, stopAll } from "../helpers/network-helpers.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { waitFor } from "../helpers/wait.js";
 
 describe("known peer addresses persist", () => {
   const tmp = tempDir("quarry-known-");

@@ -12,10 +12,11 @@ import {
 } from "../../src/network/index.js";
 import { encodeBlock, toHex } from "../../src/primitives/index.js";
 import { ChainBuilder } from "../helpers/chain-builder.js";
-import { startLocalHost, waitFor } from "../helpers/network-helpers.js";
+import { startLocalHost } from "../helpers/network-helpers.js";
 import { createMaliciousClient } from "../helpers/network-malicious.js";
 import { type OpenedChain, openChain } from "../helpers/open-chain.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { waitFor } from "../helpers/wait.js";
 
 const topic = REGTEST.blockTopic;
 

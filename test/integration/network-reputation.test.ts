@@ -1,7 +1,8 @@
 import { multiaddr } from "@multiformats/multiaddr";
 import { afterAll, describe, expect, it } from "vitest";
 import { NetworkErrorCode, type NetworkHost } from "../../src/network/index.js";
-import { startLocalHost, stopAll, waitFor } from "../helpers/network-helpers.js";
+import { startLocalHost, stopAll } from "../helpers/network-helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 describe("reputation across hosts", () => {
   const hosts: NetworkHost[] = [];

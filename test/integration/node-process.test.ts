@@ -2,8 +2,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockSubsidy, getNetworkParams } from "../../src/consensus/params.js";
-import { ProcessNode, QUARRY_BIN, restGet, runQuarry, waitUntil } from "../helpers/process-node.js";
+import { ProcessNode, QUARRY_BIN, restGet, runQuarry } from "../helpers/process-node.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { waitFor } from "../helpers/wait.js";
 
 /**
  * A whole node as a real process (`quarry start` on regtest, real LevelDB, real HTTP on
@@ -62,7 +63,7 @@ describe("quarry start as a process (regtest)", () => {
     expect(node.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(node.token).toMatch(/^[0-9a-f]{64}$/);
     const url = node.apiUrl;
-    await waitUntil("height 5", async () => (await restGet<Status>(url, "getStatus")).height >= 5);
+    await waitFor(async () => (await restGet<Status>(url, "getStatus")).height >= 5, 15_000, "height 5");
     // for the report: process spawn to "node started", including Node's own start-up
     console.log(`node process ready in ${startedMs.toFixed(0)} ms`);
   });
@@ -90,10 +91,14 @@ describe("quarry start as a process (regtest)", () => {
     expect(txId).toMatch(/^[0-9a-f]{64}$/);
 
     const url = node!.apiUrl;
-    const confirmed = await waitUntil("the transfer to be confirmed", async () => {
-      const tx = await restGet<{ status: string; height?: number }>(url, "getTransaction", { id: txId });
-      return tx.status === "confirmed" ? tx : undefined;
-    });
+    const confirmed = await waitFor(
+      async () => {
+        const tx = await restGet<{ status: string; height?: number }>(url, "getTransaction", { id: txId });
+        return tx.status === "confirmed" ? tx : undefined;
+      },
+      15_000,
+      "the transfer to be confirmed",
+    );
     expect(confirmed).toMatchObject({ amount: `${AMOUNT}`, fee: `${FEE}`, recipient: bob.address });
     const height = confirmed.height!;
     const block = await runQuarry(["block", String(height), "--json", ...at]);
@@ -145,7 +150,11 @@ describe("quarry start as a process (regtest)", () => {
     expect(tooBig.status).toBe(413);
     // still running, and still mining
     const before = (await restGet<Status>(url, "getStatus")).height;
-    await waitUntil("another block", async () => (await restGet<Status>(url, "getStatus")).height > before);
+    await waitFor(
+      async () => (await restGet<Status>(url, "getStatus")).height > before,
+      15_000,
+      "another block",
+    );
   });
 
   it("/metrics exposes the node's metrics in the Prometheus text format", async () => {

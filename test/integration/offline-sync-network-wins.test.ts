@@ -11,9 +11,9 @@ import {
   ProcessNodeScope,
   quarryOk,
   type ReorgView,
-  waitUntil,
   work,
 } from "../helpers/process-node.js";
+import { waitFor } from "../helpers/wait.js";
 
 /**
  * Issue 6, "offline then sync" (b): the network has more work, so the offline node reorganises.
@@ -76,7 +76,7 @@ describe("offline mining then sync: the network has more work", () => {
     let b = await startNode({ datadir: dirB.path, bootstrap: [a.multiaddr] });
     const common = await a.status();
     expect(common.height).toBe(3);
-    await waitUntil("B synced", async () => (await b.status()).tip === common.tip, 20_000);
+    await waitFor(async () => (await b.status()).tip === common.tip, 20_000, "B synced");
     let funded = 0n;
     for (let h = 1; h <= 3; h++) funded += blockSubsidy(h, REGTEST);
     expect(await b.balance(ALICE_ADDRESS)).toBe(funded);
@@ -120,10 +120,10 @@ describe("offline mining then sync: the network has more work", () => {
     // B's, then restarts without mining. (Not mining while B syncs: on regtest a fresh live miner
     // finds ~100 blocks/s, past the gossip rate limit, and B would ban A for NET_FLOOD.)
     a = await startNode({ datadir: dirA.path, minerAddress: MINER_A });
-    await waitUntil(
-      "A ahead in work",
+    await waitFor(
       async () => work((await a.status()).chainWork) > 4n * work(offB.chainWork),
       30_000,
+      "A ahead in work",
     );
     expect(await a.stop()).toBe(0);
     a = await startNode({ datadir: dirA.path });
@@ -131,7 +131,7 @@ describe("offline mining then sync: the network has more work", () => {
 
     // 5. B comes back: it reorganises to A's chain and the transfer returns to its mempool.
     b = await startNode({ datadir: dirB.path, bootstrap: [a.multiaddr] });
-    await waitUntil("B on A's tip", async () => (await b.status()).tip === network.tip, 30_000);
+    await waitFor(async () => (await b.status()).tip === network.tip, 30_000, "B on A's tip");
     const reorgs = await b.rpc<ReorgView[]>("getReorgs");
     expect(reorgs).toHaveLength(1);
     const report = reorgs[0]!;
@@ -143,10 +143,10 @@ describe("offline mining then sync: the network has more work", () => {
     expect((await a.rpc<{ mainChain: boolean }>("getBlock", { id: report.newTip.hash })).mainChain).toBe(
       true,
     );
-    await waitUntil(
-      "the transfer back in B's mempool",
+    await waitFor(
       async () => (await b.rpc<TxView>("getTransaction", { id: txId })).status === "pending",
       10_000,
+      "the transfer back in B's mempool",
     );
     expect((await b.status()).mempool.size).toBe(1);
     // The offline blocks' rewards vanished with them.
@@ -161,7 +161,7 @@ describe("offline mining then sync: the network has more work", () => {
     const next = await offlineInfo(dirB.path);
     expect(next.height).toBe(network.height + 1);
     b = await startNode({ datadir: dirB.path, bootstrap: [a.multiaddr] });
-    await waitUntil("A on B's new tip", async () => (await a.status()).tip === next.tip, 30_000);
+    await waitFor(async () => (await a.status()).tip === next.tip, 30_000, "A on B's new tip");
     const minedIn = await a.rpc<TxView>("getTransaction", { id: txId });
     expect(minedIn).toMatchObject({ status: "confirmed", blockHash: next.tip, height: next.height });
     expect(await b.rpc<TxView>("getTransaction", { id: txId })).toMatchObject({

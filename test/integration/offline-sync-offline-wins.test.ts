@@ -7,9 +7,9 @@ import {
   type ProcessNodeInit,
   ProcessNodeScope,
   type ReorgView,
-  waitUntil,
   work,
 } from "../helpers/process-node.js";
+import { waitFor } from "../helpers/wait.js";
 
 /**
  * Issue 6, "offline then sync" (a): the offline miner mined more work, so the network
@@ -41,7 +41,7 @@ describe("offline mining then sync: the offline miner has more work", () => {
     let b = await startNode({ datadir: dirB.path, bootstrap: [a.multiaddr] });
     const common = await a.status();
     expect(common.height).toBe(3);
-    await waitUntil("B synced to A", async () => (await b.status()).tip === common.tip, 20_000);
+    await waitFor(async () => (await b.status()).tip === common.tip, 20_000, "B synced to A");
 
     // 2. Both go offline (SIGTERM: clean stop). A mines 5 blocks on its own, B mines 40.
     expect(await b.stop()).toBe(0);
@@ -60,7 +60,7 @@ describe("offline mining then sync: the offline miner has more work", () => {
     b = await startNode({ datadir: dirB.path, bootstrap: [a.multiaddr] });
 
     // 4. A reorganises to B's chain.
-    await waitUntil("A on B's tip", async () => (await a.status()).tip === offB.tip, 30_000);
+    await waitFor(async () => (await a.status()).tip === offB.tip, 30_000, "A on B's tip");
     const reorgs = await a.rpc<ReorgView[]>("getReorgs");
     expect(reorgs).toHaveLength(1);
     const report = reorgs[0]!;

@@ -2,16 +2,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { blockSubsidy, REGTEST } from "../../src/consensus/params.js";
 import { SyncErrorCode } from "../../src/sync/errors.js";
 import { ChainBuilder } from "../helpers/chain-builder.js";
-import { connect, type TestLibp2p, waitFor } from "../helpers/sync-libp2p.js";
+import { connect, type TestLibp2p } from "../helpers/sync-libp2p.js";
 import { createMaliciousPeer, type Misbehaviour } from "../helpers/sync-malicious.js";
 import { createSyncNode, type SyncTestNode } from "../helpers/sync-node.js";
+import { waitFor } from "../helpers/wait.js";
 
 const TIMEOUT = 20_000;
 
 function until(node: SyncTestNode, predicate: () => boolean, what: string) {
-  return waitFor(
-    predicate,
-    (check) => {
+  return waitFor(predicate, TIMEOUT, what, {
+    wakeOn: (check) => {
       node.chain.on("blockConnected", check);
       node.sync.on("syncComplete", check);
       node.sync.on("batchRejected", check);
@@ -21,9 +21,7 @@ function until(node: SyncTestNode, predicate: () => boolean, what: string) {
         node.sync.off("batchRejected", check);
       };
     },
-    TIMEOUT,
-    what,
-  );
+  });
 }
 
 describe("sync faults", () => {

@@ -1,20 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChainBuilder } from "../helpers/chain-builder.js";
-import { connect, waitFor } from "../helpers/sync-libp2p.js";
+import { connect } from "../helpers/sync-libp2p.js";
 import { createSyncNode, type SyncTestNode } from "../helpers/sync-node.js";
+import { waitFor } from "../helpers/wait.js";
 
 const TIMEOUT = 20_000;
 
 function tipReached(node: SyncTestNode, hashHex: string) {
-  return waitFor(
-    () => node.chain.tip.hashHex === hashHex,
-    (check) => {
+  return waitFor(() => node.chain.tip.hashHex === hashHex, TIMEOUT, `tip ${hashHex.slice(0, 12)}`, {
+    wakeOn: (check) => {
       node.chain.on("blockConnected", check);
       return () => node.chain.off("blockConnected", check);
     },
-    TIMEOUT,
-    `tip ${hashHex.slice(0, 12)}`,
-  );
+  });
 }
 
 describe("sync over libp2p (127.0.0.1)", () => {

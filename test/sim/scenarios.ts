@@ -5,6 +5,7 @@
  */
 import { encodeTransaction, toHex, transactionId } from "../../src/primitives/index.js";
 import { testKey, transfer } from "../helpers/chain-builder.js";
+import { waitFor } from "../helpers/wait.js";
 import { percentile, SimCluster, type Status } from "./sim-cluster.js";
 
 export interface ScenarioOptions {
@@ -353,9 +354,13 @@ export async function txLoad(
       const state = await sim.txState(all);
       return Object.values(state).reduce((s, r) => s + r.missing.length, 0);
     };
-    const deadline = Date.now() + (o.convergeTimeoutMs ?? 30_000);
-    while ((await missingCount()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    if ((await missingCount()) === 0) spreadMs = Date.now() - tSubmit;
+    const spread = await waitFor(
+      async () => (await missingCount()) === 0,
+      o.convergeTimeoutMs ?? 30_000,
+      "every transaction on every node",
+      { intervalMs: 200 },
+    ).catch(() => false);
+    if (spread) spreadMs = Date.now() - tSubmit;
     const mined = await sim.mine(0, 2);
     const tMined = Date.now();
     let st: Status;

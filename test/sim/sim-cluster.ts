@@ -5,6 +5,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "../helpers/wait.js";
 import type { Command, NodeInfo, NodeSpec, Reply, TxState, WorkerStatus } from "./protocol.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "worker.js");
@@ -222,44 +223,39 @@ export class SimCluster {
 
   /**
    * Polls until every running node in `idxs` (default all) has the same tip; rejects after
-   * `timeoutMs` with the tip spread.
+   * `timeoutMs` with the tip spread (`height:tip` -> nodes).
    */
-  async waitSameTip(timeoutMs: number, idxs?: readonly number[], pollMs = 50): Promise<Status> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const st = await this.status();
-      const nodes = st.nodes.filter((n) => n.running && (!idxs || idxs.includes(n.idx)));
-      if (nodes.length > 0 && nodes.every((n) => n.tip === nodes[0]!.tip)) return st;
-      if (Date.now() > deadline) {
-        const tips = new Map<string, number>();
-        for (const n of nodes)
-          tips.set(
-            `${n.height}:${n.tip.slice(0, 8)}`,
-            (tips.get(`${n.height}:${n.tip.slice(0, 8)}`) ?? 0) + 1,
-          );
-        throw new Error(`no common tip after ${timeoutMs} ms: ${JSON.stringify(Object.fromEntries(tips))}`);
-      }
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
+  waitSameTip(timeoutMs: number, idxs?: readonly number[], pollMs = 50): Promise<Status> {
+    return waitFor(
+      async (note) => {
+        const st = await this.status();
+        const nodes = st.nodes.filter((n) => n.running && (!idxs || idxs.includes(n.idx)));
+        const spread: Record<string, number> = {};
+        for (const n of nodes) {
+          const key = `${n.height}:${n.tip.slice(0, 8)}`;
+          spread[key] = (spread[key] ?? 0) + 1;
+        }
+        note(spread);
+        return nodes.length > 0 && nodes.every((n) => n.tip === nodes[0]!.tip) ? st : undefined;
+      },
+      timeoutMs,
+      "a common tip",
+      { intervalMs: pollMs },
+    );
   }
 
-  /** Polls until `pred(status)` holds; rejects after `timeoutMs`. */
-  async waitUntil(
-    pred: (st: Status) => boolean,
-    timeoutMs: number,
-    what: string,
-    pollMs = 100,
-  ): Promise<Status> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const st = await this.status();
-      if (pred(st)) return st;
-      if (Date.now() > deadline) {
-        const peers = st.nodes.map((n) => `${n.idx}:${n.running ? n.peers : "-"}`).join(" ");
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (idx:peers ${peers})`);
-      }
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
+  /** Polls until `pred(status)` holds; rejects after `timeoutMs` naming each node's peer count. */
+  waitUntil(pred: (st: Status) => boolean, timeoutMs: number, what: string, pollMs = 100): Promise<Status> {
+    return waitFor(
+      async (note) => {
+        const st = await this.status();
+        note(st.nodes.map((n) => `${n.idx}:${n.running ? n.peers : "-"}`).join(" "));
+        return pred(st) ? st : undefined;
+      },
+      timeoutMs,
+      `${what} (idx:peers)`,
+      { intervalMs: pollMs },
+    );
   }
 
   async stop(): Promise<void> {

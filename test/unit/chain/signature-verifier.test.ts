@@ -23,7 +23,7 @@ import {
   verifySignature,
 } from "../../../src/primitives/index.js";
 import { testKey, transfer } from "../../helpers/chain-builder.js";
-import { waitFor } from "../../helpers/network-helpers.js";
+import { waitFor } from "../../helpers/wait.js";
 
 const keys = Array.from({ length: 8 }, (_, i) => testKey(i + 1));
 const to = testKey(99).address;
