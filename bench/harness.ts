@@ -3,7 +3,7 @@ export interface BenchResult {
   name: string;
   value: number;
   unit: string;
-  /** The issue's target, same unit; higher is better unless `lowerIsBetter`. */
+  /** The target, same unit; higher is better unless `lowerIsBetter`. */
   target?: number;
   lowerIsBetter?: boolean;
   /** The machine's ceiling measured in the same run, same unit. */

@@ -12,7 +12,7 @@ import { waitFor } from "../test/helpers/wait.js";
 import { loadedChain } from "./chains.js";
 import type { BenchResult, BenchSuite } from "./harness.js";
 
-/** Store size for the start-up measurement (the 10k blocks; smaller via env for a quick look). */
+/** Store size for the start-up measurement (10k blocks by target; smaller via env for a quick look). */
 const BLOCKS = Number(process.env.QUARRY_BENCH_NODE_BLOCKS ?? 10_000);
 /** The loaded chain synced for RSS while syncing: blocks of 100 transfers after 200 funding blocks. */
 const LOADED_BLOCKS = Number(process.env.QUARRY_BENCH_NODE_LOADED_BLOCKS ?? 300);

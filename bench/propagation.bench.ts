@@ -5,7 +5,7 @@ import type { BenchResult, BenchSuite } from "./harness.js";
 const BLOCKS = 30;
 /** Simulation worker processes the nodes are packed into (node i lives in process i % 2). */
 const PROCESSES = 2;
-/** The targets for p95 of "propagation to all nodes". */
+/** Targets for p95 of "propagation to all nodes". */
 const P95_TARGET_MS: Record<number, number> = { 20: 250, 50: 1500 };
 /** How long one block may take to reach every node before it counts as not delivered. */
 const BLOCK_TIMEOUT_MS = 10_000;

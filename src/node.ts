@@ -77,7 +77,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   const identity = await loadOrCreateNodeIdentity(datadir);
   // store: LevelDB at <datadir>/chain
   const store = new ChainStore({ location: join(datadir, "chain"), network: params.name });
-  // signatures: Ed25519 verification in worker threads, with a cache shared by mempool and chain
+  // signatures: Ed25519 verification of block transfers in worker threads, with a cache of verified ids
   const signatures = new SignatureVerifier({}, { log });
   // chain: needs the store and the signature verifier
   const chain = new Chain({ params }, { store, signatures, log: log.child({ module: "chain" }) });
@@ -106,7 +106,8 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
     },
     { privateKey: identity.privateKey, log, peerDb, clock },
   );
-  // sync: needs libp2p (from the host), the chain, the identity (batch signatures), reputation
+  // sync: needs libp2p, reputation and the security log (from the host), the chain, the identity
+  // (batch signatures) and the clock
   const sync = new SyncManager(
     {},
     {

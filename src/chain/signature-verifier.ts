@@ -159,7 +159,7 @@ interface Prepared {
  * and the worker sits next to it. Under vitest this module runs from its TypeScript source, but a
  * worker thread cannot load src/chain/signature-worker.ts (its `.js` imports only resolve in the
  * build), so it uses the compiled worker in dist/ instead — `npm test` runs `npm run build` first.
- * (src/miner has no worker yet to copy the convention from; this is the same idea.)
+ * The miner's pool finds its worker the same way (src/miner/pool.ts).
  */
 export function signatureWorkerUrl(moduleUrl: string = import.meta.url): URL {
   if (moduleUrl.endsWith(".ts")) return new URL("../../dist/src/chain/signature-worker.js", moduleUrl);

@@ -1,6 +1,6 @@
 /**
- * Mempool limits and policy. Defaults follow geth's txpool and bcoin's mempool where the issue is
- * silent; docs/MEMPOOL.md explains each choice.
+ * Mempool limits and policy. Defaults follow geth's txpool and bcoin's mempool where the
+ * requirements are silent; docs/MEMPOOL.md explains each choice.
  */
 export interface MempoolOptions {
   /** most transactions held (geth: 4096 pending + 1024 queued slots) */

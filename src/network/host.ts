@@ -40,7 +40,7 @@ export interface NetworkHostDeps {
   clock?: Clock;
 }
 
-/** Misbehaviour reported by another service (e.g. sync): penalised and logged. */
+/** Misbehaviour another service saw outside gossip (the mempool exchange): penalised and logged. */
 export interface PeerReport {
   peerId: string;
   code: string;
@@ -103,7 +103,8 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
         globalSignaturePolicy: StrictNoSign,
         msgIdFn: (msg) => createHash("sha256").update(msg.data).digest(),
         allowPublishToZeroTopicPeers: true,
-        // the root re-announces every connected block, including those that arrived by gossip
+        // re-publishing bytes gossipsub has already seen (a transfer returned by a reorg, one
+        // submitted twice through the API) is a no-op, not an error
         ignoreDuplicatePublishError: true,
         allowedTopics: [params.blockTopic, params.txTopic],
         scoreParams: opts.localNetwork ? { IPColocationFactorWeight: 0 } : {},
@@ -284,7 +285,7 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
     this.gossip.setHandler("tx", handler);
   }
 
-  /** Penalises a peer for misbehaviour seen outside gossip (sync) and logs it. */
+  /** Penalises a peer for misbehaviour seen outside gossip (the mempool exchange) and logs it. */
   reportPeer(report: PeerReport): void {
     this.securityLog.record(report);
     this.reputation.penalize(report.peerId, report.code, report.detail);

@@ -11,7 +11,7 @@ import { SyncError, SyncErrorCode, sendRequest, serveProtocol } from "../sync/in
 import { type Logger, silentLogger } from "../util/logger.js";
 
 /**
- * Mempool refill on connect (issue 6): a restarted node asks each peer that connects for its
+ * Mempool refill on connect: a restarted node asks each peer that connects for its
  * pooled transactions, so what it missed while offline reaches its mempool (and its templates).
  *
  * Protocol `/quarry/<network>/mempool/1`, one request and one response frame each way, the sync

@@ -4,20 +4,22 @@
  * keys sort by height.
  *
  *   'M' + name (utf8)        -> meta value: "schema" -> u32 schema version, "network" -> utf8 name
- *   'i' + block hash (32)    -> block index entry (see encodeIndexEntry in index-entry.ts)
+ *   'i' + block hash (32)    -> block index entry (encodeIndexEntry in records.ts)
  *   'b' + block hash (32)    -> block bytes (encodeBlock)
  *   'u' + block hash (32)    -> undo record: the touched accounts' values before the block
+ *                               (encodeUndo in records.ts)
  *   'h' + height (u32 BE)    -> hash of the main-chain block at that height
  *   'a' + account id (20)    -> account (balance u64 | nonce u64) at the tip; absent = empty
  *   'n' + node hash (32)     -> state tree node (content-addressed, never deleted)
  *   'x' + tx id (32)         -> hash of the main-chain block that includes the transaction
  *   't'                      -> hash of the main-chain tip
  *
- * What belongs together is one batch: connecting a block writes its index status, its undo
- * record, the account changes, the new tree nodes, 'x' for its transactions, 'h' for its height
- * and 't'; disconnecting writes the restored accounts, deletes its 'x' and 'h' keys and moves 't'
- * to the parent. So a
- * kill -9 at any moment leaves either the state before or the state after a whole block.
+ * What belongs together is one batch: a new block's bytes and index entry are written together
+ * (inside its connect batch when it connects at once); connecting a block writes its index status,
+ * its undo record, the account changes, the new tree nodes, 'x' for its transactions, 'h' for its
+ * height and 't'; disconnecting writes the restored accounts, deletes its 'x' and 'h' keys and
+ * moves 't' to the parent. So a kill -9 at any moment leaves either the state before or the state
+ * after a whole block.
  */
 
 export const SCHEMA_VERSION = 1;

@@ -16,7 +16,7 @@ import {
 import { waitFor } from "../helpers/wait.js";
 
 /**
- * Issue 6, "offline then sync" (b): the network has more work, so the offline node reorganises.
+ * Offline then sync (b): the network has more work, so the offline node reorganises.
  * Real `quarry` processes over 127.0.0.1 on regtest:
  * A and B synced (A's 3 blocks pay Alice, whose key is in B's keystore) → both stop; B alone
  * accepts Alice's transfer to Bob (`quarry tx send`), stops and mines 5 blocks offline that
@@ -118,7 +118,8 @@ describe("offline mining then sync: the network has more work", () => {
 
     // 4. Meanwhile the network (A, alone) mines live until its chain holds clearly more work than
     // B's, then restarts without mining. (Not mining while B syncs: on regtest a fresh live miner
-    // finds ~100 blocks/s, past the gossip rate limit, and B would ban A for NET_FLOOD.)
+    // finds ~100 blocks/s, and the ones a syncing B cannot import yet (orphans) are charged to A's
+    // gossip rate, so B could ban A for NET_FLOOD.)
     a = await startNode({ datadir: dirA.path, minerAddress: MINER_A });
     await waitFor(
       async () => work((await a.status()).chainWork) > 4n * work(offB.chainWork),

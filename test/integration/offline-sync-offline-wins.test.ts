@@ -12,7 +12,7 @@ import {
 import { waitFor } from "../helpers/wait.js";
 
 /**
- * Issue 6, "offline then sync" (a): the offline miner mined more work, so the network
+ * Offline then sync (a): the offline miner mined more work, so the network
  * reorganises to it. Real `quarry` processes over 127.0.0.1 on regtest:
  * A and B synced → B stops (SIGTERM) and mines 40 blocks offline while A (stopped, offline too)
  * mines 5 on its own branch → A back online, B restarts bootstrapping to A → A reorganises to
