@@ -26,6 +26,8 @@ export interface MinerPoolEvents {
   "worker-online": { threadId: number };
   /** a worker thread has exited (after `stop()`, or on its own on a failure) */
   "worker-exit": { threadId: number; exitCode: number };
+  /** a worker was handed nonces [nonceHigh·2^32 + start, nonceHigh·2^32 + end) of job `jobId` */
+  range: { jobId: number; nonceHigh: number; start: number; end: number };
 }
 
 interface Slot {
@@ -43,6 +45,8 @@ interface ActiveJob {
   headerBytes: Uint8Array;
   target: bigint;
   targetHex: string;
+  /** the header without its nonce, hex: two jobs with equal keys search the same hash space */
+  key: string;
   /** the next high nonce word to hand to a worker */
   nextHigh: number;
   resolve(header: BlockHeader | undefined): void;
@@ -87,11 +91,15 @@ export function minerWorkerUrl(): URL {
  * Proof-of-work search on worker threads.
  *
  * `mine(header)` splits the 64-bit nonce space: every worker scans all 2^32 low words under its
- * own high word (0, 1, 2, … handed out in turn), so no two workers ever hash the same header. The
- * search starts at high word 0 whatever `header.nonce` says. Calling `mine` again replaces the job
- * (a template refresh): the previous promise resolves `undefined`. If the whole 2^64 space is
- * exhausted without a winner (about 390,000 years at 1.5 MH/s), `mine` resolves `undefined` and
- * logs a warning: the caller must change the header — normally its `time` field — and mine again.
+ * own high word (0, 1, 2, … handed out in turn), so no two workers ever hash the same header.
+ * Calling `mine` again replaces the job (a template refresh): the previous promise resolves
+ * `undefined`. A new header starts at high word 0 whatever `header.nonce` says; the same header
+ * again (equal in every field but the nonce: the template did not change) resumes after the last
+ * high word handed out, so a refresh never searches a (header, nonce) range twice. Ranges a
+ * replaced job had begun are abandoned, not resumed: the space is 2^64, a skipped remainder costs
+ * nothing. If the whole space is exhausted without a winner (about 390,000 years at 1.5 MH/s),
+ * `mine` resolves `undefined` and logs a warning: the caller must change the header (its `time`
+ * field) and mine again.
  */
 export class MinerPool extends TypedEmitter<MinerPoolEvents> {
   private readonly opts: MinerPoolOptions;
@@ -103,6 +111,8 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
   private stopping: Promise<void> | undefined;
   private job: ActiveJob | undefined;
   private jobCounter = 0;
+  /** where the last job's search stopped, so the same header mined again resumes there */
+  private resume: { key: string; nextHigh: number } | undefined;
   private readonly samples: { atMs: number; hashes: number }[] = [];
   private windowHashes = 0;
   private windowStartMs = 0;
@@ -216,6 +226,8 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
     // new job below, which replaces theirs.
     this.finishJob(undefined);
     const jobId = ++this.jobCounter;
+    const key = toHex(encodeHeader({ ...header, nonce: 0n }));
+    const nextHigh = this.resume?.key === key ? this.resume.nextHigh : 0;
     return new Promise<BlockHeader | undefined>((resolvePromise, rejectPromise) => {
       const onAbort = (): void => {
         if (this.job?.jobId !== jobId) return;
@@ -229,7 +241,8 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
         headerBytes,
         target,
         targetHex: target.toString(16),
-        nextHigh: 0,
+        key,
+        nextHigh,
         resolve: resolvePromise,
         reject: rejectPromise,
         cleanup: () => signal?.removeEventListener("abort", onAbort),
@@ -371,6 +384,7 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
       return;
     }
     const nonceHigh = job.nextHigh++;
+    this.resume = { key: job.key, nextHigh: job.nextHigh };
     slot.busy = true;
     this.post(slot, {
       type: "job",
@@ -383,6 +397,7 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
       chunkSize: this.opts.chunkSize,
       progressIntervalMs: this.opts.progressIntervalMs,
     });
+    this.emit("range", { jobId: job.jobId, nonceHigh, start: 0, end: NONCE_LOW_SPACE });
   }
 
   private idleAll(): void {

@@ -23,7 +23,7 @@ export interface BlockProducerDeps {
 }
 
 export interface BlockProducerEvents {
-  /** a block this node mined was accepted by its own chain */
+  /** a block this node mined extended its own chain (became the tip) */
   blockMined: { block: Block; hash: string; height: number };
   /** the last block asked for (maxBlocks) was mined */
   done: { blocks: number };
@@ -103,6 +103,12 @@ export class BlockProducer extends TypedEmitter<BlockProducerEvents> {
         } catch (err) {
           // Our own template failed validation: a bug, not a peer's fault. Log it and go on.
           this.log.error({ err }, "mined block was rejected by the chain");
+          continue;
+        }
+        // Only a block that became our tip counts: "duplicate" (it arrived by another path first)
+        // or "side-branch" (the tip moved while we hashed) added no work to our chain.
+        if (result.status !== "connected") {
+          this.log.info({ hash: result.hash, status: result.status }, "mined block did not extend the chain");
           continue;
         }
         this.mined++;

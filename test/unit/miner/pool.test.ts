@@ -80,6 +80,36 @@ describe("MinerPool", () => {
     expect(() => checkProofOfWork(headerHash(solved!), refreshed.bits, POW_LIMIT)).not.toThrow();
   });
 
+  it("a refresh of an unchanged header never searches a nonce range twice; a new header starts at 0", async () => {
+    const pool = newPool(2);
+    await pool.start();
+    const ranges: MinerPoolEvents["range"][] = [];
+    pool.on("range", (r) => ranges.push(r));
+    const header = { ...template, bits: NEVER_BITS };
+    const searchedBy = (jobId: number) => ranges.filter((r) => r.jobId === jobId).map((r) => r.nonceHigh);
+    const jobs: number[] = [];
+    for (let refresh = 0; refresh < 3; refresh++) {
+      const controller = new AbortController();
+      const pending = pool.mine({ ...header, nonce: BigInt(refresh) }, controller.signal);
+      // Abort only once this job is demonstrably hashing (as the producer's refresh timer does).
+      await within(nextEvent(pool, "hashrate"), 5_000, "hashrate event");
+      controller.abort();
+      await expect(within(pending, 2_000, "refreshed mine")).resolves.toBeUndefined();
+      jobs.push(ranges.at(-1)!.jobId);
+    }
+    const searched = jobs.map(searchedBy);
+    for (const highs of searched) expect(highs.length).toBeGreaterThanOrEqual(2);
+    const all = searched.flat();
+    expect(new Set(all).size).toBe(all.length);
+    for (const r of ranges) expect([r.start, r.end]).toEqual([0, 2 ** 32]);
+    // A different header is a different hash space: it starts from the first range again.
+    const other = pool.mine({ ...header, time: header.time + 1 });
+    expect(ranges.at(-1)!.nonceHigh).toBe(1);
+    expect(ranges.at(-2)!.nonceHigh).toBe(0);
+    await pool.stop();
+    await expect(other).resolves.toBeUndefined();
+  });
+
   it("abort: mine() resolves undefined when its signal aborts, or at once if already aborted", async () => {
     const pool = newPool(1);
     await pool.start();

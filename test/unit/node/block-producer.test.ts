@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { MinerPool } from "../../../src/miner/index.js";
+import { BlockProducer, type BlockProducerEvents } from "../../../src/node/block-producer.js";
+import { type OpenedChain, openChain } from "../../helpers/open-chain.js";
+import { tempDir } from "../../helpers/temp-dir.js";
+
+// Real chain (LevelDB), real worker threads from dist/src/miner/worker.js (`npm test` builds first).
+
+const recipient = new Uint8Array(20).fill(7);
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(): Promise<{ opened: OpenedChain; pool: MinerPool }> {
+  const dir = tempDir();
+  cleanups.push(dir.cleanup);
+  // A fixed clock: every template on one tip is the same block, as after the ASERT ramp.
+  const opened = await openChain(dir.path, { clock: () => 2_000_000_000 });
+  cleanups.push(opened.close);
+  const pool = new MinerPool({ threads: 1 });
+  await pool.start();
+  cleanups.push(() => pool.stop());
+  return { opened, pool };
+}
+
+function waitFor<T>(register: (done: (value: T) => void) => void, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+    register((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}
+
+describe("BlockProducer", () => {
+  it("counts only blocks that extended the chain: a mined block the chain already had (duplicate) is not mined", async () => {
+    const { opened, pool } = await setup();
+    const { chain } = opened;
+    // The producer's first template, built the same way: the same bytes, since the clock is fixed.
+    const template = await chain.prepareBlock(recipient, []);
+    // The first solution reaches the chain by another path before the producer imports it.
+    pool.once("found", ({ header }) => void chain.processBlock({ ...template, header }));
+    const producer = new BlockProducer(
+      { recipient, refreshMs: 60_000, maxBlocks: 1 },
+      { chain, pool, selectTransactions: () => [] },
+    );
+    cleanups.push(() => producer.stop());
+    const mined: BlockProducerEvents["blockMined"][] = [];
+    producer.on("blockMined", (e) => mined.push(e));
+    const done = waitFor<BlockProducerEvents["done"]>((ok) => producer.once("done", ok), 20_000, "done");
+    producer.start();
+    expect(await done).toEqual({ blocks: 1 });
+    expect(producer.blocksMined).toBe(1);
+    // Height 1 came in as a duplicate; the one block counted is the producer's own at height 2.
+    expect(chain.height).toBe(2);
+    expect(mined.map((e) => e.height)).toEqual([2]);
+    expect(mined[0]!.hash).toBe(chain.tip.hashHex);
+  });
+});
