@@ -2,29 +2,31 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { dashboardPages } from "./api/dashboard.js";
 import { ApiServer } from "./api/server.js";
-import { Chain } from "./chain/chain.js";
+import type { Chain } from "./chain/chain.js";
 import type { ReorgEvent } from "./chain/events.js";
-import { SignatureVerifier } from "./chain/signature-verifier.js";
-import { getNetworkParams } from "./consensus/params.js";
-import { Keystore, loadOrCreateNodeIdentity } from "./keystore/index.js";
-import { LevelMempoolStore, Mempool } from "./mempool/index.js";
+import { getNetworkParams, type NetworkParams } from "./consensus/params.js";
+import { loadOrCreateNodeIdentity } from "./keystore/index.js";
+import type { Mempool } from "./mempool/index.js";
 import { NodeMetrics } from "./metrics/index.js";
-import { MinerPool } from "./miner/index.js";
+import type { MinerPool } from "./miner/index.js";
 import { blockGossipHandler, createNetworkHost, LevelPeerDb, type NetworkHost } from "./network/index.js";
-import { BlockProducer } from "./node/block-producer.js";
+import type { BlockProducer } from "./node/block-producer.js";
+import { createChainServices } from "./node/chain-services.js";
+import { Lifecycle, NodeStartError } from "./node/lifecycle.js";
 import { MempoolExchange } from "./node/mempool-exchange.js";
+import { MinerRecipientError, resolveMinerRecipient } from "./node/miner-recipient.js";
+import { createMiningServices } from "./node/mining-services.js";
 import { buildRpcMethods } from "./node/rpc-methods.js";
 import { syncScorer } from "./node/sync-scorer.js";
 import type { NodeOptions } from "./options.js";
-import { decodeAddress } from "./primitives/address.js";
 import { encodeBlock } from "./primitives/block.js";
 import { toHex } from "./primitives/bytes.js";
 import { decodeTransaction, encodeTransaction, TxType, transactionId } from "./primitives/transaction.js";
-import { ChainStore } from "./store/chain-store.js";
 import { SyncManager } from "./sync/index.js";
 import { type Clock, systemClock } from "./util/clock.js";
-import { QuarryError } from "./util/errors.js";
 import type { Logger } from "./util/logger.js";
+
+export { NodeStartError } from "./node/lifecycle.js";
 
 /** Reorg reports kept for the API (newest last). */
 const REORG_REPORTS_KEPT = 50;
@@ -60,8 +62,6 @@ export interface QuarryNode {
   stop(): Promise<void>;
 }
 
-export class NodeStartError extends QuarryError<{ code: "NODE_START_FAILED"; stage: string }> {}
-
 /**
  * THE COMPOSITION ROOT. Creates every service in dependency order, wires their events, and stops
  * them in reverse. Nothing else in Quarry constructs a service or subscribes one to another.
@@ -73,25 +73,26 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   const datadir = options.datadir;
   await mkdir(datadir, { recursive: true, mode: 0o700 });
 
-  // identity: the datadir's libp2p key (0600), stable across restarts
-  const identity = await loadOrCreateNodeIdentity(datadir);
-  // store: LevelDB at <datadir>/chain
-  const store = new ChainStore({ location: join(datadir, "chain"), network: params.name });
-  // signatures: Ed25519 verification of block transfers in worker threads, with a cache of verified ids
-  const signatures = new SignatureVerifier({}, { log });
-  // chain: needs the store and the signature verifier
-  const chain = new Chain({ params }, { store, signatures, log: log.child({ module: "chain" }) });
-  // mempool: needs the chain (tip accounts) and its own LevelDB at <datadir>/mempool
-  const mempool = new Mempool(
-    {},
+  // metrics: read from the services below at scrape time (each source is called only then)
+  const metrics = new NodeMetrics(
+    { labels: { network: params.name } },
     {
-      params,
-      state: chain,
-      store: new LevelMempoolStore({ location: join(datadir, "mempool") }),
-      clock,
-      log,
+      sources: {
+        height: () => chain.height,
+        peers: () => host.connectedPeers().length,
+        verdicts: () => host.verdicts.snapshot(),
+        sync: () => sync.progress(),
+        mempool: () => ({ size: mempool.size, bytes: mempool.bytes }),
+        hashrate: () => miner?.hashrate ?? 0,
+        blocksMined: () => producer?.blocksMined ?? 0,
+      },
     },
   );
+  // identity: the datadir's libp2p key (0600), stable across restarts
+  const identity = await loadOrCreateNodeIdentity(datadir);
+  // store, signature verifier, chain, mempool: shared with the offline commands (node/chain-services)
+  const local = createChainServices({ datadir, params }, { log, metrics, clock });
+  const { chain, mempool } = local;
   // peer db: known peers, bans, security log at <datadir>/peers
   const peerDb = new LevelPeerDb({ location: join(datadir, "peers") });
   // network host: needs the identity and the peer db
@@ -122,38 +123,20 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   );
   // mempool exchange: asks each new peer for its mempool (needs the host and the mempool)
   const mempoolExchange = new MempoolExchange({ network: params.name }, { host, mempool, log });
-  // miner: worker threads, only when mining
-  const miner = options.mine ? new MinerPool({ threads: options.threads }, { log }) : undefined;
-  const recipient = options.mine ? await minerRecipient(options, params.addressPrefix) : undefined;
-  // producer: needs the chain, the mempool and the miner
-  const producer =
-    miner && recipient
-      ? new BlockProducer(
-          { recipient, refreshMs: Math.max(2_000, params.targetSpacingSeconds * 1000) },
-          {
-            chain,
-            pool: miner,
-            selectTransactions: (maxTxs, maxBytes) => mempool.selectForBlock(maxTxs, maxBytes),
-            log,
-          },
-        )
-      : undefined;
+  // miner and producer: only when mining; need the chain, the mempool and the coinbase recipient
+  const mining = options.mine
+    ? createMiningServices(
+        {
+          recipient: await nodeMinerRecipient(options, params),
+          threads: options.threads,
+          ...(deps.startProducer === undefined ? {} : { startProducer: deps.startProducer }),
+        },
+        { chain, mempool, log },
+      )
+    : undefined;
+  const miner = mining?.miner;
+  const producer = mining?.producer;
   const reorgs: ReorgEvent[] = [];
-  // metrics: read from the chain, host, sync, mempool, miner and producer at scrape time
-  const metrics = new NodeMetrics(
-    { labels: { network: params.name } },
-    {
-      sources: {
-        height: () => chain.height,
-        peers: () => host.connectedPeers().length,
-        verdicts: () => host.verdicts.snapshot(),
-        sync: () => sync.progress(),
-        mempool: () => ({ size: mempool.size, bytes: mempool.bytes }),
-        hashrate: () => miner?.hashrate ?? 0,
-        blocksMined: () => producer?.blocksMined ?? 0,
-      },
-    },
-  );
   let requestStop = () => {};
   const stopRequested = new Promise<void>((resolve) => {
     requestStop = resolve;
@@ -173,20 +156,6 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   const node: QuarryNode = { ...services, api, stopRequested, start, stop };
 
   // ---- wiring: the only place services react to each other ----
-  // Block import timing: every path into the chain (gossip, sync, our own miner) goes through
-  // processBlock, so timing it here measures all of them without the chain knowing about metrics.
-  const processBlock = chain.processBlock.bind(chain);
-  chain.processBlock = async (block) => {
-    const started = performance.now();
-    try {
-      const result = await processBlock(block);
-      metrics.observeBlockImport((performance.now() - started) / 1000, result.status);
-      return result;
-    } catch (err) {
-      metrics.observeBlockImport((performance.now() - started) / 1000, "error");
-      throw err;
-    }
-  };
   let lastSyncLogMs = 0;
   sync.on("syncProgress", (p) => {
     const now = clock.nowMs();
@@ -214,13 +183,10 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   host.on("orphanBlock", ({ fromPeerId, missingAncestor }) => {
     void sync.requestAncestors(fromPeerId, missingAncestor);
   });
-  chain.on("blockConnected", ({ block }) => {
-    void mempool.onBlockConnected(block);
-    producer?.refresh();
-  });
   chain.on("reorg", (report) => {
-    // Returned transfers go back to the mempool and out to peers again, so any miner can include them.
-    void mempool.onReorg(report).then(() => {
+    // Returned transfers go back to the mempool (chain-services wires that) and out to peers again,
+    // so any miner can include them.
+    void mempool.settled().then(() => {
       for (const tx of report.returnedTransactions) {
         if (mempool.has(toHex(transactionId(tx)))) void host.publishTx(encodeTransaction(tx)).catch(() => 0);
       }
@@ -239,14 +205,13 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       "reorg",
     );
   });
-  mempool.on("txAdded", () => producer?.refresh());
   // A node that switched branches or finished syncing re-sends its status to every peer (a status
   // request carries the sender's tip and work), so a peer with less work syncs from it. Needed
   // because blocks that arrive by sync are not gossiped, and re-publishing a block this node once
   // ignored as an orphan is dropped by gossipsub as a duplicate: without it a heavier branch
   // reached only the peers that happened to ask (the 50-node partition/heal simulation stalled).
   const announceTip = () => {
-    for (const peer of host.connectedPeers()) sync.onPeerAnnouncedWork(peer);
+    for (const peer of host.connectedPeers()) sync.announceOurTip(peer);
   };
   chain.on("reorg", announceTip);
   sync.on("syncComplete", announceTip);
@@ -256,37 +221,20 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       .catch((err: unknown) => log.warn({ err }, "publishing block failed"));
   });
 
-  let started: (() => Promise<void>)[] = [];
-  async function start(): Promise<void> {
-    const steps: [string, () => Promise<void>, () => Promise<void>][] = [
-      ["signatures", () => signatures.start(), () => signatures.stop()],
-      ["store", () => store.open(), () => store.close()],
-      ["chain", () => chain.open(), async () => {}],
-      ["mempool", () => mempool.start(), () => mempool.stop()],
+  const lifecycle = new Lifecycle(
+    [
+      ...local.steps,
       ["peer db", () => peerDb.open(), () => peerDb.close()],
       ["network", () => host.start(), () => host.stop()],
       ["sync", () => sync.start(), () => sync.stop()],
       ["mempool exchange", () => mempoolExchange.start(), () => mempoolExchange.stop()],
-      ["miner", async () => miner?.start(), async () => miner?.stop()],
-      [
-        "producer",
-        async () => ((deps.startProducer ?? true) ? producer?.start() : undefined),
-        async () => producer?.stop(),
-      ],
+      ...(mining?.steps ?? []),
       ["api", () => api.start(), () => api.stop()],
-    ];
-    started = [];
-    for (const [stage, up, down] of steps) {
-      try {
-        await up();
-      } catch (err) {
-        log.error({ err, stage }, "start failed; stopping what started");
-        await stop();
-        if (err instanceof QuarryError) throw err;
-        throw new NodeStartError({ code: "NODE_START_FAILED", stage }, `${stage}: ${(err as Error).message}`);
-      }
-      started.unshift(down);
-    }
+    ],
+    log,
+  );
+  async function start(): Promise<void> {
+    await lifecycle.start();
     log.info(
       {
         network: params.name,
@@ -301,31 +249,21 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
     );
   }
 
-  async function stop(): Promise<void> {
-    const downs = started;
-    started = [];
-    for (const down of downs) {
-      try {
-        await down();
-      } catch (err) {
-        log.error({ err }, "stop step failed");
-      }
-    }
+  function stop(): Promise<void> {
+    return lifecycle.stop();
   }
 
   return node;
 }
 
-async function minerRecipient(options: NodeOptions, prefix: string): Promise<Uint8Array> {
-  if (options.minerAddress) return decodeAddress(prefix, options.minerAddress);
-  const name = options.minerKey ?? "";
-  const keystore = new Keystore({
-    dir: join(options.datadir, "keystore"),
-    network: options.network,
-    addressPrefix: prefix,
-  });
-  const info = await keystore.info(name);
-  if (!info.address)
-    throw new NodeStartError({ code: "NODE_START_FAILED", stage: "miner" }, `key '${name}' has no address`);
-  return decodeAddress(prefix, info.address);
+/** The coinbase recipient of a mining node: `minerAddress`, else the keystore key `minerKey`. */
+async function nodeMinerRecipient(options: NodeOptions, params: NetworkParams): Promise<Uint8Array> {
+  const source = options.minerAddress ? { address: options.minerAddress } : { key: options.minerKey ?? "" };
+  try {
+    return await resolveMinerRecipient({ datadir: options.datadir, params }, source);
+  } catch (err) {
+    if (err instanceof MinerRecipientError)
+      throw new NodeStartError({ code: "NODE_START_FAILED", stage: "miner" }, err.message);
+    throw err;
+  }
 }

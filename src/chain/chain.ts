@@ -42,6 +42,13 @@ export interface ChainDeps {
   /** unix seconds; injected so tests control time */
   clock?: () => number;
   log?: Logger;
+  metrics?: ChainMetrics;
+}
+
+/** What the chain reports to metrics; the node passes its collectors in. */
+export interface ChainMetrics {
+  /** one `processBlock` call (gossip, sync, our own miner): seconds from call to answer, and its outcome */
+  observeBlockImport(seconds: number, result: AcceptStatus | "error"): void;
 }
 
 export type AcceptStatus = "connected" | "side-branch" | "orphan" | "duplicate";
@@ -92,6 +99,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
   private readonly signatures: SignatureVerifier | undefined;
   private readonly clock: () => number;
   private readonly log: Logger;
+  private readonly metrics: ChainMetrics | undefined;
   private readonly index = new Map<string, BlockIndexEntry>();
   private readonly children = new Map<string, Set<string>>();
   private readonly main: BlockIndexEntry[] = [];
@@ -122,6 +130,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
     this.signatures = deps.signatures;
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
+    this.metrics = deps.metrics;
     this.orphans = new OrphanPool(opts.orphanPool ?? DEFAULT_ORPHAN_POOL);
   }
 
@@ -305,7 +314,20 @@ export class Chain extends TypedEmitter<ChainEvents> {
    * branch. Throws BlockError (with `action`) when the block or the branch it completes is invalid.
    */
   processBlock(block: Block): Promise<AcceptResult> {
-    return this.serialised(() => this.acceptBlock(block));
+    const metrics = this.metrics;
+    if (!metrics) return this.serialised(() => this.acceptBlock(block));
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    return this.serialised(() => this.acceptBlock(block)).then(
+      (result) => {
+        metrics.observeBlockImport(seconds(), result.status);
+        return result;
+      },
+      (err: unknown) => {
+        metrics.observeBlockImport(seconds(), "error");
+        throw err;
+      },
+    );
   }
 
   private serialised<T>(task: () => Promise<T>): Promise<T> {

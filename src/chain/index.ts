@@ -1,4 +1,11 @@
-export { type AcceptResult, type AcceptStatus, Chain, type ChainDeps, type ChainOptions } from "./chain.js";
+export {
+  type AcceptResult,
+  type AcceptStatus,
+  Chain,
+  type ChainDeps,
+  type ChainMetrics,
+  type ChainOptions,
+} from "./chain.js";
 export type {
   BlockConnectedEvent,
   BlockDisconnectedEvent,

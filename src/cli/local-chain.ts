@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { Chain } from "../chain/chain.js";
 import type { NetworkParams } from "../consensus/params.js";
+import type { Lifecycle } from "../node/lifecycle.js";
 import { ChainStore } from "../store/chain-store.js";
 import { StoreError, StoreErrorCode } from "../store/errors.js";
 import { CliError } from "./command.js";
@@ -28,4 +29,20 @@ export async function openLocalChain(
     throw err;
   }
   return { chain, store, close: () => store.close() };
+}
+
+/**
+ * Starts the services of an offline command (node/chain-services and friends); a locked store (a
+ * node is running on this datadir) or a damaged one becomes a one-line CLI error.
+ */
+export async function startOffline(lifecycle: Lifecycle): Promise<void> {
+  try {
+    await lifecycle.start();
+  } catch (err) {
+    if (err instanceof StoreError && err.code === StoreErrorCode.LOCKED) {
+      throw new CliError(`${err.message}: stop the running node first (or use its API)`);
+    }
+    if (err instanceof StoreError) throw new CliError(`${err.message} [${err.code}]`, 3, "CLI_FAILED");
+    throw err;
+  }
 }

@@ -8,7 +8,9 @@ import {
 } from "../api/rpc.js";
 import type { Chain } from "../chain/chain.js";
 import type { ReorgEvent } from "../chain/events.js";
-import type { QuarryNode } from "../node.js";
+import type { Mempool } from "../mempool/index.js";
+import type { MinerPool } from "../miner/index.js";
+import type { NetworkHost } from "../network/index.js";
 import { AddressError, decodeAddress, encodeAddress } from "../primitives/address.js";
 import type { Block } from "../primitives/block.js";
 import { equalBytes, fromHex, toHex } from "../primitives/bytes.js";
@@ -23,12 +25,14 @@ import {
   transactionToJson,
 } from "../primitives/transaction.js";
 import type { BlockIndexEntry } from "../store/records.js";
+import type { SyncManager } from "../sync/index.js";
 import { ValidationError } from "../util/errors.js";
+import type { BlockProducer } from "./block-producer.js";
 
 const HASH_RE = /^[0-9a-f]{64}$/;
 const MAX_RECENT_BLOCKS = 100;
 
-function blockView(chain: Chain, entry: BlockIndexEntry, block: Block, prefix: string) {
+function blockView(chain: RpcServices["chain"], entry: BlockIndexEntry, block: Block, prefix: string) {
   return {
     hash: entry.hashHex,
     height: entry.height,
@@ -62,9 +66,34 @@ function address(params: RpcParams, prefix: string): Uint8Array {
   }
 }
 
+/** What the RPC methods read and call, and nothing more. */
+export interface RpcServices {
+  chain: Pick<
+    Chain,
+    | "networkParams"
+    | "tip"
+    | "height"
+    | "isOnMainChain"
+    | "entryAtHeight"
+    | "getEntry"
+    | "getBlock"
+    | "mainChainRange"
+    | "getTransaction"
+    | "getAccounts"
+  >;
+  mempool: Pick<Mempool, "size" | "bytes" | "get" | "all" | "add" | "info" | "ids">;
+  host: Pick<
+    NetworkHost,
+    "peerId" | "connectedPeers" | "multiaddrs" | "publishTx" | "reputation" | "securityLog"
+  >;
+  sync: Pick<SyncManager, "progress">;
+  producer: Pick<BlockProducer, "running" | "blocksMined"> | undefined;
+  miner: Pick<MinerPool, "hashrate" | "threads"> | undefined;
+  /** recent reorganisations, oldest first */
+  reorgs: readonly ReorgEvent[];
+}
+
 /** The JSON-RPC methods of a running node; read-only ones are also REST GETs at /api/<name>. */
-/** The services the RPC methods read: the node without its API server and lifecycle. */
-export type RpcServices = Omit<QuarryNode, "api" | "stopRequested" | "start" | "stop">;
 
 export function buildRpcMethods(node: RpcServices, control: { stop: () => void }): RpcMethodTable {
   const { chain, mempool, host, sync } = node;

@@ -153,6 +153,16 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   }
 
   /**
+   * Sends our status (tip and chain work) to `peerId` again; the composition root calls this after a
+   * reorg or a finished sync, so a peer with less work learns of our branch and syncs from us.
+   * (A status exchange goes both ways, so it is the same handshake as for a peer's announcement.)
+   */
+  announceOurTip(peerId: string): void {
+    if (!this.controller) return;
+    this.track(this.handshake(this.toPeerId(peerId)));
+  }
+
+  /**
    * Fetches a gossiped orphan's missing ancestors from `peerId` by hash, newest first, until one
    * connects (the chain's orphan pool then attaches the rest) or `maxAncestorSteps` are spent;
    * then falls back to a locator sync with that peer.

@@ -1,8 +1,9 @@
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { Chain } from "../../chain/index.js";
 import { getNetworkParams } from "../../consensus/params.js";
-import { LevelMempoolStore, Mempool } from "../../mempool/index.js";
+import { createChainServices } from "../../node/chain-services.js";
+import { Lifecycle } from "../../node/lifecycle.js";
 import {
   copyChainStore,
   decodePackage,
@@ -17,12 +18,13 @@ import {
   signPackage,
 } from "../../package/index.js";
 import { decodeAddress } from "../../primitives/address.js";
-import { type Block, encodeBlock } from "../../primitives/block.js";
+import { encodeBlock } from "../../primitives/block.js";
 import { fromHex, toHex, wipe } from "../../primitives/bytes.js";
 import { addressHashOf } from "../../primitives/keys.js";
+import { silentLogger } from "../../util/logger.js";
 import { CliError, type Command, parseFlags, parseOnlyFlags } from "../command.js";
 import { parseNetworkName, resolveDatadir } from "../datadir.js";
-import { openLocalChain } from "../local-chain.js";
+import { openLocalChain, startOffline } from "../local-chain.js";
 import { keyPassword, keystoreFlags, openKeystore, withKeyErrors } from "./keys.js";
 
 /**
@@ -176,20 +178,13 @@ export const importBlocksCommand: Command = {
 
     // 2. A scratch copy of the store, taken before anything opens the store.
     const scratchDir = await copyChainStore(datadir);
-    let local: Awaited<ReturnType<typeof openLocalChain>> | undefined;
-    let mempool: Mempool | undefined;
+    // The same chain and mempool a node runs: a reorg's losing branch returns its transfers to the
+    // (persisted) mempool, as in a node.
+    const local = createChainServices({ datadir, params }, { log: silentLogger });
+    const { chain, mempool } = local;
+    const lifecycle = new Lifecycle(local.steps, silentLogger);
     try {
-      local = await openLocalChain(datadir, params);
-      const chain = local.chain;
-      // The losing branch's transfers of a reorg go back to the (persisted) mempool, as in a node.
-      mempool = new Mempool(
-        {},
-        { params, state: chain, store: new LevelMempoolStore({ location: join(datadir, "mempool") }) },
-      );
-      await mempool.start();
-      const pool = mempool;
-      chain.on("blockConnected", ({ block }: { block: Block }) => void pool.onBlockConnected(block));
-      chain.on("reorg", (e) => void pool.onReorg(e));
+      await startOffline(lifecycle);
       const result = await importPackage(opened, {
         chain,
         openScratch: () => openScratchChain(scratchDir, params, (store) => new Chain({ params }, { store })),
@@ -222,8 +217,7 @@ export const importBlocksCommand: Command = {
       }
       return 0;
     } finally {
-      await mempool?.stop();
-      await local?.close();
+      await lifecycle.stop();
       // openScratchChain removes it on close; this covers a failure before it was opened.
       await rm(scratchDir, { recursive: true, force: true });
     }

@@ -1,13 +1,12 @@
-import { join } from "node:path";
 import { getNetworkParams } from "../../consensus/params.js";
-import { Keystore } from "../../keystore/index.js";
-import { LevelMempoolStore, Mempool } from "../../mempool/index.js";
-import { MinerPool } from "../../miner/index.js";
-import { BlockProducer } from "../../node/block-producer.js";
-import { decodeAddress } from "../../primitives/address.js";
+import { createChainServices } from "../../node/chain-services.js";
+import { Lifecycle } from "../../node/lifecycle.js";
+import { resolveMinerRecipient } from "../../node/miner-recipient.js";
+import { createMiningServices } from "../../node/mining-services.js";
+import { silentLogger } from "../../util/logger.js";
 import { CliError, type Command, parseFlags } from "../command.js";
 import { parseNetworkName, resolveDatadir } from "../datadir.js";
-import { openLocalChain } from "../local-chain.js";
+import { startOffline } from "../local-chain.js";
 
 /**
  * `quarry mine --offline`: extends the local chain with no network at all. Every block is imported
@@ -52,74 +51,62 @@ export const mineCommand: Command = {
     const datadir = resolveDatadir(values.datadir, network, io.env);
     let recipient: Uint8Array;
     try {
-      if (values.address !== undefined) recipient = decodeAddress(params.addressPrefix, values.address);
-      else {
-        const keystore = new Keystore({
-          dir: join(datadir, "keystore"),
-          network,
-          addressPrefix: params.addressPrefix,
-        });
-        const info = await keystore.info(values.key!);
-        if (!info.address) throw new CliError(`key '${values.key}' has no address for ${network}`);
-        recipient = decodeAddress(params.addressPrefix, info.address);
-      }
+      recipient = await resolveMinerRecipient(
+        { datadir, params },
+        values.address !== undefined ? { address: values.address } : { key: values.key! },
+      );
     } catch (err) {
-      if (err instanceof CliError) throw err;
       throw new CliError(
         `${values.address !== undefined ? "--address" : "--key"}: ${(err as Error).message}`,
       );
     }
 
-    const local = await openLocalChain(datadir, params);
-    const mempool = new Mempool(
-      {},
-      { params, state: local.chain, store: new LevelMempoolStore({ location: join(datadir, "mempool") }) },
+    // The same chain, mempool, miner and producer a mining node runs, without the network.
+    const log = silentLogger;
+    const local = createChainServices({ datadir, params }, { log });
+    const mining = createMiningServices(
+      { recipient, threads, startProducer: false, ...(blocks === undefined ? {} : { maxBlocks: blocks }) },
+      { chain: local.chain, mempool: local.mempool, log },
     );
-    const pool = new MinerPool({ threads });
-    const producer = new BlockProducer(
-      { recipient, refreshMs: 10_000, ...(blocks === undefined ? {} : { maxBlocks: blocks }) },
-      { chain: local.chain, pool, selectTransactions: (n, bytes) => mempool.selectForBlock(n, bytes) },
-    );
-    local.chain.on("blockConnected", ({ block }) => void mempool.onBlockConnected(block));
+    const { chain } = local;
+    const { miner, producer } = mining;
+    const lifecycle = new Lifecycle([...local.steps, ...mining.steps], log);
     const started = Date.now();
-    const startHeight = local.chain.height;
+    let startHeight = 0;
     producer.on("blockMined", ({ height, hash }) => {
       const elapsed = (Date.now() - started) / 1000;
       const line = {
         height,
         hash,
         mined: producer.blocksMined,
-        hashrate: Math.round(pool.hashrate),
+        hashrate: Math.round(miner.hashrate),
         elapsed,
       };
       if (values.json) io.out(JSON.stringify(line));
       else
         io.err(
-          `mined ${producer.blocksMined}${blocks ? `/${blocks}` : ""}  height ${height}  ${(pool.hashrate / 1e6).toFixed(2)} MH/s  ${elapsed.toFixed(1)} s`,
+          `mined ${producer.blocksMined}${blocks ? `/${blocks}` : ""}  height ${height}  ${(miner.hashrate / 1e6).toFixed(2)} MH/s  ${elapsed.toFixed(1)} s`,
         );
     });
+    const done = new Promise<void>((resolve) => {
+      producer.once("done", () => resolve());
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    });
     try {
-      await mempool.start();
-      await pool.start();
-      const done = new Promise<void>((resolve) => {
-        producer.once("done", () => resolve());
-        process.once("SIGINT", () => resolve());
-        process.once("SIGTERM", () => resolve());
-      });
+      await startOffline(lifecycle);
+      startHeight = chain.height;
       producer.start();
       await done;
     } finally {
-      await producer.stop();
-      await pool.stop();
-      await mempool.stop();
-      await local.close();
+      await lifecycle.stop();
     }
     const summary = {
       network,
       mined: producer.blocksMined,
       fromHeight: startHeight,
-      height: local.chain.height,
-      tip: local.chain.tip.hashHex,
+      height: chain.height,
+      tip: chain.tip.hashHex,
       seconds: (Date.now() - started) / 1000,
     };
     io.out(

@@ -1,0 +1,84 @@
+import { join } from "node:path";
+import type { ReorgEvent } from "../chain/events.js";
+import { Chain, type ChainMetrics } from "../chain/index.js";
+import { SignatureVerifier } from "../chain/signature-verifier.js";
+import type { NetworkParams } from "../consensus/params.js";
+import { LevelMempoolStore, Mempool } from "../mempool/index.js";
+import { ChainStore } from "../store/chain-store.js";
+import type { Clock } from "../util/clock.js";
+import type { Logger } from "../util/logger.js";
+import type { LifecycleStep } from "./lifecycle.js";
+
+export interface ChainServicesOptions {
+  datadir: string;
+  params: NetworkParams;
+}
+
+export interface ChainServicesDeps {
+  log: Logger;
+  metrics?: ChainMetrics;
+  /** wall clock for the services that read the time (their default: systemClock) */
+  clock?: Clock;
+}
+
+/** The datadir's chain and mempool, wired together: what every node, online or offline, runs. */
+export interface ChainServices {
+  readonly store: ChainStore;
+  readonly signatures: SignatureVerifier;
+  readonly chain: Chain;
+  readonly mempool: Mempool;
+  /** start order; stop runs in reverse */
+  readonly steps: readonly LifecycleStep[];
+}
+
+/**
+ * Creates the store, signature verifier, chain and mempool of a datadir, and wires the mempool to
+ * the chain's tip changes (connected blocks drop their transactions; a reorg's losing branch
+ * returns its transfers). Used by `createNode` and by the offline commands (`mine --offline`,
+ * `import-blocks`), so all of them build the same chain the same way. No I/O until the steps run.
+ */
+export function createChainServices(opts: ChainServicesOptions, deps: ChainServicesDeps): ChainServices {
+  const { params, datadir } = opts;
+  const log = deps.log;
+  // store: LevelDB at <datadir>/chain
+  const store = new ChainStore({ location: join(datadir, "chain"), network: params.name });
+  // signatures: Ed25519 verification in worker threads, with a cache shared by mempool and chain
+  const signatures = new SignatureVerifier({}, { log });
+  // chain: needs the store and the signature verifier
+  const chain = new Chain(
+    { params },
+    {
+      store,
+      signatures,
+      log: log.child({ module: "chain" }),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    },
+  );
+  // mempool: needs the chain (tip accounts) and its own LevelDB at <datadir>/mempool
+  const mempool = new Mempool(
+    {},
+    {
+      params,
+      state: chain,
+      store: new LevelMempoolStore({ location: join(datadir, "mempool") }),
+      log,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    },
+  );
+
+  chain.on("blockConnected", ({ block }) => void mempool.onBlockConnected(block));
+  chain.on("reorg", (report: ReorgEvent) => void mempool.onReorg(report));
+
+  return {
+    store,
+    signatures,
+    chain,
+    mempool,
+    steps: [
+      ["signatures", () => signatures.start(), () => signatures.stop()],
+      ["store", () => store.open(), () => store.close()],
+      ["chain", () => chain.open(), async () => {}],
+      ["mempool", () => mempool.start(), () => mempool.stop()],
+    ],
+  };
+}
