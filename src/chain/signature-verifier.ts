@@ -1,21 +1,23 @@
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
 import { toHex } from "../primitives/bytes.js";
 import { sha256d } from "../primitives/hash.js";
-import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, verifySignature } from "../primitives/keys.js";
 import {
   encodeTransaction,
   TRANSFER_SIZE,
   type Transaction,
   type TransferTx,
-  TX_SIGNING_DOMAIN,
   TxType,
 } from "../primitives/transaction.js";
 import { QuarryError } from "../util/errors.js";
-// Type-only: the worker imports this module too, and must not load pino for nothing.
 import type { Logger } from "../util/logger.js";
 import { LruCache } from "../util/lru.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
+import { WorkerPool, type WorkerSlot, workerScriptUrl } from "../util/worker-pool.js";
+import {
+  type SignatureWorkerRequest,
+  type SignatureWorkerResponse,
+  verifyEncodedTransfers,
+} from "./signature-verify.js";
 
 /**
  * Ed25519 signature verification for block import, on a pool of worker threads, with a cache of
@@ -45,10 +47,6 @@ export const DEFAULT_SIGNATURE_CACHE_SIZE = 100_000;
  */
 export const DEFAULT_SIGNATURE_IDLE_STOP_MS = 30_000;
 
-// Offsets inside a transfer encoding (see primitives/transaction.ts).
-const PUBLIC_KEY_OFFSET = 5;
-const SIGNATURE_OFFSET = TRANSFER_SIZE - SIGNATURE_LENGTH;
-
 export enum SignatureVerifierErrorCode {
   /** the worker verifying this chunk exited (crashed or was killed) before answering */
   WORKER_DIED = "SIGNATURE_VERIFIER_WORKER_DIED",
@@ -58,45 +56,11 @@ export enum SignatureVerifierErrorCode {
 
 export class SignatureVerifierError extends QuarryError<{ code: SignatureVerifierErrorCode }> {}
 
-/**
- * Verifies `count` transfer encodings laid end to end in `encodings` (145 bytes each) and returns
- * one byte per transfer: 1 when its signature is valid (strict RFC 8032), else 0. Pure; this is
- * what a worker runs on each chunk, and what the inline mode runs on the main thread.
- */
-export function verifyEncodedTransfers(encodings: Uint8Array, count: number): Uint8Array<ArrayBuffer> {
-  if (!(encodings instanceof Uint8Array)) throw new TypeError("encodings must be a Uint8Array");
-  if (!Number.isInteger(count) || count < 0 || encodings.length !== count * TRANSFER_SIZE) {
-    throw new RangeError(`encodings must hold exactly ${count} transfers of ${TRANSFER_SIZE} bytes`);
-  }
-  const results = new Uint8Array(count);
-  // One message buffer reused for every item: the domain prefix never changes.
-  const message = new Uint8Array(TX_SIGNING_DOMAIN.length + SIGNATURE_OFFSET);
-  message.set(TX_SIGNING_DOMAIN, 0);
-  for (let i = 0; i < count; i++) {
-    const base = i * TRANSFER_SIZE;
-    // Anything but a transfer in the slot cannot carry a valid signature.
-    if (encodings[base] !== TxType.Transfer) continue;
-    message.set(encodings.subarray(base, base + SIGNATURE_OFFSET), TX_SIGNING_DOMAIN.length);
-    const publicKey = encodings.subarray(
-      base + PUBLIC_KEY_OFFSET,
-      base + PUBLIC_KEY_OFFSET + PUBLIC_KEY_LENGTH,
-    );
-    const signature = encodings.subarray(base + SIGNATURE_OFFSET, base + TRANSFER_SIZE);
-    results[i] = verifySignature(publicKey, message, signature) ? 1 : 0;
-  }
-  return results;
-}
-
-/** Main thread -> worker. */
-export type SignatureWorkerRequest =
-  | { type: "verify"; chunkId: number; count: number; encodings: ArrayBuffer }
-  /** Test hook only: makes the worker throw an uncaught error, as a bug in it would. */
-  | { type: "crash" };
-
-/** Worker -> main thread. */
-export type SignatureWorkerResponse =
-  | { type: "ready" }
-  | { type: "result"; chunkId: number; results: ArrayBuffer };
+export {
+  type SignatureWorkerRequest,
+  type SignatureWorkerResponse,
+  verifyEncodedTransfers,
+} from "./signature-verify.js";
 
 export interface SignatureVerifierOptions {
   /** Worker threads; 0 verifies inline on the calling thread. Default: max(1, available cores). */
@@ -136,17 +100,15 @@ interface Chunk {
   reject(err: Error): void;
 }
 
-interface Slot {
-  worker: Worker;
+/** The verifier's bookkeeping per worker. */
+interface SlotState {
   /** chunks posted to this worker and not yet answered, by chunk id */
   pending: Map<number, Chunk>;
   /** transfers in `pending`, for balancing */
   load: number;
-  ready: boolean;
-  lastError?: Error;
-  /** resolves on the worker's 'exit' event */
-  exited: Promise<void>;
 }
+
+type Slot = WorkerSlot<SlotState>;
 
 /** A transfer prepared for verification: its encoding and id, or null when it cannot be encoded. */
 interface Prepared {
@@ -154,16 +116,9 @@ interface Prepared {
   id: string;
 }
 
-/**
- * Where the compiled worker lives. In the build this module is dist/src/chain/signature-verifier.js
- * and the worker sits next to it. Under vitest this module runs from its TypeScript source, but a
- * worker thread cannot load src/chain/signature-worker.ts (its `.js` imports only resolve in the
- * build), so it uses the compiled worker in dist/ instead — `npm test` runs `npm run build` first.
- * The miner's pool finds its worker the same way (src/miner/pool.ts).
- */
+/** The compiled worker: the sibling signature-worker.js, or dist/'s copy under TypeScript sources. */
 export function signatureWorkerUrl(moduleUrl: string = import.meta.url): URL {
-  if (moduleUrl.endsWith(".ts")) return new URL("../../dist/src/chain/signature-worker.js", moduleUrl);
-  return new URL("./signature-worker.js", moduleUrl);
+  return workerScriptUrl(moduleUrl, "signature-worker.js");
 }
 
 function prepare(tx: TransferTx): Prepared | null {
@@ -199,10 +154,9 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
   private readonly threads: number;
   private readonly cache: LruCache<string, true>;
   private readonly log: Logger | undefined;
-  private readonly workerUrl: URL;
+  private readonly workers: WorkerPool<SlotState, SignatureWorkerRequest, SignatureWorkerResponse>;
   /** tx id -> the chunk verifying it now */
   private readonly inFlight = new Map<string, { chunk: Chunk; index: number }>();
-  private slots: Slot[] = [];
   private running = false;
   private nextChunkId = 1;
   private lifecycle: Promise<void> = Promise.resolve();
@@ -225,7 +179,26 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
     this.idleStopMs = idleStopMs;
     this.cache = new LruCache(cacheSize);
     this.log = deps.log;
-    this.workerUrl = signatureWorkerUrl();
+    this.workers = new WorkerPool<SlotState, SignatureWorkerRequest, SignatureWorkerResponse>(
+      {
+        url: signatureWorkerUrl(),
+        name: "quarry-signature",
+        threads,
+        // A small young generation (4 MiB new space instead of up to 64 MiB kept per worker): the
+        // verifier's garbage is short-lived. Throughput: docs/BENCHMARKS.md, "Memory".
+        resourceLimits: { maxYoungGenerationSizeMb: 6 },
+        createState: () => ({ pending: new Map(), load: 0 }),
+        isReadyMessage: (msg) => (msg as SignatureWorkerResponse).type === "ready",
+      },
+      {
+        message: (slot, msg) => {
+          if (msg.type === "result") this.finishChunk(slot, msg.chunkId, new Uint8Array(msg.results));
+        },
+        exit: (slot, { exitCode, error, owned }) => {
+          if (owned) this.onWorkerExit(slot, exitCode, error);
+        },
+      },
+    );
   }
 
   /** Whether work currently goes to worker threads or is done inline. */
@@ -236,7 +209,7 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
 
   /** Thread ids of the live workers (empty when inline or when on-demand workers are stopped). */
   get threadIds(): number[] {
-    return this.slots.map((s) => s.worker.threadId);
+    return this.slots.map((s) => s.threadId);
   }
 
   /** Verified tx ids currently cached. */
@@ -350,15 +323,8 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
     await Promise.allSettled([...chunks].map((c) => c.promise));
   }
 
-  /**
-   * Test hook, not for production: makes worker `index` throw an uncaught error (as a bug in it
-   * would) once it reaches this message; chunks posted to it afterwards fail with WORKER_DIED.
-   */
-  crashWorkerForTest(index: number): void {
-    const slot = this.slots[index];
-    if (slot === undefined) throw new RangeError(`no worker ${index}`);
-    const request: SignatureWorkerRequest = { type: "crash" };
-    slot.worker.postMessage(request);
+  private get slots(): readonly Slot[] {
+    return this.workers.slots;
   }
 
   // At most SIGNATURE_CHUNK_SIZE, but a small batch is split evenly over the workers (100 txs on
@@ -377,12 +343,8 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
   private ensureWorkers(): void {
     this.disarmIdleStop();
     if (this.slots.length > 0) return;
-    for (let i = 0; i < this.threads; i++) {
-      const spawned = this.spawn();
-      this.slots.push(spawned.slot);
-      // A worker that fails to load is handled in onWorkerExit (its chunks fail, it is dropped).
-      spawned.ready.catch(() => {});
-    }
+    // A worker that fails to load is handled in onWorkerExit (its chunks fail, it is dropped).
+    this.workers.fill();
     this.log?.debug({ threads: this.threads }, "signature workers started on demand");
     this.emit("workersStarted", { threads: this.threads });
   }
@@ -395,7 +357,7 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
   /** Once no worker holds work, stops them all after idleStopMs unless work arrives first. */
   private armIdleStop(): void {
     if (this.idleStopMs === 0 || !this.running || this.slots.length === 0) return;
-    if (this.slots.some((s) => s.pending.size > 0)) return;
+    if (this.slots.some((s) => s.state.pending.size > 0)) return;
     this.disarmIdleStop();
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
@@ -406,10 +368,8 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
   }
 
   private async stopIdleWorkers(): Promise<void> {
-    if (!this.running || this.slots.some((s) => s.pending.size > 0)) return;
-    const slots = this.slots;
-    this.slots = [];
-    await Promise.all(slots.map((s) => terminate(s)));
+    if (!this.running || this.slots.some((s) => s.state.pending.size > 0)) return;
+    await this.workers.terminateAll();
     this.log?.debug({ idleStopMs: this.idleStopMs }, "signature workers stopped after idling");
     this.emit("workersStopped", { reason: "idle" });
   }
@@ -417,7 +377,7 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
   /** Posts one chunk to the least loaded worker; its ids are in flight until it answers or fails. */
   private dispatch(items: readonly Prepared[]): Chunk {
     let slot = this.slots[0]!;
-    for (const s of this.slots) if (s.load < slot.load) slot = s;
+    for (const s of this.slots) if (s.state.load < slot.state.load) slot = s;
     let resolve!: (results: Uint8Array) => void;
     let reject!: (err: Error) => void;
     const promise = new Promise<Uint8Array>((res, rej) => {
@@ -428,8 +388,8 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
     promise.catch(() => {});
     const chunk: Chunk = { id: this.nextChunkId++, ids: items.map((p) => p.id), promise, resolve, reject };
     for (let k = 0; k < items.length; k++) this.inFlight.set(items[k]!.id, { chunk, index: k });
-    slot.pending.set(chunk.id, chunk);
-    slot.load += items.length;
+    slot.state.pending.set(chunk.id, chunk);
+    slot.state.load += items.length;
     const encodings = packEncodings(items).buffer;
     const request: SignatureWorkerRequest = {
       type: "verify",
@@ -437,82 +397,39 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
       count: items.length,
       encodings,
     };
-    slot.worker.postMessage(request, [encodings]);
+    this.workers.post(slot, request, [encodings]);
     return chunk;
   }
 
   private finishChunk(slot: Slot, chunkId: number, results: Uint8Array): void {
-    const chunk = slot.pending.get(chunkId);
+    const chunk = slot.state.pending.get(chunkId);
     if (chunk === undefined) return;
-    slot.pending.delete(chunkId);
-    slot.load -= chunk.ids.length;
+    slot.state.pending.delete(chunkId);
+    slot.state.load -= chunk.ids.length;
     for (let k = 0; k < chunk.ids.length; k++) {
       const id: string = chunk.ids[k]!;
       if (results[k] === 1) this.cache.set(id, true);
       if (this.inFlight.get(id)?.chunk === chunk) this.inFlight.delete(id);
     }
     chunk.resolve(results);
-    if (slot.pending.size === 0) this.armIdleStop();
+    if (slot.state.pending.size === 0) this.armIdleStop();
   }
 
   private failChunks(slot: Slot, err: SignatureVerifierError): void {
-    for (const chunk of slot.pending.values()) {
+    for (const chunk of slot.state.pending.values()) {
       for (const id of chunk.ids) if (this.inFlight.get(id)?.chunk === chunk) this.inFlight.delete(id);
       chunk.reject(err);
     }
-    slot.pending.clear();
-    slot.load = 0;
+    slot.state.pending.clear();
+    slot.state.load = 0;
   }
 
-  /** Creates a worker; resolves when it has loaded, rejects if it exits before. */
-  private spawn(): { slot: Slot; ready: Promise<void> } {
-    // A small young generation (4 MiB new space instead of up to 64 MiB kept per worker): the
-    // verifier's garbage is short-lived. Throughput: docs/BENCHMARKS.md, "Memory".
-    const worker = new Worker(this.workerUrl, {
-      name: "quarry-signature",
-      resourceLimits: { maxYoungGenerationSizeMb: 6 },
-    });
-    let exited!: () => void;
-    const slot: Slot = {
-      worker,
-      pending: new Map(),
-      load: 0,
-      ready: false,
-      exited: new Promise<void>((resolve) => {
-        exited = resolve;
-      }),
-    };
-    const ready = new Promise<void>((resolve, reject) => {
-      worker.on("message", (msg: SignatureWorkerResponse) => {
-        if (msg.type === "ready") {
-          slot.ready = true;
-          resolve();
-        } else if (msg.type === "result") {
-          this.finishChunk(slot, msg.chunkId, new Uint8Array(msg.results));
-        }
-      });
-      // Without an 'error' listener a worker's uncaught exception would be rethrown on this thread.
-      worker.on("error", (err) => {
-        slot.lastError = err;
-      });
-      worker.on("exit", (exitCode) => {
-        exited();
-        if (!slot.ready) reject(slot.lastError ?? new Error(`signature worker exited with code ${exitCode}`));
-        this.onWorkerExit(slot, exitCode);
-      });
-    });
-    ready.catch(() => {});
-    return { slot, ready };
-  }
-
-  private onWorkerExit(slot: Slot, exitCode: number): void {
-    const index = this.slots.indexOf(slot);
-    // A worker we terminated in stop() (or dropped after a failed start) is no longer in `slots`.
-    if (index < 0) return;
-    // One that never loaded is reported by whoever awaited its `ready` (start or the restart).
+  /** A worker the verifier still owned exited: fail its chunks, then replace or drop it. */
+  private onWorkerExit(slot: Slot, exitCode: number, error: Error | undefined): void {
+    // One that never loaded is reported by whoever awaited its loading (start or the restart).
     if (slot.ready) {
       this.log?.error(
-        { exitCode, err: slot.lastError?.message, pending: slot.pending.size },
+        { exitCode, err: error?.message, pending: slot.state.pending.size },
         "signature worker died; restarting it",
       );
     }
@@ -520,25 +437,24 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
       slot,
       new SignatureVerifierError(
         { code: SignatureVerifierErrorCode.WORKER_DIED },
-        `signature worker exited with code ${exitCode}${slot.lastError ? `: ${slot.lastError.message}` : ""}`,
+        `signature worker exited with code ${exitCode}${error ? `: ${error.message}` : ""}`,
       ),
     );
     if (!this.running || !slot.ready) {
       // Died while loading: a replacement would most likely die the same way.
-      this.slots.splice(index, 1);
+      this.workers.drop(slot);
       if (this.running && this.slots.length === 0 && this.idleStopMs > 0) {
         // On-demand workers cannot load here (a worker-less environment or a missing build).
         this.workersFailed = true;
         this.log?.warn(
-          { err: slot.lastError?.message, url: this.workerUrl.href },
+          { err: error?.message, url: this.workers.url.href },
           "signature workers failed to start; verifying inline",
         );
       }
       return;
     }
-    const replacement = this.spawn();
-    this.slots[index] = replacement.slot;
-    replacement.ready.catch((err: unknown) => {
+    const replacement = this.workers.replace(slot);
+    replacement?.loaded.catch((err: unknown) => {
       this.log?.error({ err: (err as Error).message }, "replacement signature worker failed to start");
     });
     this.armIdleStop();
@@ -550,20 +466,15 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
     this.workersFailed = false;
     // On demand: the first verification that needs workers starts them (ensureWorkers).
     if (this.threads === 0 || this.idleStopMs > 0) return;
-    const spawned: { slot: Slot; ready: Promise<void> }[] = [];
     try {
-      for (let i = 0; i < this.threads; i++) spawned.push(this.spawn());
-      this.slots = spawned.map((s) => s.slot);
-      await Promise.all(spawned.map((s) => s.ready));
+      await this.workers.start();
     } catch (err) {
       // A worker-less environment (or a missing build): verify inline rather than not at all.
+      // (The pool has terminated the workers that did start.)
       this.log?.warn(
-        { err: (err as Error).message, url: this.workerUrl.href },
+        { err: (err as Error).message, url: this.workers.url.href },
         "signature workers failed to start; verifying inline",
       );
-      const slots = spawned.map((s) => s.slot);
-      this.slots = [];
-      await Promise.all(slots.map((s) => terminate(s)));
       return;
     }
     this.log?.info({ threads: this.threads }, "signature verifier started");
@@ -575,19 +486,12 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
     this.running = false;
     this.disarmIdleStop();
     const slots = this.slots;
-    this.slots = [];
     const stopped = new SignatureVerifierError(
       { code: SignatureVerifierErrorCode.STOPPED },
       "signature verifier stopped",
     );
     for (const slot of slots) this.failChunks(slot, stopped);
-    await Promise.all(slots.map((s) => terminate(s)));
+    await this.workers.terminateAll();
     if (slots.length > 0) this.emit("workersStopped", { reason: "stop" });
   }
-}
-
-/** Terminates a slot's worker and resolves once it has exited (its OS thread is gone by then). */
-function terminate(slot: Slot): Promise<void> {
-  void slot.worker.terminate();
-  return slot.exited;
 }

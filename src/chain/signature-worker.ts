@@ -3,7 +3,7 @@ import {
   type SignatureWorkerRequest,
   type SignatureWorkerResponse,
   verifyEncodedTransfers,
-} from "./signature-verifier.js";
+} from "./signature-verify.js";
 
 /**
  * Worker-thread shell around `verifyEncodedTransfers`: receives chunks of transfer encodings,
@@ -23,9 +23,6 @@ port.on("message", (request: SignatureWorkerRequest) => {
       results: results.buffer,
     };
     port.postMessage(response, [response.results]);
-  } else if (request.type === "crash") {
-    // Test hook: an uncaught error ends this thread exactly as a bug would.
-    throw new Error("signature worker crash requested by a test");
   }
 });
 

@@ -1,11 +1,10 @@
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
 import { compactToTarget, hashToBigInt } from "../consensus/pow.js";
 import { type BlockHeader, encodeHeader, headerHash, toHex, U32_MAX } from "../primitives/index.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
+import { WorkerPool, type WorkerSlot, workerScriptUrl } from "../util/worker-pool.js";
 import { MinerError, MinerErrorCode } from "./errors.js";
 import type { FromWorkerMessage, ToWorkerMessage } from "./messages.js";
 import { defaultMinerPoolOptions, type MinerPoolOptions } from "./options.js";
@@ -30,14 +29,13 @@ export interface MinerPoolEvents {
   range: { jobId: number; nonceHigh: number; start: number; end: number };
 }
 
-interface Slot {
-  worker: Worker;
-  threadId: number;
-  online: Promise<void>;
-  exited: Promise<void>;
+/** The pool's bookkeeping per worker. */
+interface SlotState {
   /** scanning a range of the current job */
   busy: boolean;
 }
+
+type Slot = WorkerSlot<SlotState>;
 
 interface ActiveJob {
   jobId: number;
@@ -64,27 +62,21 @@ interface ActiveJob {
 const MINER_WORKER_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 6 } as const;
 
 /**
- * The compiled worker script.
+ * The compiled worker script: the sibling worker.js, or dist/src/miner/worker.js when this module
+ * runs from TypeScript sources (util/worker-pool.ts, workerScriptUrl).
  *
- * Worker threads load JavaScript files, so from the compiled module (dist/src/miner/pool.js) the
- * worker is the sibling `worker.js`. When this module itself runs from TypeScript sources (vitest
- * imports src/miner/pool.ts), there is no `worker.js` beside it and Node cannot load a `.ts` worker
- * whose imports say `.js`; we then point at the compiled copy, dist/src/miner/worker.js, which
- * `npm test` builds first (`pretest: npm run build`). That copy is only as fresh as the last
- * build: after editing the scanner, rebuild before running the tests directly with vitest.
+ * @throws MinerError WORKER_NOT_BUILT when running from sources and dist/ has no worker: run
+ *   `npm run build` (after editing the scanner, rebuild before running the tests with vitest)
  */
 export function minerWorkerUrl(): URL {
-  const here = new URL(import.meta.url);
-  if (!here.pathname.endsWith(".ts")) return new URL("./worker.js", import.meta.url);
-  const root = resolve(dirname(fileURLToPath(here)), "..", "..");
-  const compiled = join(root, "dist", "src", "miner", "worker.js");
-  if (!existsSync(compiled)) {
+  const url = workerScriptUrl(import.meta.url, "worker.js");
+  if (import.meta.url.endsWith(".ts") && !existsSync(url)) {
     throw new MinerError(
       MinerErrorCode.WORKER_NOT_BUILT,
-      `${compiled} is missing: run \`npm run build\` first`,
+      `${fileURLToPath(url)} is missing: run \`npm run build\` first`,
     );
   }
-  return pathToFileURL(compiled);
+  return url;
 }
 
 /**
@@ -104,8 +96,7 @@ export function minerWorkerUrl(): URL {
 export class MinerPool extends TypedEmitter<MinerPoolEvents> {
   private readonly opts: MinerPoolOptions;
   private readonly log: Logger;
-  private slots: Slot[] = [];
-  private liveWorkers = 0;
+  private workers: WorkerPool<SlotState, ToWorkerMessage, FromWorkerMessage> | undefined;
   private running = false;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -139,7 +130,7 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
 
   /** Worker threads alive right now (0 after `stop()` has resolved). */
   get workerCount(): number {
-    return this.liveWorkers;
+    return this.workers?.liveWorkers ?? 0;
   }
 
   /** Whether `start()` has completed and `stop()` has not begun. */
@@ -253,13 +244,32 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
     });
   }
 
+  private get slots(): readonly Slot[] {
+    return this.workers?.slots ?? [];
+  }
+
   private async spawnAll(): Promise<void> {
     try {
-      const url = minerWorkerUrl();
-      for (let i = 0; i < this.opts.threads; i++) this.slots.push(this.spawn(url));
-      await Promise.all(this.slots.map((slot) => slot.online));
+      this.workers ??= new WorkerPool<SlotState, ToWorkerMessage, FromWorkerMessage>(
+        {
+          url: minerWorkerUrl(),
+          name: "quarry-miner",
+          threads: this.opts.threads,
+          resourceLimits: MINER_WORKER_RESOURCE_LIMITS,
+          createState: () => ({ busy: false }),
+        },
+        {
+          ready: (slot) => this.emit("worker-online", { threadId: slot.threadId }),
+          message: (slot, msg) => this.onMessage(slot, msg),
+          exit: (slot, { exitCode, error, owned }) => {
+            this.emit("worker-exit", { threadId: slot.threadId, exitCode });
+            // Workers leave the pool before they are terminated, so an expected exit is not owned.
+            if (owned) this.onWorkerFailure(slot, error ?? new Error(`worker exited with code ${exitCode}`));
+          },
+        },
+      );
+      await this.workers.start();
     } catch (err) {
-      await this.terminateAll();
       if (err instanceof MinerError) throw err;
       throw new MinerError(MinerErrorCode.WORKER_FAILED, `miner worker failed to start: ${String(err)}`);
     }
@@ -270,47 +280,9 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
     this.log.info({ threads: this.opts.threads }, "miner started");
   }
 
-  private spawn(url: URL): Slot {
-    const worker = new Worker(url, { name: "quarry-miner", resourceLimits: MINER_WORKER_RESOURCE_LIMITS });
-    let markOnline!: () => void;
-    let failOnline!: (err: Error) => void;
-    let markExited!: () => void;
-    const slot: Slot = {
-      worker,
-      threadId: worker.threadId,
-      online: new Promise<void>((ok, fail) => {
-        markOnline = ok;
-        failOnline = fail;
-      }),
-      exited: new Promise<void>((ok) => {
-        markExited = ok;
-      }),
-      busy: false,
-    };
-    this.liveWorkers++;
-    worker.once("online", () => {
-      markOnline();
-      this.emit("worker-online", { threadId: slot.threadId });
-    });
-    worker.on("message", (msg: FromWorkerMessage) => this.onMessage(slot, msg));
-    worker.on("error", (err) => {
-      failOnline(err);
-      this.onWorkerFailure(slot, err);
-    });
-    worker.once("exit", (exitCode) => {
-      this.liveWorkers--;
-      failOnline(new Error(`worker exited with code ${exitCode} before it was online`));
-      markExited();
-      this.emit("worker-exit", { threadId: slot.threadId, exitCode });
-      this.onWorkerFailure(slot, new Error(`worker exited with code ${exitCode}`));
-    });
-    return slot;
-  }
-
   /** A worker threw or exited while it still belonged to the pool: fail the job, stop the pool. */
   private onWorkerFailure(slot: Slot, err: Error): void {
-    // Workers leave `slots` before they are terminated, so an expected exit lands here unowned.
-    if (!this.slots.includes(slot) || !this.running) return;
+    if (!this.running) return;
     this.log.error({ threadId: slot.threadId, err: String(err) }, "miner worker failed; stopping the miner");
     this.finishJob(new MinerError(MinerErrorCode.WORKER_FAILED, `miner worker failed: ${String(err)}`));
     void this.stop();
@@ -324,14 +296,7 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
   }
 
   private async terminateAll(): Promise<void> {
-    const slots = this.slots;
-    this.slots = [];
-    await Promise.all(
-      slots.map(async (slot) => {
-        await slot.worker.terminate();
-        await slot.exited;
-      }),
-    );
+    await this.workers?.terminateAll();
   }
 
   private onMessage(slot: Slot, msg: FromWorkerMessage): void {
@@ -345,7 +310,7 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
       case "exhausted": {
         const job = this.job;
         if (!job || msg.jobId !== job.jobId) return;
-        slot.busy = false;
+        slot.state.busy = false;
         this.assign(slot, job);
         return;
       }
@@ -355,7 +320,7 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
   private onFound(slot: Slot, jobId: number, nonce: bigint): void {
     const job = this.job;
     if (!job || jobId !== job.jobId) return; // a late answer to a replaced job
-    slot.busy = false;
+    slot.state.busy = false;
     const solved: BlockHeader = { ...job.header, nonce };
     const hash = headerHash(solved);
     // Trust but verify: the scanner's arithmetic must agree with the consensus hash.
@@ -376,8 +341,8 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
   /** Give `slot` the next high nonce word of `job`, or note that the job's nonce space is used up. */
   private assign(slot: Slot, job: ActiveJob): void {
     if (job.nextHigh > U32_MAX) {
-      slot.busy = false;
-      if (this.slots.every((s) => !s.busy)) {
+      slot.state.busy = false;
+      if (this.slots.every((s) => !s.state.busy)) {
         this.log.warn({ jobId: job.jobId }, "nonce space exhausted: change the header time and mine again");
         this.finishJob(undefined);
       }
@@ -385,7 +350,7 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
     }
     const nonceHigh = job.nextHigh++;
     this.resume = { key: job.key, nextHigh: job.nextHigh };
-    slot.busy = true;
+    slot.state.busy = true;
     this.post(slot, {
       type: "job",
       jobId: job.jobId,
@@ -402,13 +367,13 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
 
   private idleAll(): void {
     for (const slot of this.slots) {
-      slot.busy = false;
+      slot.state.busy = false;
       this.post(slot, { type: "stop" });
     }
   }
 
   private post(slot: Slot, msg: ToWorkerMessage): void {
-    slot.worker.postMessage(msg);
+    this.workers?.post(slot, msg);
   }
 
   /** End the current job with a header, `undefined` (aborted/replaced/stopped) or an error. */

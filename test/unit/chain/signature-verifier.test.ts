@@ -4,7 +4,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   SIGNATURE_CHUNK_SIZE,
   SignatureVerifier,
-  SignatureVerifierError,
   SignatureVerifierErrorCode,
   type SignatureVerifierEvents,
   signatureWorkerUrl,
@@ -315,38 +314,6 @@ describe("SignatureVerifier lifecycle", () => {
     const verifier = new SignatureVerifier({ threads: 2 });
     expect(verifier.mode).toBe("inline");
     expect(await verifier.verifyTransactions([valid[43]!])).toEqual([true]);
-  });
-
-  it("a crashed worker fails its pending chunks with WORKER_DIED and is replaced", async () => {
-    const verifier = new SignatureVerifier({ threads: 1, idleStopMs: 0 });
-    started.push(verifier);
-    await verifier.start();
-    const [oldThread] = verifier.threadIds;
-    // The worker handles messages in order: it dies on the crash before it reaches this chunk.
-    verifier.crashWorkerForTest(0);
-    const pending = verifier.verifyTransactions(valid.slice(60, 70));
-    const err = await pending.catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SignatureVerifierError);
-    expect(err).toMatchObject({ code: SignatureVerifierErrorCode.WORKER_DIED });
-    // The failed ids are neither cached nor stuck in flight.
-    expect(verifier.isVerified(idOf(valid[60]!))).toBe(false);
-    await verifier.settle(valid.slice(60, 70).map(idOf));
-    // The replacement was started when the death was observed; work queues until it has loaded.
-    expect(verifier.mode).toBe("workers");
-    expect(verifier.threadIds).toHaveLength(1);
-    expect(verifier.threadIds[0]).not.toBe(oldThread);
-    expect(await verifier.verifyTransactions(valid.slice(60, 70))).toEqual(new Array(10).fill(true));
-  });
-
-  it("a crashed worker's prefetched chunks fail quietly: settle resolves and the ids stay unverified", async () => {
-    const verifier = new SignatureVerifier({ threads: 1, idleStopMs: 0 });
-    started.push(verifier);
-    await verifier.start();
-    verifier.crashWorkerForTest(0);
-    const txs = valid.slice(70, 80);
-    verifier.prefetch(txs);
-    await verifier.settle(txs.map(idOf));
-    expect(txs.some((tx) => verifier.isVerified(idOf(tx)))).toBe(false);
   });
 
   it("rejects bad options and inputs at the boundary", () => {
