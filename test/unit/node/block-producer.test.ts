@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { MinerPool } from "../../../src/miner/index.js";
+import { type NetworkParams, REGTEST } from "../../../src/consensus/params.js";
+import { MinerPool, type MinerPoolEvents } from "../../../src/miner/index.js";
 import { BlockProducer, type BlockProducerEvents } from "../../../src/node/block-producer.js";
 import { type OpenedChain, openChain } from "../../helpers/open-chain.js";
 import { tempDir } from "../../helpers/temp-dir.js";
@@ -12,11 +13,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(): Promise<{ opened: OpenedChain; pool: MinerPool }> {
+/** Regtest with a pow limit no test run meets (~2^-48 per hash): the producer never finds block 1. */
+const UNMINEABLE: NetworkParams = {
+  ...REGTEST,
+  powLimitBits: 0x1b00ffff,
+  genesis: { ...REGTEST.genesis, bits: 0x1b00ffff },
+};
+
+async function setup(params: NetworkParams = REGTEST): Promise<{ opened: OpenedChain; pool: MinerPool }> {
   const dir = tempDir();
   cleanups.push(dir.cleanup);
   // A fixed clock: every template on one tip is the same block, as after the ASERT ramp.
-  const opened = await openChain(dir.path, { clock: () => 2_000_000_000 });
+  const opened = await openChain(dir.path, { params, clock: () => 2_000_000_000 });
   cleanups.push(opened.close);
   const pool = new MinerPool({ threads: 1 });
   await pool.start();
@@ -57,5 +65,35 @@ describe("BlockProducer", () => {
     expect(chain.height).toBe(2);
     expect(mined.map((e) => e.height)).toEqual([2]);
     expect(mined[0]!.hash).toBe(chain.tip.hashHex);
+  });
+
+  it("template refreshes of an unchanged header search disjoint nonce ranges (never nonce 0 again)", async () => {
+    const { opened, pool } = await setup(UNMINEABLE);
+    const producer = new BlockProducer(
+      { recipient, refreshMs: 100 },
+      { chain: opened.chain, pool, selectTransactions: () => [] },
+    );
+    cleanups.push(() => producer.stop());
+    const ranges: MinerPoolEvents["range"][] = [];
+    const jobs = new Set<number>();
+    const fourJobs = waitFor<void>(
+      (ok) => {
+        pool.on("range", (r) => {
+          ranges.push(r);
+          jobs.add(r.jobId);
+          if (jobs.size === 4) ok();
+        });
+      },
+      10_000,
+      "four templates",
+    );
+    producer.start();
+    await fourJobs;
+    await producer.stop();
+    expect(opened.chain.height).toBe(0);
+    // Every refresh handed out ranges, and no range was handed out twice.
+    const highs = ranges.map((r) => r.nonceHigh);
+    expect(new Set(highs).size).toBe(highs.length);
+    expect(highs.slice(0, 4)).toEqual([0, 1, 2, 3]);
   });
 });
