@@ -1,4 +1,3 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { dashboardPages } from "./api/dashboard.js";
 import { ApiServer } from "./api/server.js";
@@ -22,6 +21,7 @@ import type { NodeOptions } from "./options.js";
 import { encodeBlock } from "./primitives/block.js";
 import { toHex } from "./primitives/bytes.js";
 import { decodeTransaction, encodeTransaction, TxType, transactionId } from "./primitives/transaction.js";
+import { prepareDatadir } from "./store/index.js";
 import { SyncManager } from "./sync/index.js";
 import { type Clock, systemClock } from "./util/clock.js";
 import type { Logger } from "./util/logger.js";
@@ -71,7 +71,8 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   const clock = deps.clock ?? systemClock;
   const params = getNetworkParams(options.network);
   const datadir = options.datadir;
-  await mkdir(datadir, { recursive: true, mode: 0o700 });
+  // datadir: refuses a missing or damaged chain store; creates one only in a new datadir
+  await prepareDatadir({ datadir, network: params.name, create: true, checkCaches: true }, { log });
 
   // metrics: read from the services below at scrape time (each source is called only then)
   const metrics = new NodeMetrics(

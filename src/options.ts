@@ -9,12 +9,14 @@ import {
   type NetworkName,
 } from "./consensus/params.js";
 import { AddressError, decodeAddress } from "./primitives/address.js";
+import { DATADIR_MARKER_FILE, readDatadirMarker } from "./store/index.js";
 import { QuarryError } from "./util/errors.js";
 import type { LogLevel } from "./util/logger.js";
 
 /**
  * Node configuration: defaults → `<datadir>/quarry.json` → QUARRY_* environment → flags, each
- * layer overriding the one before. Every value is validated here, with one-line errors, so services
+ * layer overriding the one before. The network is the exception: a datadir that holds a chain
+ * records it in `datadir.json`, which sets it when none is given and refuses a different one. Every value is validated here, with one-line errors, so services
  * receive only well-formed options.
  */
 export interface NodeOptions {
@@ -153,10 +155,28 @@ export function resolveNodeOptions(flags: RawConfig, env: NodeJS.ProcessEnv): No
   const datadir = resolve(
     early.datadir === undefined ? defaultDatadir(network) : str("datadir", early.datadir),
   );
+  // A datadir that holds a chain knows its network (datadir.json): it wins over the default and
+  // must agree with any network named explicitly.
+  const marker = readDatadirMarker(datadir);
+  if (marker !== undefined) {
+    if (early.network !== undefined && early.network !== marker.network) {
+      throw new ConfigError(
+        "network",
+        `network '${String(early.network)}' clashes with ${datadir}/${DATADIR_MARKER_FILE}, which says '${marker.network}'; drop --network/QUARRY_NETWORK or use another --datadir`,
+      );
+    }
+    network = marker.network;
+  }
   const merged: RawConfig = { ...configFromFile(datadir), ...fromEnv, ...flags };
   if (merged.network !== undefined && merged.network !== network) {
     if (!isNetworkName(merged.network)) {
       throw new ConfigError("network", `unknown network '${String(merged.network)}'`);
+    }
+    if (marker !== undefined) {
+      throw new ConfigError(
+        "network",
+        `${datadir}/quarry.json says network '${String(merged.network)}' but ${DATADIR_MARKER_FILE} says '${marker.network}'; fix quarry.json`,
+      );
     }
     network = merged.network;
   }

@@ -2,23 +2,38 @@ import { join } from "node:path";
 import { Chain } from "../chain/chain.js";
 import type { NetworkParams } from "../consensus/params.js";
 import type { Lifecycle } from "../node/lifecycle.js";
-import { ChainStore } from "../store/chain-store.js";
-import { StoreError, StoreErrorCode } from "../store/errors.js";
+import { CHAIN_STORE_DIR, ChainStore, prepareDatadir, StoreError, StoreErrorCode } from "../store/index.js";
 import { CliError } from "./command.js";
+
+/**
+ * Checks a datadir before an offline command opens its stores (store/datadir.ts): a missing or
+ * damaged chain store is refused; `create` lets a command that writes (mining, import) start a
+ * new datadir, as `quarry start` does. Read-only commands pass `create: false`.
+ */
+export async function prepareLocalDatadir(
+  datadir: string,
+  params: NetworkParams,
+  opts: { create: boolean },
+): Promise<void> {
+  try {
+    await prepareDatadir({ datadir, network: params.name, create: opts.create, checkCaches: opts.create });
+  } catch (err) {
+    throw lockedToCli(err);
+  }
+}
 
 /** Opens the chain of a data dir for an offline command; store errors become one-line CLI errors. */
 export async function openLocalChain(
   datadir: string,
   params: NetworkParams,
+  opts: { create: boolean },
 ): Promise<{ chain: Chain; store: ChainStore; close: () => Promise<void> }> {
-  const store = new ChainStore({ location: join(datadir, "chain"), network: params.name });
+  await prepareLocalDatadir(datadir, params, opts);
+  const store = new ChainStore({ location: join(datadir, CHAIN_STORE_DIR), network: params.name });
   try {
     await store.open();
   } catch (err) {
-    if (err instanceof StoreError && err.code === StoreErrorCode.LOCKED) {
-      throw new CliError(`${err.message}: stop the running node first (or use its API)`);
-    }
-    throw err;
+    throw lockedToCli(err);
   }
   const chain = new Chain({ params }, { store });
   try {
@@ -33,16 +48,23 @@ export async function openLocalChain(
 
 /**
  * Starts the services of an offline command (node/chain-services and friends); a locked store (a
- * node is running on this datadir) or a damaged one becomes a one-line CLI error.
+ * node is running on this datadir) or a damaged one becomes a one-line CLI error. Call
+ * `prepareLocalDatadir` first: the services open the chain store and never create one.
  */
 export async function startOffline(lifecycle: Lifecycle): Promise<void> {
   try {
     await lifecycle.start();
   } catch (err) {
-    if (err instanceof StoreError && err.code === StoreErrorCode.LOCKED) {
-      throw new CliError(`${err.message}: stop the running node first (or use its API)`);
-    }
+    const cli = lockedToCli(err);
+    if (cli !== err) throw cli;
     if (err instanceof StoreError) throw new CliError(`${err.message} [${err.code}]`, 3, "CLI_FAILED");
     throw err;
   }
+}
+
+function lockedToCli(err: unknown): unknown {
+  if (err instanceof StoreError && err.code === StoreErrorCode.LOCKED) {
+    return new CliError(`${err.message}: stop the running node first (or use its API)`);
+  }
+  return err;
 }

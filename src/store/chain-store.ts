@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../consensus/account.js";
 import type { TreeNodeReader } from "../consensus/state-tree.js";
@@ -21,6 +23,12 @@ export interface ChainStoreOptions {
   /** directory of the LevelDB database */
   location: string;
   network: string;
+  /**
+   * true: create the database if it does not exist (only for a new datadir: see prepareDatadir).
+   * Default false: a missing database is refused (STORE_MISSING), never silently replaced by an
+   * empty one, which would also make LevelDB delete the old table files.
+   */
+  create?: boolean;
   /** fsync every batch (survives power loss; slower). kill -9 safety does not need it. */
   syncWrites?: boolean;
   /**
@@ -125,6 +133,8 @@ export class ChainStore implements TreeNodeReader {
     this.db = new ClassicLevel<Uint8Array, Uint8Array>(opts.location, {
       keyEncoding: "view",
       valueEncoding: "view",
+      // Here, not in open(): classic-level opens on its own a tick after construction.
+      createIfMissing: opts.create === true,
       ...CHAIN_DB_MEMORY,
     });
     this.treeCache = new TwoGenerationCache<string, Uint8Array>(
@@ -133,22 +143,22 @@ export class ChainStore implements TreeNodeReader {
     );
   }
 
-  /** Opens the database; refuses a newer schema or another network's data. */
+  /** Opens the database; refuses a missing or unreadable one, a newer schema, another network's data. */
   async open(): Promise<void> {
     try {
       await this.db.open();
     } catch (err) {
-      const cause = (err as { cause?: { message?: string } }).cause?.message ?? "";
-      if (/lock/i.test(cause)) {
-        throw new StoreError(
-          StoreErrorCode.LOCKED,
-          `chain database ${this.opts.location} is in use by another process`,
-        );
-      }
-      throw err;
+      throw openError(this.opts.location, err);
     }
     const schema = await this.db.get(keys.meta("schema"));
     const network = await this.db.get(keys.meta("network"));
+    if (schema === undefined && this.opts.create !== true) {
+      await this.db.close();
+      throw new StoreError(
+        StoreErrorCode.CORRUPT,
+        `chain database ${this.opts.location} has no schema record: it is damaged or not a Quarry chain store`,
+      );
+    }
     if (schema === undefined) {
       await this.db.batch(
         [
@@ -270,6 +280,23 @@ export class ChainStore implements TreeNodeReader {
   get treeCacheBytes(): number {
     return this.treeCache.weight;
   }
+}
+
+/** Classic-level's open failure as a StoreError: in use, missing, or unreadable (with LevelDB's reason). */
+function openError(location: string, err: unknown): StoreError {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const reason = cause?.message ?? (err as Error).message;
+  if (cause?.code === "LEVEL_LOCKED" || /lock/i.test(reason)) {
+    return new StoreError(StoreErrorCode.LOCKED, `chain database ${location} is in use by another process`);
+  }
+  // CURRENT names the live MANIFEST; without it LevelDB sees no database (create_if_missing is off)
+  if (!existsSync(join(location, "CURRENT"))) {
+    return new StoreError(
+      StoreErrorCode.MISSING,
+      `chain database ${location} does not exist (no CURRENT file)`,
+    );
+  }
+  return new StoreError(StoreErrorCode.UNREADABLE, `chain database ${location} cannot be opened: ${reason}`);
 }
 
 /**

@@ -11,10 +11,36 @@ export enum StoreErrorCode {
   STATE_MISMATCH = "STORE_STATE_MISMATCH",
   /** another process has the database open */
   LOCKED = "STORE_LOCKED",
+  /** no database where one must exist (LevelDB's CURRENT file is gone, or the whole directory) */
+  MISSING = "STORE_MISSING",
+  /** LevelDB cannot open the database (a MANIFEST or table file is missing or damaged) */
+  UNREADABLE = "STORE_UNREADABLE",
 }
 
 export class StoreError extends QuarryError<{ code: StoreErrorCode }> {
   constructor(code: StoreErrorCode, message: string) {
+    super({ code }, message);
+  }
+}
+
+export enum DatadirErrorCode {
+  /** the datadir records a chain store (datadir.json) but it is gone */
+  STORE_MISSING = "DATADIR_STORE_MISSING",
+  /** the chain store is there but cannot be opened */
+  STORE_UNREADABLE = "DATADIR_STORE_UNREADABLE",
+  /** datadir.json cannot be read or does not hold a valid record */
+  MARKER_INVALID = "DATADIR_MARKER_INVALID",
+  /** datadir.json names another network, or another genesis block, than the one asked for */
+  NETWORK_MISMATCH = "DATADIR_NETWORK_MISMATCH",
+  /** the datadir holds no chain store and the command does not create one */
+  NOT_INITIALISED = "DATADIR_NOT_INITIALISED",
+  /** `quarry init` on a datadir that already holds a chain */
+  EXISTS = "DATADIR_EXISTS",
+}
+
+/** A datadir that must not be used as it is; the message says what is wrong and what to do. */
+export class DatadirError extends QuarryError<{ code: DatadirErrorCode }> {
+  constructor(code: DatadirErrorCode, message: string) {
     super({ code }, message);
   }
 }

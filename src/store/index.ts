@@ -1,5 +1,19 @@
 export { ChainStore, type ChainStoreOptions, StoreBatch } from "./chain-store.js";
-export { StoreError, StoreErrorCode } from "./errors.js";
+export {
+  CACHE_STORE_DIRS,
+  CHAIN_STORE_DIR,
+  type DatadirState,
+  initDatadir,
+  type PrepareDatadirOptions,
+  prepareDatadir,
+} from "./datadir.js";
+export {
+  DATADIR_MARKER_FILE,
+  type DatadirMarker,
+  genesisHashHex,
+  readDatadirMarker,
+} from "./datadir-marker.js";
+export { DatadirError, DatadirErrorCode, StoreError, StoreErrorCode } from "./errors.js";
 export { keys, Prefix, SCHEMA_VERSION } from "./layout.js";
 export { CHAIN_DB_MEMORY, type LevelMemoryOptions, SMALL_DB_MEMORY } from "./level-options.js";
 export { type BlockIndexEntry, BlockStatus, type UndoRecord } from "./records.js";

@@ -22,7 +22,7 @@ export interface OpenChainOptions {
 /** A chain over a real LevelDB store in `dir`. The clock defaults to far ahead of regtest genesis. */
 export async function openChain(dir: string, opts: OpenChainOptions = {}): Promise<OpenedChain> {
   const params = opts.params ?? REGTEST;
-  const store = new ChainStore({ location: join(dir, "chain"), network: params.name });
+  const store = new ChainStore({ location: join(dir, "chain"), network: params.name, create: true });
   const signatures = opts.signatureWorkers ? new SignatureVerifier({}) : undefined;
   await signatures?.start();
   await store.open();

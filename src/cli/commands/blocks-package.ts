@@ -23,8 +23,8 @@ import { fromHex, toHex, wipe } from "../../primitives/bytes.js";
 import { addressHashOf } from "../../primitives/keys.js";
 import { silentLogger } from "../../util/logger.js";
 import { CliError, type Command, parseFlags, parseOnlyFlags } from "../command.js";
-import { parseNetworkName, resolveDatadir } from "../datadir.js";
-import { openLocalChain, startOffline } from "../local-chain.js";
+import { resolveNetworkAndDatadir } from "../datadir.js";
+import { openLocalChain, prepareLocalDatadir, startOffline } from "../local-chain.js";
 import { keyPassword, keystoreFlags, openKeystore, withKeyErrors } from "./keys.js";
 
 /**
@@ -75,7 +75,7 @@ export const exportBlocksCommand: Command = {
       const { keystore, params, datadir } = openKeystore(values, io.env);
       await keystore.info(values.key); // a missing key fails before the password prompt
 
-      const local = await openLocalChain(datadir, params);
+      const local = await openLocalChain(datadir, params, { create: false });
       const blocks: Uint8Array[] = [];
       const hashes: Uint8Array[] = [];
       try {
@@ -146,9 +146,8 @@ export const importBlocksCommand: Command = {
       this.usage,
     );
     if (positionals.length !== 1) throw new CliError(`give one package file (usage: ${this.usage})`);
-    const network = parseNetworkName(values.network, io.env);
+    const { network, datadir } = resolveNetworkAndDatadir(values, io.env);
     const params = getNetworkParams(network);
-    const datadir = resolveDatadir(values.datadir, network, io.env);
     const file = resolve(positionals[0]!);
     const matches =
       values.signer === undefined ? undefined : signerMatcher(values.signer, params.addressPrefix);
@@ -177,6 +176,7 @@ export const importBlocksCommand: Command = {
     }
 
     // 2. A scratch copy of the store, taken before anything opens the store.
+    await prepareLocalDatadir(datadir, params, { create: true });
     const scratchDir = await copyChainStore(datadir);
     // The same chain and mempool a node runs: a reorg's losing branch returns its transfers to the
     // (persisted) mempool, as in a node.

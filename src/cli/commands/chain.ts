@@ -6,7 +6,7 @@ import { toHex } from "../../primitives/bytes.js";
 import { headerToJson } from "../../primitives/header.js";
 import { transactionToJson } from "../../primitives/transaction.js";
 import { type Command, parseFlags } from "../command.js";
-import { parseNetworkName, resolveDatadir } from "../datadir.js";
+import { parseNetworkName, resolveNetworkAndDatadir } from "../datadir.js";
 import { openLocalChain } from "../local-chain.js";
 
 const common = {
@@ -41,11 +41,8 @@ export const chainInfoCommand: Command = {
   usage: "chain info [--network N] [--datadir DIR] [--json]",
   async run(args, io) {
     const { values } = parseFlags(args, common, this.usage);
-    const network = parseNetworkName(values.network, io.env);
-    const local = await openLocalChain(
-      resolveDatadir(values.datadir, network, io.env),
-      getNetworkParams(network),
-    );
+    const { network, datadir } = resolveNetworkAndDatadir(values, io.env);
+    const local = await openLocalChain(datadir, getNetworkParams(network), { create: false });
     try {
       const tip = local.chain.tip;
       const info = {
@@ -76,10 +73,11 @@ export const verifyCommand: Command = {
   usage: "verify [--full] [--network N] [--datadir DIR] [--json]",
   async run(args, io) {
     const { values } = parseFlags(args, { ...common, full: { type: "boolean" } }, this.usage);
-    const network = parseNetworkName(values.network, io.env);
+    const { network, datadir } = resolveNetworkAndDatadir(values, io.env);
     const params = getNetworkParams(network);
-    // Opening the chain already runs the tip state-root check and fails with the reason.
-    const local = await openLocalChain(resolveDatadir(values.datadir, network, io.env), params);
+    // Refuses a missing or damaged store (never creates one); opening the chain then runs the tip
+    // state-root check and fails with the reason.
+    const local = await openLocalChain(datadir, params, { create: false });
     try {
       const report = values.full
         ? await replayMainChain(local.store, params)

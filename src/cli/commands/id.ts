@@ -1,7 +1,7 @@
 import { loadOrCreateNodeIdentity } from "../../keystore/index.js";
 import { toHex } from "../../primitives/index.js";
 import { type Command, parseFlags } from "../command.js";
-import { parseNetworkName, resolveDatadir } from "../datadir.js";
+import { resolveNetworkAndDatadir } from "../datadir.js";
 import { withKeyErrors } from "./keys.js";
 
 /** `quarry id`: the node's libp2p peer id, creating `<datadir>/node-key` on first use. */
@@ -16,8 +16,7 @@ export const idCommand: Command = {
         { network: { type: "string" }, datadir: { type: "string" }, json: { type: "boolean" } },
         this.usage,
       );
-      const network = parseNetworkName(values.network, io.env);
-      const identity = await loadOrCreateNodeIdentity(resolveDatadir(values.datadir, network, io.env));
+      const identity = await loadOrCreateNodeIdentity(resolveNetworkAndDatadir(values, io.env).datadir);
       if (identity.created) io.err(`created node identity ${identity.path}`);
       const peerId = identity.peerId.toString();
       if (values.json) {

@@ -14,7 +14,7 @@ import {
 } from "../../keystore/index.js";
 import { AddressError, fromHex, toHex, wipe } from "../../primitives/index.js";
 import { CliError, type CliIo, type Command, parseFlags, parseOnlyFlags } from "../command.js";
-import { parseNetworkName, resolveDatadir } from "../datadir.js";
+import { type DatadirChoice, resolveNetworkAndDatadir } from "../datadir.js";
 
 /**
  * `quarry keys …`: the encrypted key store in `<datadir>/keystore`. Passwords come from
@@ -43,14 +43,14 @@ interface KeystoreFlagValues {
   "allow-empty-password"?: boolean | undefined;
 }
 
-/** Opens `<datadir>/keystore` for the chosen network. */
+/** Opens `<datadir>/keystore` for the network of `choice` (default: from the flags and datadir.json). */
 export function openKeystore(
   values: KeystoreFlagValues,
   env: NodeJS.ProcessEnv,
+  choice: DatadirChoice = resolveNetworkAndDatadir(values, env),
 ): { keystore: Keystore; network: NetworkName; params: NetworkParams; datadir: string } {
-  const network = parseNetworkName(values.network, env);
+  const { network, datadir } = choice;
   const params = getNetworkParams(network);
-  const datadir = resolveDatadir(values.datadir, network, env);
   const keystore = new Keystore({
     dir: join(datadir, "keystore"),
     network,

@@ -5,8 +5,8 @@ import { resolveMinerRecipient } from "../../node/miner-recipient.js";
 import { createMiningServices } from "../../node/mining-services.js";
 import { silentLogger } from "../../util/logger.js";
 import { CliError, type Command, parseFlags } from "../command.js";
-import { parseNetworkName, resolveDatadir } from "../datadir.js";
-import { startOffline } from "../local-chain.js";
+import { resolveNetworkAndDatadir } from "../datadir.js";
+import { prepareLocalDatadir, startOffline } from "../local-chain.js";
 
 /**
  * `quarry mine --offline`: extends the local chain with no network at all. Every block is imported
@@ -46,9 +46,8 @@ export const mineCommand: Command = {
     const threads = values.threads === undefined ? 1 : Number(values.threads);
     if (!Number.isInteger(threads) || threads < 1 || threads > 256)
       throw new CliError("--threads must be 1..256");
-    const network = parseNetworkName(values.network, io.env);
+    const { network, datadir } = resolveNetworkAndDatadir(values, io.env);
     const params = getNetworkParams(network);
-    const datadir = resolveDatadir(values.datadir, network, io.env);
     let recipient: Uint8Array;
     try {
       recipient = await resolveMinerRecipient(
@@ -63,6 +62,7 @@ export const mineCommand: Command = {
 
     // The same chain, mempool, miner and producer a mining node runs, without the network.
     const log = silentLogger;
+    await prepareLocalDatadir(datadir, params, { create: true });
     const local = createChainServices({ datadir, params }, { log });
     const mining = createMiningServices(
       { recipient, threads, startProducer: false, ...(blocks === undefined ? {} : { maxBlocks: blocks }) },

@@ -2,7 +2,7 @@ import { getNetworkParams } from "../../consensus/params.js";
 import { encodeTransaction, toHex, U64_MAX } from "../../primitives/index.js";
 import { callNode, findNode } from "../api-client.js";
 import { CliError, type CliIo, type Command, parseFlags } from "../command.js";
-import { parseNetworkName, resolveDatadir } from "../datadir.js";
+import { networkFromNode, resolveNetworkAndDatadir } from "../datadir.js";
 import { keyPassword, keystoreFlags, openKeystore, withKeyErrors } from "./keys.js";
 import { parseRecipient, parseU64, signWithKey } from "./tx-sign.js";
 
@@ -14,8 +14,7 @@ const clientFlags = {
 } as const;
 
 function target(values: { network?: string; datadir?: string; api?: string }, io: CliIo) {
-  const network = parseNetworkName(values.network, io.env);
-  return findNode(resolveDatadir(values.datadir, network, io.env), values.api);
+  return findNode(resolveNetworkAndDatadir(values, io.env).datadir, values.api);
 }
 
 function printKeyValues(io: CliIo, obj: Record<string, unknown>): void {
@@ -146,11 +145,16 @@ export const txSendCommand: Command = {
       const amount = parseU64(values.amount, "--amount");
       const fee = parseU64(values.fee ?? "1000", "--fee");
       if (amount + fee > U64_MAX) throw new CliError("--amount plus --fee exceeds 2^64-1 base units");
-      const network = parseNetworkName(values.network, io.env);
-      const params = getNetworkParams(network);
+      // The network: --network, QUARRY_NETWORK or datadir.json, checked against the node's own.
+      let choice = resolveNetworkAndDatadir(values, io.env);
+      let node = findNode(choice.datadir, values.api);
+      const status = (await callNode(node, "getStatus")) as { network: string };
+      const before = choice.datadir;
+      choice = networkFromNode(choice, status.network, node.url, io.env);
+      if (choice.datadir !== before) node = findNode(choice.datadir, values.api);
+      const params = getNetworkParams(choice.network);
       const recipient = parseRecipient(params, values.to);
-      const node = findNode(resolveDatadir(values.datadir, network, io.env), values.api);
-      const { keystore } = openKeystore(values, io.env);
+      const { keystore } = openKeystore(values, io.env, choice);
       const info = await keystore.info(values.from);
       const nonce =
         values.nonce !== undefined
