@@ -182,7 +182,7 @@ export class ChainStore implements TreeNodeReader {
       await this.db.close();
       throw new StoreError(
         StoreErrorCode.NETWORK_MISMATCH,
-        `data dir holds network '${storedNetwork}', not '${this.opts.network}'; use another --datadir`,
+        `data dir holds network '${storedNetwork}', not '${this.opts.network}'; use --network ${storedNetwork} or another --datadir`,
       );
     }
   }

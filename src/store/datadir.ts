@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
@@ -160,9 +161,9 @@ function newMarker(network: NetworkName, clock: Clock, adopted: boolean): Datadi
  * are thrown as they are.
  */
 async function probeChainStore(location: string, network: NetworkName): Promise<StoreError | undefined> {
-  if (await isEmptyDir(location)) {
-    return new StoreError(StoreErrorCode.MISSING, `chain database ${location} does not exist`);
-  }
+  if (await isEmptyDir(location)) return new StoreError(StoreErrorCode.MISSING, "no files");
+  // Without CURRENT LevelDB would find no database; stop before it even rewrites its LOG files.
+  if (!existsSync(join(location, "CURRENT"))) return new StoreError(StoreErrorCode.MISSING, "no CURRENT file");
   const store = new ChainStore({ location, network });
   try {
     await store.open();
@@ -185,7 +186,7 @@ function damaged(problem: StoreError, chainDir: string, context: string): Datadi
   const missing = problem.code === StoreErrorCode.MISSING;
   return new DatadirError(
     missing ? DatadirErrorCode.STORE_MISSING : DatadirErrorCode.STORE_UNREADABLE,
-    `${missing ? `chain store missing at ${chainDir}` : `chain store at ${chainDir} is unreadable (${problem.message})`} but ${context}; ` +
+    `${missing ? `chain store missing at ${chainDir} (${problem.message})` : `chain store at ${chainDir} is unreadable (${problem.message})`} but ${context}; ` +
       `nothing was changed: restore ${chainDir} from a backup, or move it and datadir.json aside to start a new chain and sync it again`,
   );
 }
