@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, DEFAULT_PORTS, resolveNodeOptions } from "../../src/options.js";
+import { initDatadir } from "../../src/store/index.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 /** Configuration layers: defaults → <datadir>/quarry.json → QUARRY_* env → flags. */
@@ -99,5 +100,48 @@ describe("resolveNodeOptions precedence", () => {
     expect(() => resolveNodeOptions({ network: "regtest", datadir: dir.path }, {})).toThrow(ConfigError);
     writeFileSync(join(dir.path, "quarry.json"), "[1, 2]");
     expect(() => resolveNodeOptions({ network: "regtest", datadir: dir.path }, {})).toThrow(/JSON object/);
+  });
+});
+
+/** A datadir that holds a chain records its network in datadir.json; options follow it. */
+describe("resolveNodeOptions network from datadir.json", () => {
+  let dir: ReturnType<typeof tempDir>;
+
+  beforeEach(async () => {
+    dir = tempDir("quarry-options-marker-");
+    await initDatadir(dir.path, "regtest");
+  });
+  afterEach(() => dir.cleanup());
+
+  it("takes the network (and its default ports) from datadir.json when none is given", () => {
+    const o = resolveNodeOptions({ datadir: dir.path }, {});
+    expect(o.network).toBe("regtest");
+    expect(o.apiPort).toBe(DEFAULT_PORTS.regtest.api);
+  });
+
+  it("CONFIG_INVALID (network): a flag or QUARRY_NETWORK naming another network, naming both", () => {
+    for (const [flags, env] of [
+      [{ datadir: dir.path, network: "devnet" }, {}],
+      [{ datadir: dir.path }, { QUARRY_NETWORK: "devnet" }],
+    ] as const) {
+      let caught: unknown;
+      try {
+        resolveNodeOptions(flags, env);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(ConfigError);
+      expect((caught as ConfigError).type.key).toBe("network");
+      expect((caught as ConfigError).message).toMatch(
+        /'devnet' clashes with .*datadir\.json, which says 'regtest'/,
+      );
+    }
+  });
+
+  it("CONFIG_INVALID (network): quarry.json naming another network than datadir.json", () => {
+    writeFileSync(join(dir.path, "quarry.json"), JSON.stringify({ network: "testnet" }));
+    expect(() => resolveNodeOptions({ datadir: dir.path }, {})).toThrow(
+      /quarry\.json says network 'testnet'/,
+    );
   });
 });
