@@ -145,7 +145,8 @@ export async function openScratchChain(
   params: NetworkParams,
   makeChain: (store: ChainStore) => Chain,
 ): Promise<ScratchChain> {
-  const store = new ChainStore({ location: join(scratchDir, "chain"), network: params.name });
+  // A scratch copy is disposable: an empty one (the datadir had no store yet) is created.
+  const store = new ChainStore({ location: join(scratchDir, "chain"), network: params.name, create: true });
   await store.open();
   const chain = makeChain(store);
   try {

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { toHex } from "../../src/primitives/index.js";
@@ -62,7 +62,9 @@ describe("block packages through the CLI", () => {
     const refused = await runQuarry(["import-blocks", join(x.path, "bad.pkg"), ...net(y.path)]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("PACKAGE_BAD_SIGNATURE");
-    expect((await info(y.path)).height).toBe(0);
+    // refused before the datadir was touched: y still has no chain store (and no datadir.json)
+    expect(existsSync(join(y.path, "chain"))).toBe(false);
+    expect(existsSync(join(y.path, "datadir.json"))).toBe(false);
 
     const first = JSON.parse((await quarryOk(["import-blocks", pkg, ...net(y.path), "--json"])).stdout);
     expect(first).toMatchObject({ imported: 6, skipped: 0, tip: { height: 6 } });
