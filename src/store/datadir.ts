@@ -163,7 +163,8 @@ function newMarker(network: NetworkName, clock: Clock, adopted: boolean): Datadi
 async function probeChainStore(location: string, network: NetworkName): Promise<StoreError | undefined> {
   if (await isEmptyDir(location)) return new StoreError(StoreErrorCode.MISSING, "no files");
   // Without CURRENT LevelDB would find no database; stop before it even rewrites its LOG files.
-  if (!existsSync(join(location, "CURRENT"))) return new StoreError(StoreErrorCode.MISSING, "no CURRENT file");
+  if (!existsSync(join(location, "CURRENT")))
+    return new StoreError(StoreErrorCode.MISSING, "no CURRENT file");
   const store = new ChainStore({ location, network });
   try {
     await store.open();
