@@ -286,7 +286,8 @@ export class ChainStore implements TreeNodeReader {
 function openError(location: string, err: unknown): StoreError {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   const reason = cause?.message ?? (err as Error).message;
-  if (cause?.code === "LEVEL_LOCKED" || /lock/i.test(reason)) {
+  // by code: a message test for "lock" also matched paths such as /srv/blockchain/…
+  if (cause?.code === "LEVEL_LOCKED") {
     return new StoreError(StoreErrorCode.LOCKED, `chain database ${location} is in use by another process`);
   }
   // CURRENT names the live MANIFEST; without it LevelDB sees no database (create_if_missing is off)

@@ -3,11 +3,14 @@ import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  ChainStore,
   DatadirError,
   DatadirErrorCode,
   initDatadir,
   prepareDatadir,
   readDatadirMarker,
+  StoreError,
+  StoreErrorCode,
 } from "../../../src/store/index.js";
 import type { Logger } from "../../../src/util/logger.js";
 import { tempDir } from "../../helpers/temp-dir.js";
@@ -115,6 +118,31 @@ describe("prepareDatadir", () => {
     expect(readDatadirMarker(dir.path)).toEqual(marker);
     expect((await prepareDatadir({ datadir: dir.path, network: "devnet", create: false })).state).toBe(
       "existing",
+    );
+  });
+
+  it("STORE_LOCKED only for a store held open elsewhere; DATADIR_STORE_UNREADABLE for a lost MANIFEST", async () => {
+    const datadir = join(dir.path, "blockchain"); // a path containing "lock" must not fool the check
+    await initDatadir(datadir, "regtest");
+    const holder = new ChainStore({ location: join(datadir, "chain"), network: "regtest" });
+    await holder.open();
+    try {
+      let caught: unknown;
+      try {
+        await prepareDatadir({ datadir, network: "regtest", create: false });
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(StoreError);
+      expect((caught as StoreError).code).toBe(StoreErrorCode.LOCKED);
+    } finally {
+      await holder.close();
+    }
+    // and an unreadable store under that path is unreadable, not "in use"
+    for (const name of readdirSync(join(datadir, "chain")))
+      if (name.startsWith("MANIFEST-")) rmSync(join(datadir, "chain", name));
+    expect(await code(prepareDatadir({ datadir, network: "regtest", create: false }))).toBe(
+      DatadirErrorCode.STORE_UNREADABLE,
     );
   });
 });
