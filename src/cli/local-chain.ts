@@ -2,7 +2,14 @@ import { join } from "node:path";
 import { Chain } from "../chain/chain.js";
 import type { NetworkParams } from "../consensus/params.js";
 import type { Lifecycle } from "../node/lifecycle.js";
-import { CHAIN_STORE_DIR, ChainStore, prepareDatadir, StoreError, StoreErrorCode } from "../store/index.js";
+import {
+  CHAIN_STORE_DIR,
+  ChainStore,
+  type DatadirState,
+  prepareDatadir,
+  StoreError,
+  StoreErrorCode,
+} from "../store/index.js";
 import { CliError } from "./command.js";
 
 /**
@@ -13,20 +20,35 @@ import { CliError } from "./command.js";
 export async function prepareLocalDatadir(
   datadir: string,
   params: NetworkParams,
-  opts: { create: boolean },
+  opts: LocalDatadirOptions,
 ): Promise<void> {
+  let state: DatadirState;
   try {
-    await prepareDatadir({ datadir, network: params.name, create: opts.create, checkCaches: opts.create });
+    ({ state } = await prepareDatadir({
+      datadir,
+      network: params.name,
+      create: opts.create,
+      checkCaches: opts.create,
+    }));
   } catch (err) {
     throw lockedToCli(err);
   }
+  if (state === "created") opts.note?.(`created a new ${params.name} datadir in ${datadir}`);
+  if (state === "adopted") opts.note?.(`adopted the existing chain store in ${datadir}: wrote datadir.json`);
+}
+
+export interface LocalDatadirOptions {
+  /** true: a new datadir gets a chain store (commands that write); false: refuse */
+  create: boolean;
+  /** where to say that a datadir was created or adopted (stderr) */
+  note?: (line: string) => void;
 }
 
 /** Opens the chain of a data dir for an offline command; store errors become one-line CLI errors. */
 export async function openLocalChain(
   datadir: string,
   params: NetworkParams,
-  opts: { create: boolean },
+  opts: LocalDatadirOptions,
 ): Promise<{ chain: Chain; store: ChainStore; close: () => Promise<void> }> {
   await prepareLocalDatadir(datadir, params, opts);
   const store = new ChainStore({ location: join(datadir, CHAIN_STORE_DIR), network: params.name });

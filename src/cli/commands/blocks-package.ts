@@ -75,7 +75,7 @@ export const exportBlocksCommand: Command = {
       const { keystore, params, datadir } = openKeystore(values, io.env);
       await keystore.info(values.key); // a missing key fails before the password prompt
 
-      const local = await openLocalChain(datadir, params, { create: false });
+      const local = await openLocalChain(datadir, params, { create: false, note: io.err });
       const blocks: Uint8Array[] = [];
       const hashes: Uint8Array[] = [];
       try {
@@ -176,7 +176,7 @@ export const importBlocksCommand: Command = {
     }
 
     // 2. A scratch copy of the store, taken before anything opens the store.
-    await prepareLocalDatadir(datadir, params, { create: true });
+    await prepareLocalDatadir(datadir, params, { create: true, note: io.err });
     const scratchDir = await copyChainStore(datadir);
     // The same chain and mempool a node runs: a reorg's losing branch returns its transfers to the
     // (persisted) mempool, as in a node.

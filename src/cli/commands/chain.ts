@@ -42,7 +42,7 @@ export const chainInfoCommand: Command = {
   async run(args, io) {
     const { values } = parseFlags(args, common, this.usage);
     const { network, datadir } = resolveNetworkAndDatadir(values, io.env);
-    const local = await openLocalChain(datadir, getNetworkParams(network), { create: false });
+    const local = await openLocalChain(datadir, getNetworkParams(network), { create: false, note: io.err });
     try {
       const tip = local.chain.tip;
       const info = {
@@ -77,7 +77,7 @@ export const verifyCommand: Command = {
     const params = getNetworkParams(network);
     // Refuses a missing or damaged store (never creates one); opening the chain then runs the tip
     // state-root check and fails with the reason.
-    const local = await openLocalChain(datadir, params, { create: false });
+    const local = await openLocalChain(datadir, params, { create: false, note: io.err });
     try {
       const report = values.full
         ? await replayMainChain(local.store, params)

@@ -62,7 +62,7 @@ export const mineCommand: Command = {
 
     // The same chain, mempool, miner and producer a mining node runs, without the network.
     const log = silentLogger;
-    await prepareLocalDatadir(datadir, params, { create: true });
+    await prepareLocalDatadir(datadir, params, { create: true, note: io.err });
     const local = createChainServices({ datadir, params }, { log });
     const mining = createMiningServices(
       { recipient, threads, startProducer: false, ...(blocks === undefined ? {} : { maxBlocks: blocks }) },
