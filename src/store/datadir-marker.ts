@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { genesisBlock } from "../consensus/genesis.js";
-import { getNetworkParams, type NetworkName } from "../consensus/params.js";
+import { getNetworkParams, isNetworkName, type NetworkName } from "../consensus/params.js";
 import { blockHash } from "../primitives/block.js";
 import { toHex } from "../primitives/bytes.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
@@ -11,7 +11,6 @@ import { DatadirError, DatadirErrorCode } from "./errors.js";
 export const DATADIR_MARKER_FILE = "datadir.json";
 
 const MARKER_VERSION = 1;
-const NETWORKS: readonly NetworkName[] = ["regtest", "devnet", "testnet"];
 
 /**
  * `<datadir>/datadir.json`. Written once, after the chain store was created (or found healthy
@@ -60,7 +59,7 @@ export function readDatadirMarker(datadir: string): DatadirMarker | undefined {
     typeof m !== "object" ||
     m === null ||
     m.version !== MARKER_VERSION ||
-    !NETWORKS.includes(m.network as NetworkName) ||
+    !isNetworkName(m.network) ||
     typeof m.genesisHash !== "string" ||
     !/^[0-9a-f]{64}$/.test(m.genesisHash) ||
     typeof m.schemaVersion !== "number" ||
