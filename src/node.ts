@@ -15,8 +15,8 @@ import { Lifecycle, NodeStartError } from "./node/lifecycle.js";
 import { MempoolExchange } from "./node/mempool-exchange.js";
 import { MinerRecipientError, resolveMinerRecipient } from "./node/miner-recipient.js";
 import { createMiningServices } from "./node/mining-services.js";
+import { penaltyFor } from "./node/penalties.js";
 import { buildRpcMethods } from "./node/rpc-methods.js";
-import { syncScorer } from "./node/sync-scorer.js";
 import type { NodeOptions } from "./options.js";
 import { encodeBlock } from "./primitives/block.js";
 import { toHex } from "./primitives/bytes.js";
@@ -96,7 +96,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   const { chain, mempool } = local;
   // peer db: known peers, bans, security log at <datadir>/peers
   const peerDb = new LevelPeerDb({ location: join(datadir, "peers") });
-  // network host: needs the identity and the peer db
+  // network host: needs the identity, the peer db and the one penalty table
   const host = await createNetworkHost(
     {
       network: params.name,
@@ -106,18 +106,17 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       localNetwork: params.name !== "testnet",
       peers: { minPeers: options.minPeers, maxPeers: options.maxPeers },
     },
-    { privateKey: identity.privateKey, log, peerDb, clock },
+    { privateKey: identity.privateKey, penalties: penaltyFor, log, peerDb, clock },
   );
-  // sync: needs libp2p, reputation and the security log (from the host), the chain, the identity
-  // (batch signatures) and the clock
+  // sync: needs libp2p and reputation (the one penalty table; it also keeps the security log)
+  // from the host, the chain, the identity (batch signatures) and the clock
   const sync = new SyncManager(
     {},
     {
       libp2p: host.libp2p,
       chain,
       privateKey: identity.privateKey,
-      scorer: syncScorer(host.reputation),
-      securityLog: host.securityLog,
+      scorer: host.reputation,
       clock,
       log: log.child({ module: "sync" }),
     },
@@ -178,6 +177,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   host.setTxHandler(async (bytes, fromPeerId) => {
     const tx = decodeTransaction(bytes);
     if (tx.type !== TxType.Transfer) return { result: "ignore", code: "TX_COINBASE_OUTSIDE_BLOCK" };
+    // The gossip layer already charged this message to the peer's rate: the mempool does not.
     await mempool.add(tx, fromPeerId);
     return { result: "accept" };
   });

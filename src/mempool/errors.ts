@@ -1,4 +1,4 @@
-import { type ErrorAction, ValidationError } from "../util/errors.js";
+import { ValidationError } from "../util/errors.js";
 
 /**
  * Why the mempool refused a transaction. Consensus failures (signature, network, overflow, funds)
@@ -19,42 +19,18 @@ export enum MempoolErrorCode {
   FULL = "MEMPOOL_FULL",
   /** fee rate below the pool's minimum */
   FEE_TOO_LOW = "MEMPOOL_FEE_TOO_LOW",
-  /** the relaying peer exceeded its rate; the transaction was not looked at */
-  RATE_LIMITED = "MEMPOOL_RATE_LIMITED",
   /** the mempool is not started */
   NOT_STARTED = "MEMPOOL_NOT_STARTED",
 }
 
-export type MempoolErrorType =
-  | { code: Exclude<MempoolErrorCode, MempoolErrorCode.RATE_LIMITED> }
-  | { code: MempoolErrorCode.RATE_LIMITED; peer: string };
+export type MempoolErrorType = { code: MempoolErrorCode };
 
 /**
- * Per code: the gossip action, and whether the relaying peer should be penalised. All policy
- * refusals are `ignore` (another node with another tip or other limits may accept the
- * transaction); only flooding is the peer's fault although the transaction itself is not invalid.
+ * All policy refusals are `ignore`: another node with another tip or other limits may accept the
+ * transaction. None costs the relaying peer anything (`PENALTIES` in the network layer).
  */
-export const MEMPOOL_ERROR_META: Readonly<
-  Record<MempoolErrorCode, { action: ErrorAction; penalizePeer: boolean }>
-> = Object.freeze({
-  [MempoolErrorCode.DUPLICATE]: { action: "ignore", penalizePeer: false },
-  [MempoolErrorCode.NONCE_TOO_LOW]: { action: "ignore", penalizePeer: false },
-  [MempoolErrorCode.NONCE_GAP_TOO_LARGE]: { action: "ignore", penalizePeer: false },
-  [MempoolErrorCode.SENDER_FULL]: { action: "ignore", penalizePeer: false },
-  [MempoolErrorCode.REPLACEMENT_UNDERPRICED]: { action: "ignore", penalizePeer: false },
-  [MempoolErrorCode.FULL]: { action: "ignore", penalizePeer: false },
-  [MempoolErrorCode.FEE_TOO_LOW]: { action: "ignore", penalizePeer: false },
-  [MempoolErrorCode.RATE_LIMITED]: { action: "ignore", penalizePeer: true },
-  [MempoolErrorCode.NOT_STARTED]: { action: "ignore", penalizePeer: false },
-});
-
 export class MempoolError extends ValidationError<MempoolErrorType> {
   constructor(type: MempoolErrorType, message?: string) {
-    super(type, MEMPOOL_ERROR_META[type.code].action, message);
-  }
-
-  /** true when the peer that relayed the transaction should be penalised (flooding) */
-  get penalizePeer(): boolean {
-    return MEMPOOL_ERROR_META[this.type.code].penalizePeer;
+    super(type, "ignore", message);
   }
 }

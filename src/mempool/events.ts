@@ -22,6 +22,7 @@ export interface TxAddedEvent {
   tx: TransferTx;
   /** executable now (contiguous from the account nonce) or waiting for a lower nonce */
   executable: boolean;
+  /** the peer that relayed it (gossip), for logs; absent for local submissions */
   fromPeer?: string;
 }
 
@@ -31,13 +32,7 @@ export interface TxRemovedEvent {
   reason: RemovalReason;
 }
 
-export interface PeerRateLimitedEvent {
-  peer: string;
-}
-
 export interface MempoolEvents {
   txAdded: TxAddedEvent;
   txRemoved: TxRemovedEvent;
-  /** a peer exceeded its relay rate; the network layer may penalise it */
-  peerRateLimited: PeerRateLimitedEvent;
 }

@@ -1,8 +1,7 @@
 export type { AccountReader } from "./account-loader.js";
-export { MEMPOOL_ERROR_META, MempoolError, MempoolErrorCode, type MempoolErrorType } from "./errors.js";
+export { MempoolError, MempoolErrorCode, type MempoolErrorType } from "./errors.js";
 export type {
   MempoolEvents,
-  PeerRateLimitedEvent,
   RemovalReason,
   TxAddedEvent,
   TxRemovedEvent,

@@ -29,7 +29,6 @@ import type { MempoolEvents, RemovalReason } from "./events.js";
 import { Heap } from "./heap.js";
 import { type MempoolOptions, resolveMempoolOptions } from "./options.js";
 import type { MempoolStore } from "./persistence.js";
-import { PeerRateLimiter } from "./rate-limiter.js";
 import { selectTransfers } from "./select.js";
 
 export interface MempoolDeps {
@@ -38,7 +37,7 @@ export interface MempoolDeps {
   state: AccountReader;
   /** persistence; without it the pool lives in memory only. The mempool opens and closes it. */
   store?: MempoolStore;
-  /** wall clock (default systemClock); expiry and rate limits read it */
+  /** wall clock (default systemClock); expiry reads it */
   clock?: Clock;
   log?: Logger;
 }
@@ -111,7 +110,6 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
   private readonly log: Logger;
   private readonly state: AccountReader;
   private readonly loader: AccountLoader;
-  private readonly limiter: PeerRateLimiter;
   private readonly byId = new Map<string, PoolEntry>();
   private readonly senders = new Map<string, SenderTxs>();
   /** senders whose tip account changed and whose transactions need checking again */
@@ -137,11 +135,6 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
     this.log = deps.log ?? silentLogger;
     this.state = deps.state;
     this.loader = new AccountLoader(deps.state);
-    this.limiter = new PeerRateLimiter(
-      this.opts.peerTxsPerSecond,
-      this.opts.peerTxBurst,
-      this.opts.maxTrackedPeers,
-    );
   }
 
   /** Opens the store and loads its transactions, checking each again against the current tip. */
@@ -233,16 +226,12 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
     return this.work;
   }
 
-  /** Forgets a peer's rate-limit bucket (call on disconnect). */
-  forgetPeer(peer: string): void {
-    this.limiter.forget(peer);
-  }
-
   /**
    * Validates a transfer against the tip and the pool and admits it; resolves once it is persisted.
-   * Throws `MempoolError` (policy, action `ignore`; `RATE_LIMITED` has `penalizePeer`) or `TxError`
+   * Throws `MempoolError` (policy, action `ignore`) or `TxError`
    * (consensus rules: signature, network, overflow with action `reject`; funds with `ignore`).
-   * `fromPeer` names the relaying peer for rate limiting; omit it for local submissions.
+   * `fromPeer` names the relaying peer (carried in `txAdded`); peers' relay rates are limited by
+   * the network layer before a transaction gets here.
    */
   async add(tx: Transaction, fromPeer?: string): Promise<AddResult> {
     if (typeof tx !== "object" || tx === null) throw new TypeError("tx must be a transaction object");
@@ -252,14 +241,6 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
       throw new MempoolError({ code: MempoolErrorCode.NOT_STARTED }, "mempool is not started");
     if (tx.type !== TxType.Transfer) {
       throw new TxError(TxErrorCode.COINBASE_OUTSIDE_BLOCK, "only transfers enter the mempool");
-    }
-    // Rate limit first: a flooding peer must not cost us signature checks.
-    if (fromPeer !== undefined && !this.limiter.take(fromPeer, this.clock.nowMs())) {
-      this.emit("peerRateLimited", { peer: fromPeer });
-      throw new MempoolError(
-        { code: MempoolErrorCode.RATE_LIMITED, peer: fromPeer },
-        `peer ${fromPeer} over its tx rate`,
-      );
     }
     const entry = this.makeEntry(tx, this.clock.nowMs());
     if (this.byId.has(entry.id))

@@ -22,12 +22,6 @@ export interface MempoolOptions {
   expirySeconds: number;
   /** how often start() sweeps expired transactions; 0 = only on add/select */
   expirySweepIntervalMs: number;
-  /** relayed transactions a peer may send per second, sustained (token bucket refill) */
-  peerTxsPerSecond: number;
-  /** relayed transactions a peer may send in a burst (token bucket size) */
-  peerTxBurst: number;
-  /** peers whose buckets are remembered (least recently seen forgotten first) */
-  maxTrackedPeers: number;
 }
 
 export const DEFAULT_MEMPOOL_OPTIONS: Readonly<MempoolOptions> = Object.freeze({
@@ -39,15 +33,12 @@ export const DEFAULT_MEMPOOL_OPTIONS: Readonly<MempoolOptions> = Object.freeze({
   replacementBumpPercent: 10,
   expirySeconds: 3 * 60 * 60,
   expirySweepIntervalMs: 60_000,
-  peerTxsPerSecond: 100,
-  peerTxBurst: 1_000,
-  maxTrackedPeers: 4_096,
 });
 
 /** Fills unset fields with the defaults and checks the ranges. */
 export function resolveMempoolOptions(opts: Partial<MempoolOptions> = {}): MempoolOptions {
   const o: MempoolOptions = { ...DEFAULT_MEMPOOL_OPTIONS, ...opts };
-  const positiveInts = ["maxTxs", "maxBytes", "maxTxsPerSender", "peerTxBurst", "maxTrackedPeers"] as const;
+  const positiveInts = ["maxTxs", "maxBytes", "maxTxsPerSender"] as const;
   for (const key of positiveInts) {
     if (!Number.isInteger(o[key]) || o[key] < 1)
       throw new RangeError(`mempool ${key} must be a positive integer`);
@@ -61,7 +52,6 @@ export function resolveMempoolOptions(opts: Partial<MempoolOptions> = {}): Mempo
   for (const key of nonNegative) {
     if (!Number.isFinite(o[key]) || o[key] < 0) throw new RangeError(`mempool ${key} must be >= 0`);
   }
-  if (!(o.peerTxsPerSecond > 0)) throw new RangeError("mempool peerTxsPerSecond must be > 0");
   if (typeof o.minFeePerKb !== "bigint" || o.minFeePerKb < 0n)
     throw new RangeError("mempool minFeePerKb must be a bigint >= 0");
   return o;

@@ -2,12 +2,11 @@ import type { GossipSub, Message, TopicValidatorResult } from "@libp2p/gossipsub
 import type { PeerId } from "@libp2p/interface";
 import { type Clock, systemClock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
+import { TokenBuckets } from "../util/token-buckets.js";
 import { NetworkError, NetworkErrorCode } from "./errors.js";
 import type { OrphanBlockEvent } from "./events.js";
 import type { GossipRateOptions } from "./options.js";
-import { TokenBuckets } from "./rate-limiter.js";
 import type { PeerReputation } from "./reputation.js";
-import type { SecurityLog } from "./security-log.js";
 import {
   type GossipKind,
   type GossipOutcome,
@@ -32,8 +31,7 @@ export interface GossipOptions {
 
 export interface GossipDeps {
   pubsub: GossipSub;
-  reputation: Pick<PeerReputation, "penalize" | "isBanned">;
-  securityLog: Pick<SecurityLog, "record">;
+  reputation: Pick<PeerReputation, "penalize" | "pointsFor" | "isBanned">;
   onOrphan: (event: OrphanBlockEvent) => void;
   clock?: Clock;
   log: Logger;
@@ -41,9 +39,15 @@ export interface GossipDeps {
 
 /**
  * The block and transaction topics: subscription, one validator per topic that runs the handler
- * and hands its outcome to `gossipVerdict`, per-peer rate limits, and publishing. gossipsub relays
- * a message only when its validator returned Accept, so a block is forwarded only after the
- * handler imported it.
+ * and hands its outcome to `gossipVerdict`, admission limits, and publishing. gossipsub relays a
+ * message only when its validator returned Accept, so a block is forwarded only after the handler
+ * imported it.
+ *
+ * Admission (docs/NETWORK.md, "Penalty policy"): a block is never charged for its rate. At most
+ * `maxBlocksInFlight` blocks are validated at once; a block beyond that is dropped (`NET_BUSY`,
+ * ignore, no points) and comes back through sync as the missing parent of a later one. A
+ * transaction over its peer's token bucket is dropped unread (`NET_THROTTLED`, no points); only a
+ * peer beyond `floodFactor` times the bucket is charged, per message (`NET_FLOOD`).
  */
 export class GossipTopics {
   readonly counters = new VerdictCounters();
@@ -51,7 +55,9 @@ export class GossipTopics {
     block: undefined,
     tx: undefined,
   };
-  private readonly limits: Record<GossipKind, TokenBuckets>;
+  private readonly txThrottle: TokenBuckets;
+  private readonly txAbuse: TokenBuckets;
+  private blocksInFlight = 0;
   private started = false;
 
   constructor(
@@ -59,10 +65,12 @@ export class GossipTopics {
     private readonly deps: GossipDeps,
   ) {
     const clock = deps.clock ?? systemClock;
-    this.limits = {
-      block: new TokenBuckets({ burst: opts.rate.blockBurst, perSecond: opts.rate.blocksPerSecond }, clock),
-      tx: new TokenBuckets({ burst: opts.rate.txBurst, perSecond: opts.rate.txsPerSecond }, clock),
-    };
+    const { txBurst, txsPerSecond, floodFactor } = opts.rate;
+    this.txThrottle = new TokenBuckets({ burst: txBurst, perSecond: txsPerSecond }, clock);
+    this.txAbuse = new TokenBuckets(
+      { burst: txBurst * floodFactor, perSecond: txsPerSecond * floodFactor },
+      clock,
+    );
   }
 
   setHandler(kind: GossipKind, handler: GossipHandler): void {
@@ -109,39 +117,12 @@ export class GossipTopics {
   private async validate(kind: GossipKind, peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
     const peerId = peer.toString();
     const data = msg.data;
-    let outcome: GossipOutcome;
-    // Transactions are charged before they are looked at. Blocks are charged only when they turn
-    // out not to be imported (orphans, duplicates, ignored): a valid block carries its own proof of
-    // work, and a fresh network legitimately produces many per second (regtest, a new devnet).
-    const chargeFirst = kind === "tx";
-    if (chargeFirst && !this.limits[kind].take(peerId)) {
-      // Not looked at: the message may be fine, the rate is the offence.
-      outcome = { error: new NetworkError(NetworkErrorCode.FLOOD, `${kind} rate exceeded`, "ignore") };
-    } else if (data.length > this.opts.maxMessageBytes) {
-      outcome = {
-        error: new NetworkError(NetworkErrorCode.OVERSIZED, `${kind} message of ${data.length} bytes`),
-      };
-    } else {
-      const handler = this.handlers[kind];
-      if (!handler) outcome = { ok: { result: "ignore", code: "NO_HANDLER" } };
-      else {
-        try {
-          outcome = { ok: await handler(data, peerId) };
-        } catch (error) {
-          outcome = { error };
-        }
-      }
-      const imported = "ok" in outcome && outcome.ok.result === "accept";
-      if (!chargeFirst && !imported && "ok" in outcome && !this.limits[kind].take(peerId)) {
-        outcome = { error: new NetworkError(NetworkErrorCode.FLOOD, `${kind} rate exceeded`, "ignore") };
-      }
-    }
+    const outcome = kind === "tx" ? await this.admitTx(peerId, data) : await this.admitBlock(peerId, data);
     const verdict = gossipVerdict(outcome, {
       peerId,
       kind,
       data,
       reputation: this.deps.reputation,
-      securityLog: this.deps.securityLog,
       counters: this.counters,
       log: this.deps.log,
     });
@@ -153,5 +134,46 @@ export class GossipTopics {
       });
     }
     return verdict;
+  }
+
+  /** Every transaction draws on both buckets, so a throttled flood still counts towards abuse. */
+  private async admitTx(peerId: string, data: Uint8Array): Promise<GossipOutcome> {
+    if (!this.txAbuse.take(peerId)) {
+      const why = `tx rate above ${this.opts.rate.floodFactor} times the throttle`;
+      return { error: new NetworkError(NetworkErrorCode.FLOOD, why, "ignore") };
+    }
+    if (!this.txThrottle.take(peerId)) {
+      // Not looked at: the message may be fine; an honest relay of a busy network gets here.
+      return { error: new NetworkError(NetworkErrorCode.THROTTLED, "tx rate exceeded", "ignore") };
+    }
+    return this.run("tx", peerId, data);
+  }
+
+  private async admitBlock(peerId: string, data: Uint8Array): Promise<GossipOutcome> {
+    if (this.blocksInFlight >= this.opts.rate.maxBlocksInFlight) {
+      const why = `${this.blocksInFlight} blocks waiting for validation`;
+      return { error: new NetworkError(NetworkErrorCode.BUSY, why, "ignore") };
+    }
+    this.blocksInFlight++;
+    try {
+      return await this.run("block", peerId, data);
+    } finally {
+      this.blocksInFlight--;
+    }
+  }
+
+  private async run(kind: GossipKind, peerId: string, data: Uint8Array): Promise<GossipOutcome> {
+    if (data.length > this.opts.maxMessageBytes) {
+      return {
+        error: new NetworkError(NetworkErrorCode.OVERSIZED, `${kind} message of ${data.length} bytes`),
+      };
+    }
+    const handler = this.handlers[kind];
+    if (!handler) return { ok: { result: "ignore", code: "NO_HANDLER" } };
+    try {
+      return { ok: await handler(data, peerId) };
+    } catch (error) {
+      return { error };
+    }
   }
 }

@@ -19,8 +19,7 @@ import { type GossipHandler, GossipTopics } from "./gossip.js";
 import { type NetworkHostInit, type NetworkHostOptions, resolveNetworkHostOptions } from "./options.js";
 import { MemoryPeerDb, type PeerDb } from "./peer-db.js";
 import { connectionCeiling, PeerManager } from "./peer-manager.js";
-import type { SecurityLogKind } from "./records.js";
-import { PeerReputation } from "./reputation.js";
+import { PeerReputation, type PenaltyLookup } from "./reputation.js";
 import { SecurityLog } from "./security-log.js";
 import type { VerdictCounters } from "./verdict.js";
 
@@ -30,6 +29,8 @@ export type NetworkServices = { identify: Identify; ping: Ping; dht: KadDHT; pub
 export interface NetworkHostDeps {
   /** the node identity (Ed25519), e.g. from `loadOrCreateNodeIdentity(datadir)` */
   privateKey: PrivateKey;
+  /** the one penalty table (`penaltyFor` from src/node/penalties.ts): what each code costs a peer */
+  penalties: PenaltyLookup;
   log?: Logger;
   /**
    * known peers, bans and the security log; opened and closed by the caller. Without one the
@@ -38,14 +39,6 @@ export interface NetworkHostDeps {
   peerDb?: PeerDb;
   /** wall clock (default systemClock): score decay, ban expiry, backoff, rate limits, log times */
   clock?: Clock;
-}
-
-/** Misbehaviour another service saw outside gossip (the mempool exchange): penalised and logged. */
-export interface PeerReport {
-  peerId: string;
-  code: string;
-  kind: SecurityLogKind;
-  detail?: Record<string, unknown>;
 }
 
 /**
@@ -60,7 +53,14 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
   const log = (deps.log ?? silentLogger).child({ module: "network" });
   const peerDb = deps.peerDb ?? new MemoryPeerDb();
   const clock = deps.clock ?? systemClock;
-  const reputation = new PeerReputation(opts.reputation, { peerDb, clock, log });
+  const securityLog = new SecurityLog(opts.securityLog, { peerDb, clock, log });
+  const reputation = new PeerReputation(opts.reputation, {
+    peerDb,
+    penalties: deps.penalties,
+    securityLog,
+    clock,
+    log,
+  });
   const banned = (peerId: PeerId) => reputation.isBanned(peerId.toString());
   const libp2p = await createLibp2p<NetworkServices>({
     start: false,
@@ -115,6 +115,7 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
     libp2p,
     peerDb,
     reputation,
+    securityLog,
     clock,
     log,
     ownsPeerDb: deps.peerDb === undefined,
@@ -125,6 +126,7 @@ interface NetworkHostParts {
   libp2p: Libp2p<NetworkServices>;
   peerDb: PeerDb;
   reputation: PeerReputation;
+  securityLog: SecurityLog;
   clock: Clock;
   log: Logger;
   ownsPeerDb: boolean;
@@ -158,11 +160,7 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
     this.peerDb = parts.peerDb;
     this.log = parts.log;
     this.ownsPeerDb = parts.ownsPeerDb;
-    this.securityLog = new SecurityLog(opts.securityLog, {
-      peerDb: parts.peerDb,
-      clock: parts.clock,
-      log: parts.log,
-    });
+    this.securityLog = parts.securityLog;
     this.gossip = new GossipTopics(
       {
         blockTopic: params.blockTopic,
@@ -173,7 +171,6 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
       {
         pubsub: parts.libp2p.services.pubsub,
         reputation: parts.reputation,
-        securityLog: this.securityLog,
         onOrphan: (event) => this.emit("orphanBlock", event),
         clock: parts.clock,
         log: parts.log,
@@ -283,12 +280,6 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
   /** Sets what runs on each gossiped transaction before the verdict. */
   setTxHandler(handler: GossipHandler): void {
     this.gossip.setHandler("tx", handler);
-  }
-
-  /** Penalises a peer for misbehaviour seen outside gossip (the mempool exchange) and logs it. */
-  reportPeer(report: PeerReport): void {
-    this.securityLog.record(report);
-    this.reputation.penalize(report.peerId, report.code, report.detail);
   }
 
   private async hangUp(peerId: string): Promise<void> {

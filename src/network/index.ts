@@ -7,7 +7,6 @@ export {
   NetworkHost,
   type NetworkHostDeps,
   type NetworkServices,
-  type PeerReport,
 } from "./host.js";
 export { PEER_DB_SCHEMA_VERSION } from "./layout.js";
 export {
@@ -32,11 +31,12 @@ export {
   PeerDbError,
   PeerDbErrorCode,
 } from "./peer-db.js";
-export { PENALTIES, type PenaltyCode, penaltyFor, UNKNOWN_REJECT_PENALTY } from "./penalties.js";
 export type { BanRecord, KnownPeer, SecurityLogEntry, SecurityLogKind } from "./records.js";
 export {
+  type PeerOffence,
   type PeerPenalizedEvent,
   PeerReputation,
+  type PenaltyLookup,
   type ReputationDeps,
   type ReputationEvents,
 } from "./reputation.js";

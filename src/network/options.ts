@@ -73,20 +73,29 @@ export const DEFAULT_PEER_MANAGER_OPTIONS: Readonly<PeerManagerOptions> = Object
   maxKnownPeers: 500,
 });
 
-/** Per-peer gossip rate limits (token buckets per topic). */
+/**
+ * Gossip admission limits. Blocks are never rate-limited per peer (a block with valid work pays
+ * for itself, and a fresh chain legitimately makes hundreds per second): at most
+ * `maxBlocksInFlight` wait for validation at once, and more are dropped (ignored, not charged).
+ * Transactions: a token bucket per peer throttles them (ignored, not charged); only a peer beyond
+ * `floodFactor` times that rate is charged (`NET_FLOOD`), per message. See docs/NETWORK.md.
+ */
 export interface GossipRateOptions {
-  /** burst of block messages one peer may send */
-  blockBurst: number;
-  blocksPerSecond: number;
+  /** gossiped blocks being validated at once; further ones are dropped (NET_BUSY) */
+  maxBlocksInFlight: number;
+  /** transactions one peer may send at once before it is throttled */
   txBurst: number;
+  /** transactions one peer may send per second, sustained, before it is throttled */
   txsPerSecond: number;
+  /** a peer above this multiple of the tx burst and rate is abusing, and charged per message */
+  floodFactor: number;
 }
 
 export const DEFAULT_GOSSIP_RATE_OPTIONS: Readonly<GossipRateOptions> = Object.freeze({
-  blockBurst: 32,
-  blocksPerSecond: 8,
+  maxBlocksInFlight: 64,
   txBurst: 500,
   txsPerSecond: 200,
+  floodFactor: 10,
 });
 
 /** Everything `createNetworkHost` needs to know; `resolveNetworkHostOptions` fills defaults. */
@@ -175,6 +184,10 @@ export function resolveNetworkHostOptions(init: NetworkHostInit): NetworkHostOpt
   const rest = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as typeof given;
   const gossip = { ...DEFAULT_GOSSIP_RATE_OPTIONS, ...gossipRate };
   checkPositive("gossipRate", gossip);
+  if (!Number.isInteger(gossip.maxBlocksInFlight) || gossip.maxBlocksInFlight < 1)
+    throw new RangeError("gossipRate maxBlocksInFlight must be a positive integer");
+  if (gossip.txBurst < 1 || gossip.floodFactor < 1)
+    throw new RangeError("gossipRate txBurst and floodFactor must be at least 1");
   return {
     ...DEFAULT_NETWORK_HOST_OPTIONS,
     ...rest,

@@ -18,8 +18,8 @@ export interface BanRecord {
   untilMs: number;
 }
 
-/** What a security log entry is about. */
-export type SecurityLogKind = "block" | "tx" | "batch" | "ban" | "frame";
+/** What a security log entry is about ("peer": the peer itself, e.g. it stopped answering pings). */
+export type SecurityLogKind = "block" | "tx" | "batch" | "ban" | "frame" | "peer";
 
 export interface SecurityLogEntry {
   /** increasing, unique per database */

@@ -3,12 +3,23 @@ import { type Logger, silentLogger } from "../util/logger.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 import { type ReputationOptions, resolveReputationOptions } from "./options.js";
 import type { PeerDb } from "./peer-db.js";
-import { penaltyFor } from "./penalties.js";
-import type { BanRecord } from "./records.js";
+import type { BanRecord, SecurityLogKind } from "./records.js";
+import type { SecurityLog } from "./security-log.js";
+
+/**
+ * Points for a code, or undefined when the penalty table has no entry for it. The table itself
+ * (`PENALTIES`, src/node/penalties.ts) names every service's codes, so the composition root owns
+ * it and hands its lookup to the network layer.
+ */
+export type PenaltyLookup = (code: string) => number | undefined;
 
 export interface ReputationDeps {
   /** where bans persist */
   peerDb: PeerDb;
+  /** the one penalty table */
+  penalties: PenaltyLookup;
+  /** every charge with points leaves a line here (with the offence's evidence) */
+  securityLog?: Pick<SecurityLog, "record">;
   /** milliseconds; injected so tests control decay */
   clock?: Clock;
   log?: Logger;
@@ -31,6 +42,12 @@ export interface ReputationEvents {
   banned: BanRecord;
 }
 
+/** What a penalty is about: the security-log kind and the evidence kept with it. */
+export interface PeerOffence {
+  kind: SecurityLogKind;
+  detail?: Record<string, unknown>;
+}
+
 interface Score {
   points: number;
   atMs: number;
@@ -43,12 +60,15 @@ const PRUNE_AT = 10_000;
 /**
  * Misbehaviour scores per peer: penalty points from the one table (`PENALTIES`) that decay
  * exponentially, a disconnect threshold and a ban threshold. Bans persist in the peer database
- * with their code, reason and expiry, and are reloaded by `load()`. Gossip verdicts and
- * request/response sync feed the same score.
+ * with their code, reason and expiry, and are reloaded by `load()`. `penalize` is the one way to
+ * charge a peer: gossip verdicts, request/response sync, the mempool exchange and the peer
+ * manager all call it.
  */
 export class PeerReputation extends TypedEmitter<ReputationEvents> {
   private readonly opts: ReputationOptions;
   private readonly peerDb: PeerDb;
+  private readonly penalties: PenaltyLookup;
+  private readonly securityLog: Pick<SecurityLog, "record"> | undefined;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly scores = new Map<string, Score>();
@@ -59,6 +79,8 @@ export class PeerReputation extends TypedEmitter<ReputationEvents> {
     super();
     this.opts = resolveReputationOptions(opts);
     this.peerDb = deps.peerDb;
+    this.penalties = deps.penalties;
+    this.securityLog = deps.securityLog;
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
   }
@@ -72,6 +94,11 @@ export class PeerReputation extends TypedEmitter<ReputationEvents> {
     }
   }
 
+  /** What `code` costs by the penalty table (undefined: no entry). */
+  pointsFor(code: string): number | undefined {
+    return this.penalties(code);
+  }
+
   /** The peer's current score (decayed penalty points; 0 = clean). */
   score(peerId: string): number {
     const s = this.scores.get(peerId);
@@ -80,15 +107,26 @@ export class PeerReputation extends TypedEmitter<ReputationEvents> {
   }
 
   /**
-   * Adds the table's points for `code` to the peer's score; at the disconnect threshold emits
-   * `disconnect`, at the ban threshold bans the peer (persisted) and emits `banned`.
+   * Charges `peerId` the table's points for `code` and returns them. A charge with points leaves a
+   * security-log line (kind and evidence from `offence`; "peer" without one) and a `penalized`
+   * event; at the disconnect threshold emits `disconnect`, at the ban threshold bans the peer
+   * (persisted) and emits `banned`. A code without a table entry is a bug, not the peer's fault:
+   * logged as an error and charged nothing.
    */
-  penalize(peerId: string, code: string, detail?: Record<string, unknown>): void {
+  penalize(peerId: string, code: string, offence?: PeerOffence): number {
     if (typeof peerId !== "string" || peerId.length === 0)
       throw new TypeError("peerId must be a non-empty string");
     if (typeof code !== "string" || code.length === 0) throw new TypeError("code must be a non-empty string");
-    const points = penaltyFor(code);
-    if (points <= 0) return;
+    const points = this.penalties(code);
+    if (points === undefined) {
+      this.log.error({ peerId, code }, "no penalty table entry for this code; peer not charged");
+      return 0;
+    }
+    // Nothing left to decide about a banned peer: messages already in flight are not charged.
+    if (points <= 0 || this.activeBan(peerId)) return 0;
+    const detail = offence?.detail;
+    // The offence's line comes before the ban line it may cause.
+    this.securityLog?.record({ peerId, code, kind: offence?.kind ?? "peer", ...(detail ? { detail } : {}) });
     const score = this.score(peerId) + points;
     this.scores.set(peerId, { points: score, atMs: this.clock.nowMs() });
     if (this.scores.size > PRUNE_AT) this.prune();
@@ -98,6 +136,7 @@ export class PeerReputation extends TypedEmitter<ReputationEvents> {
     if (score >= this.opts.banThreshold)
       this.ban(peerId, code, `score ${score.toFixed(1)} reached ${this.opts.banThreshold}`);
     else if (score >= this.opts.disconnectThreshold) this.emit("disconnect", event);
+    return points;
   }
 
   /** Bans `peerId` for `durationMs` (default: the configured ban duration), persisted. */

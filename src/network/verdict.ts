@@ -3,9 +3,7 @@ import { toHex } from "../primitives/bytes.js";
 import { QuarryError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { NetworkErrorCode } from "./errors.js";
-import { penaltyFor } from "./penalties.js";
 import type { PeerReputation } from "./reputation.js";
-import type { SecurityLog } from "./security-log.js";
 
 /**
  * What a gossip handler (given by the composition root) reports for a message it processed
@@ -59,8 +57,7 @@ export interface VerdictContext {
   peerId: string;
   kind: GossipKind;
   data: Uint8Array;
-  reputation: Pick<PeerReputation, "penalize">;
-  securityLog: Pick<SecurityLog, "record">;
+  reputation: Pick<PeerReputation, "penalize" | "pointsFor">;
   counters: VerdictCounters;
   log: Logger;
 }
@@ -76,9 +73,10 @@ function hasAction(err: unknown): err is QuarryError & { action: "reject" | "ign
 
 /**
  * The one place that turns a gossip handler's outcome into a verdict: Accept / Ignore / Reject
- * for gossipsub, the penalty from `PENALTIES` for the sending peer, a security-log line for every
- * rejection or penalised message, and a counter by code. Unexpected errors (bugs, store
- * failures) are logged and ignored without blaming the peer.
+ * for gossipsub (the error's own `action`), the charge from `PENALTIES` for the sending peer
+ * (`PeerReputation.penalize`, which also writes the security-log line with the message as
+ * evidence), and a counter by code. Duplicates, orphans and ignored messages are never charged.
+ * Unexpected errors (bugs, store failures) are logged and ignored without blaming the peer.
  */
 export function gossipVerdict(outcome: GossipOutcome, ctx: VerdictContext): TopicValidatorResult {
   if ("ok" in outcome) {
@@ -107,8 +105,9 @@ export function gossipVerdict(outcome: GossipOutcome, ctx: VerdictContext): Topi
   const code = err.code;
   const result = err.action === "reject" ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
   ctx.counters.inc(ctx.kind, result, code);
-  const points = penaltyFor(code, err.action);
-  if (result === TopicValidatorResult.Reject || points > 0) {
+  // Codes that cost nothing skip building the evidence; a code missing from the table goes to
+  // penalize, which logs the bug and charges nothing.
+  if (ctx.reputation.pointsFor(code) !== 0) {
     const detail = {
       action: err.action,
       message: err.message,
@@ -116,9 +115,8 @@ export function gossipVerdict(outcome: GossipOutcome, ctx: VerdictContext): Topi
       sizeBytes: ctx.data.length,
       dataHex: toHex(ctx.data.subarray(0, EVIDENCE_BYTES)),
     };
-    ctx.securityLog.record({ peerId: ctx.peerId, code, kind: ctx.kind, detail });
-    ctx.reputation.penalize(ctx.peerId, code, { kind: ctx.kind, message: err.message });
-    ctx.log.debug({ peerId: ctx.peerId, code, kind: ctx.kind, result }, "gossip message refused");
+    const points = ctx.reputation.penalize(ctx.peerId, code, { kind: ctx.kind, detail });
+    ctx.log.debug({ peerId: ctx.peerId, code, kind: ctx.kind, result, points }, "gossip message refused");
   }
   return result;
 }

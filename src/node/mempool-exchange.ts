@@ -58,7 +58,7 @@ export const DEFAULT_MEMPOOL_EXCHANGE_OPTIONS: Omit<MempoolExchangeOptions, "net
 };
 
 export interface MempoolExchangeDeps {
-  host: Pick<NetworkHost, "libp2p" | "on" | "off" | "reportPeer" | "opts">;
+  host: Pick<NetworkHost, "libp2p" | "on" | "off" | "reputation" | "opts">;
   mempool: Pick<Mempool, "ids" | "get" | "has" | "add">;
   log?: Logger;
 }
@@ -72,7 +72,7 @@ export interface RefillResult {
   refused: number;
 }
 
-/** Refused message from a peer: a typed error mapped to a peer report by `punish`. */
+/** Refused message from a peer: a typed error whose code `punish` charges to the peer. */
 function malformed(why: string): SyncError {
   return new SyncError(SyncErrorCode.MALFORMED, why);
 }
@@ -295,8 +295,9 @@ export class MempoolExchange {
     return err;
   }
 
+  /** Charges the peer by the one penalty table (SYNC_MALFORMED costs what malformed data costs). */
   private punish(peerId: string, code: string): void {
-    this.deps.host.reportPeer({ peerId, code, kind: "frame", detail: { protocol: this.protocol } });
+    this.deps.host.reputation.penalize(peerId, code, { kind: "frame", detail: { protocol: this.protocol } });
   }
 }
 

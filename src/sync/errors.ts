@@ -1,8 +1,8 @@
 import { QuarryError } from "../util/errors.js";
 
 /**
- * Stable codes for everything that can go wrong in request/response sync. The composition root
- * passes them to the peer scorer; `SYNC_PENALTY` says how bad each one is for the peer.
+ * Stable codes for everything that can go wrong in request/response sync. They go to the peer
+ * scorer as they are; the network layer's one table (`PENALTIES`) says what each costs the peer.
  */
 export enum SyncErrorCode {
   /** a request went unanswered within its deadline (a stall) */
@@ -30,25 +30,6 @@ export enum SyncErrorCode {
   /** the service stopped while the operation was running */
   STOPPED = "SYNC_STOPPED",
 }
-
-/** How much an error says about the peer; the scorer's table decides the points. */
-export type SyncPenaltySeverity = "none" | "low" | "mid" | "disconnect" | "ban";
-
-/** Suggested severity per code, for the network layer's penalty table. */
-export const SYNC_PENALTY: Readonly<Record<SyncErrorCode, SyncPenaltySeverity>> = {
-  [SyncErrorCode.TIMEOUT]: "low",
-  [SyncErrorCode.OVERSIZED]: "mid",
-  [SyncErrorCode.MALFORMED]: "mid",
-  [SyncErrorCode.WRONG_NETWORK]: "disconnect",
-  [SyncErrorCode.BAD_BATCH_SIGNATURE]: "ban",
-  [SyncErrorCode.INVALID_BATCH]: "ban",
-  [SyncErrorCode.UNEXPECTED_BATCH]: "none",
-  [SyncErrorCode.REMOTE_ERROR]: "low",
-  [SyncErrorCode.STREAM_FAILED]: "none",
-  [SyncErrorCode.INVALID_REQUEST]: "mid",
-  [SyncErrorCode.BAD_BATCH_STATE]: "none",
-  [SyncErrorCode.STOPPED]: "none",
-};
 
 export interface SyncErrorType {
   code: SyncErrorCode;

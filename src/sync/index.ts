@@ -38,7 +38,7 @@ export {
   type SignedBatch,
   type StatusMessage,
 } from "./codec.js";
-export { isSyncError, SYNC_PENALTY, SyncError, SyncErrorCode, type SyncPenaltySeverity } from "./errors.js";
+export { isSyncError, SyncError, SyncErrorCode } from "./errors.js";
 export type {
   BatchProcessedEvent,
   BatchRejectedEvent,
@@ -57,4 +57,4 @@ export {
   serveProtocol,
 } from "./reqresp.js";
 export { type SyncDeps, SyncManager } from "./sync-manager.js";
-export type { PeerScorer, SecurityLog, SecurityLogEntry, SyncChain, SyncLibp2p } from "./types.js";
+export type { PeerOffence, PeerScorer, SyncChain, SyncLibp2p } from "./types.js";

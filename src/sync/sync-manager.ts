@@ -11,7 +11,7 @@ import { openBatch } from "./batch.js";
 import { Batch, BatchStatus } from "./batch-state.js";
 import type { BatchRequest, StatusMessage } from "./codec.js";
 import { MAX_REQUEST_FRAME } from "./codec.js";
-import { isSyncError, SYNC_PENALTY, SyncError, SyncErrorCode } from "./errors.js";
+import { isSyncError, SyncError, SyncErrorCode } from "./errors.js";
 import type { SyncEvents, SyncProgress } from "./events.js";
 import { resolveSyncOptions, type SyncOptions } from "./options.js";
 import { PeerSet, type PeerSet as PeerSetType, type SyncPeer } from "./peer-set.js";
@@ -23,7 +23,7 @@ import { locatorHandler, requestLocator } from "./protocols/locator.js";
 import { checkSameNetwork, localStatus, requestStatus, statusHandler } from "./protocols/status.js";
 import { RateMeter } from "./rate-meter.js";
 import { type RequestHandler, serveProtocol } from "./reqresp.js";
-import type { PeerScorer, SecurityLog, SyncChain, SyncLibp2p } from "./types.js";
+import type { PeerScorer, SyncChain, SyncLibp2p } from "./types.js";
 
 /** What the sync service uses; the composition root passes exactly these. */
 export interface SyncDeps {
@@ -31,8 +31,8 @@ export interface SyncDeps {
   chain: SyncChain;
   /** this node's libp2p identity key: signs the batches we serve */
   privateKey: PrivateKey;
+  /** charges peers by the network's one penalty table and keeps the security log */
   scorer: PeerScorer;
-  securityLog?: SecurityLog;
   /** wall clock (default systemClock); when a peer that timed out may serve again */
   clock?: Clock;
   log?: Logger;
@@ -502,7 +502,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     }
   }
 
-  /** One place that turns a sync error into a penalty, a security-log line and an event. */
+  /** One place that turns a sync error into a penalty (with its evidence) and an event. */
   private punish(
     peerId: string,
     error: SyncError,
@@ -512,22 +512,16 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     extra: Record<string, unknown> = {},
   ): void {
     const code = error.type.code;
-    if (SYNC_PENALTY[code] === "none") return;
     const detail: Record<string, unknown> = { reason: error.message, ...extra };
     if (batch) Object.assign(detail, { startHeight: batch.startHeight, count: batch.count });
-    this.deps.scorer.penalize(peerId, code, detail);
-    const severe =
-      SYNC_PENALTY[code] === "ban" || SYNC_PENALTY[code] === "disconnect" || SYNC_PENALTY[code] === "mid";
-    if (severe) {
-      // A validly signed bad batch is proof: keep it whole. Other batches only by their ids.
-      const evidence =
-        code === SyncErrorCode.INVALID_BATCH && received
-          ? { batch: toHex(received.raw) }
-          : received
-            ? { blockHashes: received.batch.blockHashes.map(toHex) }
-            : {};
-      this.deps.securityLog?.record({ peerId, code, kind, detail: { ...detail, ...evidence } });
-    }
+    // A validly signed bad batch is proof: keep it whole. Other batches only by their ids.
+    const evidence =
+      code === SyncErrorCode.INVALID_BATCH && received
+        ? { batch: toHex(received.raw) }
+        : received
+          ? { blockHashes: received.batch.blockHashes.map(toHex) }
+          : {};
+    const points = this.deps.scorer.penalize(peerId, code, { kind, detail: { ...detail, ...evidence } });
     if (batch && (code === SyncErrorCode.INVALID_BATCH || code === SyncErrorCode.BAD_BATCH_SIGNATURE)) {
       const blockCode = typeof extra.blockCode === "string" ? extra.blockCode : undefined;
       this.emit("batchRejected", {
@@ -538,6 +532,6 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
         ...(blockCode ? { blockCode } : {}),
       });
     }
-    this.log.warn({ peer: peerId, code, ...detail }, "peer misbehaved in sync");
+    if (points > 0) this.log.warn({ peer: peerId, code, points, ...detail }, "peer misbehaved in sync");
   }
 }

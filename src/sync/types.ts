@@ -14,22 +14,18 @@ export type SyncLibp2p = Pick<
   | "removeEventListener"
 >;
 
-/** Peer reputation, owned by the network layer: one table maps codes to points. */
-export interface PeerScorer {
-  penalize(peerId: string, code: string, detail?: Record<string, unknown>): void;
-}
-
-/** One security-log line: what a peer sent that we refused. */
-export interface SecurityLogEntry {
-  peerId: string;
-  code: string;
-  kind: "batch" | "block" | "frame";
+/** What a penalty is about, for the security log line it leaves. */
+export interface PeerOffence {
+  kind: "batch" | "frame";
   detail?: Record<string, unknown>;
 }
 
-/** The network layer's persisted, bounded security log. */
-export interface SecurityLog {
-  record(entry: SecurityLogEntry): void;
+/**
+ * Peer reputation, owned by the network layer (`PeerReputation` fits): one table maps codes to
+ * points; a charge with points also leaves a security-log line. Returns the points charged.
+ */
+export interface PeerScorer {
+  penalize(peerId: string, code: string, offence?: PeerOffence): number;
 }
 
 /** The part of the Chain the sync service uses. */

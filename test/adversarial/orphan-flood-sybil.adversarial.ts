@@ -18,7 +18,7 @@ describe("a Sybil orphan flood (slow)", () => {
     await cluster.stopAll();
   }, 30_000);
 
-  it("8 identities each flooding 150 valid-work orphans: all banned for NET_FLOOD, orphan pool and heap bounded, tip unchanged", async () => {
+  it("8 identities each flooding 150 valid-work orphans: never charged (the work pays for them), orphan pool and heap bounded, tip unchanged", async () => {
     const honest = ChainBuilder.create();
     await honest.mineMany(5);
     const node = await cluster.add({ minPeers: 0, maxPeers: 40 });
@@ -39,24 +39,25 @@ describe("a Sybil orphan flood (slow)", () => {
           await a.services.pubsub.publish(REGTEST.blockTopic, encodeBlock(o)).catch(() => undefined);
       }),
     );
-    await waitFor(
-      () => attackers.every((a) => node.host.reputation.isBanned(a.peerId.toString())),
-      30_000,
-      "every attacker banned",
-    );
+    // Every orphan reaches the validator: stored as an orphan, a duplicate, or dropped while busy.
+    const seen = () =>
+      ["ORPHAN", "DUPLICATE", NetworkErrorCode.BUSY].reduce(
+        (sum, code) => sum + node.host.verdicts.total({ kind: "block", code }),
+        0,
+      );
+    await waitFor(() => seen() >= orphans.length, 60_000, "every orphan seen");
     global.gc?.();
     const heapGrowthMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
 
     expect(node.chain.tip.hashHex).toBe(tip);
     expect(node.chain.orphanCount).toBeLessThanOrEqual(256);
-    expect(node.host.verdicts.total({ code: NetworkErrorCode.FLOOD })).toBeGreaterThanOrEqual(ATTACKERS * 10);
-    const bans = node.host.securityLog.recent(1000).filter((e) => e.kind === "ban");
-    expect(new Set(bans.map((e) => e.peerId)).size).toBe(ATTACKERS);
+    for (const a of attackers) expect(node.host.reputation.score(a.peerId.toString())).toBe(0);
+    expect(node.host.reputation.bans()).toEqual([]);
     // Orphans are capped by count and bytes; the test process (attackers included) grows little.
     expect(heapGrowthMb).toBeLessThan(200);
     console.log(
       `adversarial: ${ATTACKERS}x${ORPHANS_EACH} orphans: orphan pool ${node.chain.orphanCount}, ` +
-        `heap +${heapGrowthMb.toFixed(1)} MB, floods ${node.host.verdicts.total({ code: NetworkErrorCode.FLOOD })}`,
+        `heap +${heapGrowthMb.toFixed(1)} MB, dropped busy ${node.host.verdicts.total({ code: NetworkErrorCode.BUSY })}`,
     );
   });
 });

@@ -6,6 +6,7 @@ import {
   type NetworkHostInit,
   type PeerDb,
 } from "../../src/network/index.js";
+import { penaltyFor } from "../../src/node/penalties.js";
 import type { Clock } from "../../src/util/clock.js";
 
 /** Options for a regtest host on 127.0.0.1 with fast timers. */
@@ -38,7 +39,11 @@ export async function startLocalHost(
   deps: { privateKey?: PrivateKey; peerDb?: PeerDb; clock?: Clock } = {},
 ): Promise<StartedHost> {
   const privateKey = deps.privateKey ?? (await generateKeyPair("Ed25519"));
-  const host = await createNetworkHost(localHostInit(overrides), { ...deps, privateKey });
+  const host = await createNetworkHost(localHostInit(overrides), {
+    ...deps,
+    privateKey,
+    penalties: penaltyFor,
+  });
   await host.start();
   return { host, privateKey };
 }

@@ -1,7 +1,9 @@
+import type { SecurityEvent } from "../../src/network/index.js";
+import { penaltyFor } from "../../src/node/penalties.js";
 import type { Block } from "../../src/primitives/block.js";
 import type { SyncOptions } from "../../src/sync/options.js";
 import { SyncManager } from "../../src/sync/sync-manager.js";
-import type { PeerScorer, SecurityLog, SecurityLogEntry } from "../../src/sync/types.js";
+import type { PeerOffence, PeerScorer } from "../../src/sync/types.js";
 import { type OpenedChain, openChain } from "./open-chain.js";
 import { createTestLibp2p, type TestLibp2p } from "./sync-libp2p.js";
 import { tempDir } from "./temp-dir.js";
@@ -9,22 +11,38 @@ import { tempDir } from "./temp-dir.js";
 export interface Penalty {
   peerId: string;
   code: string;
+  points: number;
   detail?: Record<string, unknown>;
 }
 
-/** Records every penalty, for assertions. */
-export class RecordingScorer implements PeerScorer {
-  readonly penalties: Penalty[] = [];
-  penalize(peerId: string, code: string, detail?: Record<string, unknown>): void {
-    this.penalties.push({ peerId, code, ...(detail ? { detail } : {}) });
-  }
+/** Records every security-log line the scorer writes, for assertions. */
+export class RecordingSecurityLog {
+  readonly entries: SecurityEvent[] = [];
 }
 
-/** Records every security-log entry, for assertions. */
-export class RecordingSecurityLog implements SecurityLog {
-  readonly entries: SecurityLogEntry[] = [];
-  record(entry: SecurityLogEntry): void {
-    this.entries.push(entry);
+/**
+ * Charges by the real penalty table, as `PeerReputation` does, for assertions: `reports` holds
+ * every call, `penalties` the ones that cost points (with their security-log lines).
+ */
+export class RecordingScorer implements PeerScorer {
+  readonly reports: Penalty[] = [];
+  readonly penalties: Penalty[] = [];
+  constructor(readonly securityLog = new RecordingSecurityLog()) {}
+  penalize(peerId: string, code: string, offence?: PeerOffence): number {
+    const points = penaltyFor(code);
+    if (points === undefined) throw new Error(`no penalty table entry for ${code}`);
+    const detail = offence?.detail;
+    const report = { peerId, code, points, ...(detail ? { detail } : {}) };
+    this.reports.push(report);
+    if (points <= 0) return 0;
+    this.penalties.push(report);
+    this.securityLog.entries.push({
+      peerId,
+      code,
+      kind: offence?.kind ?? "frame",
+      ...(detail ? { detail } : {}),
+    });
+    return points;
   }
 }
 
@@ -51,14 +69,13 @@ export async function createSyncNode(
   const opened = await openChain(dir.path, chainOpts);
   for (const block of blocks) await opened.chain.processBlock(block);
   const net = await createTestLibp2p();
-  const scorer = new RecordingScorer();
   const securityLog = new RecordingSecurityLog();
+  const scorer = new RecordingScorer(securityLog);
   const sync = new SyncManager(opts, {
     libp2p: net.libp2p,
     chain: opened.chain,
     privateKey: net.privateKey,
     scorer,
-    securityLog,
   });
   await sync.start();
   let destroyed = false;

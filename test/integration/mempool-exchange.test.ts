@@ -12,6 +12,7 @@ import {
   MempoolExchange,
 } from "../../src/node/mempool-exchange.js";
 import { CodecError } from "../../src/primitives/index.js";
+import { SyncErrorCode, serveProtocol } from "../../src/sync/index.js";
 import { richState, runTransfers } from "../fixtures/mempool-state.js";
 import { startLocalHost, stopAll } from "../helpers/network-helpers.js";
 import { waitFor } from "../helpers/wait.js";
@@ -45,6 +46,30 @@ async function node(): Promise<{ host: NetworkHost; mempool: Mempool }> {
 }
 
 describe("mempool exchange", () => {
+  it("SYNC_MALFORMED: a peer whose inventory does not decode is charged what malformed data costs (25), logged as a frame", async () => {
+    const liar = await node();
+    const client = await node();
+    // The liar claims 5 ids and sends 2 bytes.
+    await liar.host.libp2p.handle(
+      "/quarry/regtest/mempool/1",
+      serveProtocol(async () => new Uint8Array([0, 0, 0, 5, 1, 2]), {
+        timeoutMs: 5_000,
+        maxRequestBytes: 64,
+      }),
+    );
+    // Not started: no refill on connect, only the one asked for below.
+    const exchange = new MempoolExchange(
+      { network: "regtest" },
+      { host: client.host, mempool: client.mempool },
+    );
+    await client.host.libp2p.dial(multiaddr(liar.host.multiaddrs()[0]!));
+    const err = await exchange.refillFrom(liar.host.peerId).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: SyncErrorCode.MALFORMED });
+    expect(client.host.reputation.score(liar.host.peerId)).toBeCloseTo(25, 3);
+    const line = client.host.securityLog.recent(10).find((e) => e.peerId === liar.host.peerId);
+    expect(line).toMatchObject({ code: SyncErrorCode.MALFORMED, kind: "frame" });
+  });
+
   it("refills from a peer on connect, both ways, in chunks of at most 256", async () => {
     const a = await node();
     const b = await node();

@@ -1,7 +1,8 @@
 import { multiaddr } from "@multiformats/multiaddr";
 import { afterEach, describe, expect, it } from "vitest";
 import type { NetworkHost } from "../../src/network/index.js";
-import { NetworkErrorCode, PENALTIES } from "../../src/network/index.js";
+import { NetworkErrorCode } from "../../src/network/index.js";
+import { PENALTIES } from "../../src/node/penalties.js";
 import { startLocalHost, stopAll } from "../helpers/network-helpers.js";
 import { createMaliciousClient } from "../helpers/network-malicious.js";
 import { waitFor } from "../helpers/wait.js";

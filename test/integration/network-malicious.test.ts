@@ -20,8 +20,12 @@ import { waitFor } from "../helpers/wait.js";
 
 const topic = REGTEST.blockTopic;
 
-/** Connects the client to `host` and waits until each sees the other on the block topic. */
-async function joinTopic(client: Libp2p<{ pubsub: GossipSub }>, host: NetworkHost): Promise<void> {
+/** Connects the client to `host` and waits until each sees the other on the topic. */
+async function joinTopic(
+  client: Libp2p<{ pubsub: GossipSub }>,
+  host: NetworkHost,
+  topic = REGTEST.blockTopic,
+): Promise<void> {
   client.services.pubsub.subscribe(topic);
   await client.dial(multiaddr(host.multiaddrs()[0]!));
   await waitFor(
@@ -58,7 +62,7 @@ describe("a malicious peer on plain libp2p", () => {
     tmp.cleanup();
   });
 
-  it("malformed blocks and an orphan flood get it banned; honest tip unchanged; the ban survives a restart", async () => {
+  it("malformed blocks and a tx flood far past the rate get peers banned, a valid-work orphan flood costs nothing; honest tip unchanged; bans survive a restart", async () => {
     const builder = ChainBuilder.create();
     const opened: OpenedChain = await openChain(`${tmp.path}/chain`);
     cleanups.push(() => opened.close());
@@ -68,10 +72,12 @@ describe("a malicious peer on plain libp2p", () => {
     let peerDb = new LevelPeerDb({ location: `${tmp.path}/peers` });
     await peerDb.open();
     const { host, privateKey } = await startLocalHost(
-      { peers: { minPeers: 0, maxPeers: 10 }, gossipRate: { blockBurst: 10, blocksPerSecond: 2 } },
+      { peers: { minPeers: 0, maxPeers: 10 }, gossipRate: { txBurst: 2, txsPerSecond: 1, floodFactor: 10 } },
       { peerDb },
     );
     host.setBlockHandler(blockGossipHandler(opened.chain));
+    // every transaction is harmless (already known): only its rate can be held against the sender
+    host.setTxHandler(async () => ({ result: "duplicate" }));
     cleanups.push(() => host.stop());
 
     // 1. malformed bytes: each one is a CODEC_* rejection (25 points), the fourth crosses 100
@@ -86,24 +92,35 @@ describe("a malicious peer on plain libp2p", () => {
       "garbler disconnected",
     );
 
-    // 2. a flood of individually harmless messages (valid-work orphans: ignored, no penalty each)
-    // past the per-peer rate: NET_FLOOD (10 points) per message over the burst
-    // a branch of our own whose first block is never sent: every later block is an orphan
+    // 2. valid-work orphans as fast as the sender can: ignored and never charged, whatever the rate
+    // (a branch of our own whose first block is never sent: every later block is an orphan)
     const orphanSource = ChainBuilder.create();
     await orphanSource.mine({ miner: new Uint8Array(20).fill(0x0f) });
     const orphans = await orphanSource.mineMany(40);
+    const orphanSender = await createMaliciousClient();
+    cleanups.push(async () => orphanSender.stop());
+    await joinTopic(orphanSender, host);
+    for (const o of orphans)
+      await orphanSender.services.pubsub.publish(topic, encodeBlock(o)).catch(() => undefined);
+    await waitFor(() => host.verdicts.total({ code: "ORPHAN" }) >= orphans.length, 10_000, "orphans seen");
+    expect(host.reputation.score(orphanSender.peerId.toString())).toBe(0);
+    expect(host.reputation.isBanned(orphanSender.peerId.toString())).toBe(false);
+    expect(host.verdicts.total({ kind: "block", code: NetworkErrorCode.FLOOD })).toBe(0);
+
+    // 3. harmless transactions far past the rate: throttled (ignored, free) up to ten times the
+    // rate, then NET_FLOOD (1 point each) until the ban
     const flooder = await createMaliciousClient();
     cleanups.push(async () => flooder.stop());
-    await joinTopic(flooder, host);
-    for (const o of orphans)
-      await flooder.services.pubsub.publish(topic, encodeBlock(o)).catch(() => undefined);
+    await joinTopic(flooder, host, REGTEST.txTopic);
+    for (let i = 0; i < 300 && !host.reputation.isBanned(flooder.peerId.toString()); i++)
+      await flooder.services.pubsub.publish(REGTEST.txTopic, randomBytes(100)).catch(() => undefined);
     await waitFor(() => host.reputation.isBanned(flooder.peerId.toString()), 10_000, "flooder banned");
-    expect(host.verdicts.total({ code: NetworkErrorCode.FLOOD })).toBeGreaterThanOrEqual(10);
-    expect(host.verdicts.total({ code: "ORPHAN" })).toBeGreaterThan(0);
+    expect(host.verdicts.total({ code: NetworkErrorCode.THROTTLED })).toBeGreaterThan(0);
+    expect(host.verdicts.total({ code: NetworkErrorCode.FLOOD })).toBeGreaterThanOrEqual(100);
 
     expect(toHex(opened.chain.tip.hash)).toBe(tipBefore);
     expect(opened.chain.height).toBe(3);
-    const log = host.securityLog.recent(200);
+    const log = host.securityLog.recent(1000);
     expect(log.some((e) => e.peerId === garbler.peerId.toString() && e.code.startsWith("CODEC_"))).toBe(true);
     expect(log.filter((e) => e.kind === "ban").map((e) => e.peerId)).toEqual(
       expect.arrayContaining([garbler.peerId.toString(), flooder.peerId.toString()]),
@@ -129,7 +146,7 @@ describe("a malicious peer on plain libp2p", () => {
     expect(restarted.reputation.isBanned(garbler.peerId.toString())).toBe(true);
     expect(restarted.reputation.isBanned(flooder.peerId.toString())).toBe(true);
     expect(restarted.reputation.bans()[0]).toMatchObject({ peerId: garbler.peerId.toString() });
-    expect(restarted.securityLog.recent(500).length).toBe(log.length);
+    expect(restarted.securityLog.recent(1000).length).toBe(log.length);
     await expectRefused(flooder, restarted);
     await expectRefused(garbler, restarted);
     expect(restarted.connectedPeers()).toEqual([]);

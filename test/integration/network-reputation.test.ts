@@ -1,6 +1,7 @@
 import { multiaddr } from "@multiformats/multiaddr";
 import { afterAll, describe, expect, it } from "vitest";
-import { NetworkErrorCode, type NetworkHost } from "../../src/network/index.js";
+import type { NetworkHost } from "../../src/network/index.js";
+import { SyncErrorCode } from "../../src/sync/errors.js";
 import { startLocalHost, stopAll } from "../helpers/network-helpers.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -8,7 +9,7 @@ describe("reputation across hosts", () => {
   const hosts: NetworkHost[] = [];
   afterAll(() => stopAll(hosts));
 
-  it("NET_BAD_BATCH_SIGNATURE reported by sync bans the peer: disconnected, its redials refused, logged", async () => {
+  it("SYNC_BAD_BATCH_SIGNATURE charged by sync bans the peer: disconnected, its redials refused, logged", async () => {
     const { host: b } = await startLocalHost({ peers: { minPeers: 1, maxPeers: 10 } });
     // A keeps redialling B quickly: every attempt must be refused
     const { host: a } = await startLocalHost({
@@ -24,9 +25,8 @@ describe("reputation across hosts", () => {
       if (peerId === a.peerId) reconnects++;
     });
 
-    b.reportPeer({
-      peerId: a.peerId,
-      code: NetworkErrorCode.BAD_BATCH_SIGNATURE,
+    // what sync does with a forged batch: the host's reputation is its scorer
+    b.reputation.penalize(a.peerId, SyncErrorCode.BAD_BATCH_SIGNATURE, {
       kind: "batch",
       detail: { from: 1, to: 64 },
     });
@@ -43,7 +43,7 @@ describe("reputation across hosts", () => {
     expect(entries.map((e) => e.kind)).toEqual(["ban", "batch"]);
     expect(entries[1]).toMatchObject({
       peerId: a.peerId,
-      code: NetworkErrorCode.BAD_BATCH_SIGNATURE,
+      code: SyncErrorCode.BAD_BATCH_SIGNATURE,
       detail: { from: 1, to: 64 },
     });
     expect(reconnects).toBe(0);

@@ -48,7 +48,7 @@ describe("SecurityLog", () => {
     const log = new SecurityLog({ maxDetailBytes: 100 }, { peerDb: new MemoryPeerDb() });
     const e = log.record({
       peerId: "p",
-      code: "NET_INVALID_BATCH",
+      code: "SYNC_INVALID_BATCH",
       kind: "batch",
       detail: { blob: "x".repeat(500) },
     });

@@ -11,13 +11,14 @@ import {
   SecurityLog,
   VerdictCounters,
 } from "../../../src/network/index.js";
+import { penaltyFor } from "../../../src/node/penalties.js";
 import { CodecError, CodecErrorCode } from "../../../src/primitives/index.js";
 import { silentLogger } from "../../../src/util/logger.js";
 
 function context() {
   const peerDb = new MemoryPeerDb();
-  const reputation = new PeerReputation({}, { peerDb });
   const securityLog = new SecurityLog({}, { peerDb });
+  const reputation = new PeerReputation({}, { penalties: penaltyFor, peerDb, securityLog });
   const counters = new VerdictCounters();
   return {
     peerId: "peerX",
@@ -94,6 +95,27 @@ const cases: {
     code: NetworkErrorCode.FLOOD,
   },
   {
+    name: "NET_THROTTLED (ignore, not charged: an honest relay of a busy network gets here)",
+    outcome: { error: new NetworkError(NetworkErrorCode.THROTTLED, "rate", "ignore") },
+    verdict: TopicValidatorResult.Ignore,
+    penalised: false,
+    code: NetworkErrorCode.THROTTLED,
+  },
+  {
+    name: "NET_BUSY (ignore, not charged: our queue is full, the block may be fine)",
+    outcome: { error: new NetworkError(NetworkErrorCode.BUSY, "busy", "ignore") },
+    verdict: TopicValidatorResult.Ignore,
+    penalised: false,
+    code: NetworkErrorCode.BUSY,
+  },
+  {
+    name: "a code with no table entry (a bug): ignored as its action says, not charged",
+    outcome: { error: new BlockError({ code: "BLOCK_NOT_IN_TABLE" as BlockErrorCode.BAD_BITS }) },
+    verdict: TopicValidatorResult.Reject,
+    penalised: false,
+    code: "BLOCK_NOT_IN_TABLE",
+  },
+  {
     name: "an unexpected error (not the peer's fault)",
     outcome: { error: new Error("disk on fire") },
     verdict: TopicValidatorResult.Ignore,
@@ -107,7 +129,8 @@ describe("gossipVerdict: the one mapping from outcomes to verdicts, penalties an
     const ctx = context();
     expect(gossipVerdict(outcome, ctx)).toBe(verdict);
     expect(ctx.reputation.score("peerX") > 0).toBe(penalised);
-    expect(ctx.securityLog.recent(1).length > 0).toBe(penalised || verdict === TopicValidatorResult.Reject);
+    // the security-log line comes with the charge
+    expect(ctx.securityLog.recent(1).length > 0).toBe(penalised);
     expect(ctx.counters.total({ kind: "block", result: verdict, code })).toBe(1);
   });
 });
