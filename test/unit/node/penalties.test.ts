@@ -22,6 +22,7 @@ const LOCAL_ONLY = new Map<string, string>([
   ["SignatureVerifierErrorCode", "our own verification workers (a bad signature is TX_BAD_SIGNATURE)"],
   ["StateTreeErrorCode", "our own state store"],
   ["StoreErrorCode", "our own chain store"],
+  ["DatadirErrorCode", "our own datadir and its marker file"],
 ]);
 
 function sourceFiles(dir: string): string[] {
