@@ -144,7 +144,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   const services = { options, chain, mempool, host, sync, producer, miner, metrics, reorgs };
   // api: needs every service it reports on
   const api = new ApiServer(
-    { host: options.apiHost, port: options.apiPort, datadir },
+    { host: options.apiHost, port: options.apiPort, datadir, vhosts: options.apiVhosts },
     {
       methods: buildRpcMethods(services, { stop: () => requestStop() }),
       metrics: () => metrics.render(),

@@ -30,6 +30,8 @@ export interface NodeOptions {
   bootstrap: string[];
   apiHost: string;
   apiPort: number;
+  /** Host header names the API answers besides localhost and its own addresses; `*`: any */
+  apiVhosts: string[];
   mine: boolean;
   /** bech32m address paid by mined coinbases */
   minerAddress: string | undefined;
@@ -39,6 +41,12 @@ export interface NodeOptions {
   minPeers: number;
   maxPeers: number;
   logLevel: LogLevel;
+  /** write logs to this file (rotated by size) instead of stdout */
+  logFile: string | undefined;
+  /** rotate the log file when a line would make it larger than this many bytes */
+  logMaxSize: number;
+  /** rotated log files kept (PATH.1 … PATH.N); older ones are deleted */
+  logKeep: number;
 }
 
 export class ConfigError extends QuarryError<{ code: "CONFIG_INVALID"; key: string }> {
@@ -53,6 +61,8 @@ export const DEFAULT_PORTS: Record<NetworkName, { p2p: number; api: number }> = 
   regtest: { p2p: 27330, api: 27331 },
 };
 
+export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
+export const DEFAULT_LOG_KEEP = 5;
 const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
 /** Raw values from one layer (file, env or flags), before validation. */
@@ -74,6 +84,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RawConfig {
     ["bootstrap", "QUARRY_BOOTSTRAP"],
     ["apiHost", "QUARRY_API_HOST"],
     ["apiPort", "QUARRY_API_PORT"],
+    ["apiVhosts", "QUARRY_API_VHOSTS"],
     ["mine", "QUARRY_MINE"],
     ["minerAddress", "QUARRY_MINER_ADDRESS"],
     ["minerKey", "QUARRY_MINER_KEY"],
@@ -81,6 +92,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RawConfig {
     ["minPeers", "QUARRY_MIN_PEERS"],
     ["maxPeers", "QUARRY_MAX_PEERS"],
     ["logLevel", "QUARRY_LOG_LEVEL"],
+    ["logFile", "QUARRY_LOG_FILE"],
+    ["logMaxSize", "QUARRY_LOG_MAX_SIZE"],
+    ["logKeep", "QUARRY_LOG_KEEP"],
   ];
   for (const [key, name] of map) {
     const value = env[name];
@@ -124,6 +138,19 @@ function bool(key: string, v: unknown): boolean {
   if (v === "1" || v === "true" || v === "yes") return true;
   if (v === "0" || v === "false" || v === "no") return false;
   throw new ConfigError(key, `${key} must be true or false, got '${String(v)}'`);
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+const MIN_LOG_SIZE = 1024;
+
+/** A byte count: an integer, or a string like "4096", "512K", "10M", "1G" (binary units). */
+function byteSize(key: string, v: unknown): number {
+  const match = typeof v === "string" ? /^(\d+)\s*([kKmMgG]?)i?B?$/.exec(v.trim()) : null;
+  const n = typeof v === "number" ? v : match ? Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]! : NaN;
+  if (!Number.isSafeInteger(n) || n < MIN_LOG_SIZE || n > 1024 ** 4) {
+    throw new ConfigError(key, `${key} must be a size from 1K to 1T (e.g. 10M), got '${String(v)}'`);
+  }
+  return n;
 }
 
 function list(key: string, v: unknown): string[] {
@@ -190,6 +217,7 @@ export function resolveNodeOptions(flags: RawConfig, env: NodeJS.ProcessEnv): No
     bootstrap: merged.bootstrap === undefined ? [] : list("bootstrap", merged.bootstrap),
     apiHost: merged.apiHost === undefined ? "127.0.0.1" : str("apiHost", merged.apiHost),
     apiPort: merged.apiPort === undefined ? ports.api : int("apiPort", merged.apiPort, 0, 65535),
+    apiVhosts: merged.apiVhosts === undefined ? [] : list("apiVhosts", merged.apiVhosts),
     mine: merged.mine === undefined ? false : bool("mine", merged.mine),
     minerAddress: merged.minerAddress === undefined ? undefined : str("minerAddress", merged.minerAddress),
     minerKey: merged.minerKey === undefined ? undefined : str("minerKey", merged.minerKey),
@@ -198,6 +226,10 @@ export function resolveNodeOptions(flags: RawConfig, env: NodeJS.ProcessEnv): No
     minPeers: merged.minPeers === undefined ? 4 : int("minPeers", merged.minPeers, 0, 1000),
     maxPeers: merged.maxPeers === undefined ? 32 : int("maxPeers", merged.maxPeers, 1, 1000),
     logLevel: merged.logLevel === undefined ? "info" : (str("logLevel", merged.logLevel) as LogLevel),
+    logFile: merged.logFile === undefined ? undefined : resolve(str("logFile", merged.logFile)),
+    logMaxSize:
+      merged.logMaxSize === undefined ? DEFAULT_LOG_MAX_SIZE : byteSize("logMaxSize", merged.logMaxSize),
+    logKeep: merged.logKeep === undefined ? DEFAULT_LOG_KEEP : int("logKeep", merged.logKeep, 0, 100),
   };
   if (!LOG_LEVELS.includes(options.logLevel)) {
     throw new ConfigError("logLevel", `logLevel must be one of ${LOG_LEVELS.join(", ")}`);

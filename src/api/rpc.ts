@@ -27,6 +27,11 @@ export interface RpcMethod {
   summary: string;
   /** read-only methods need no token and are also served as REST GETs */
   readOnly: boolean;
+  /**
+   * Parameter names in positional order: `params` given as an array is mapped onto these names
+   * (docs/API.md lists the order per method). Absent: the method takes no parameters.
+   */
+  params?: readonly string[];
   handler(params: RpcParams): Promise<unknown>;
 }
 
@@ -59,33 +64,6 @@ export function optionalIntParam(
   return n;
 }
 
-interface RpcRequest {
-  jsonrpc: "2.0";
-  id: string | number | null;
-  method: string;
-  params: RpcParams;
-}
-
-/** Validates one JSON-RPC request object; positional params are not supported (named only). */
-export function parseRpcRequest(value: unknown): RpcRequest {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new RpcError(RpcErrorCode.INVALID_REQUEST, "request must be a JSON object");
-  }
-  const r = value as Record<string, unknown>;
-  if (r.jsonrpc !== "2.0" || typeof r.method !== "string") {
-    throw new RpcError(RpcErrorCode.INVALID_REQUEST, "request needs jsonrpc: '2.0' and a method");
-  }
-  const id = r.id === undefined ? null : r.id;
-  if (id !== null && typeof id !== "string" && typeof id !== "number") {
-    throw new RpcError(RpcErrorCode.INVALID_REQUEST, "id must be a string, number or null");
-  }
-  const params = r.params ?? {};
-  if (typeof params !== "object" || params === null || Array.isArray(params)) {
-    throw new RpcError(RpcErrorCode.INVALID_PARAMS, "params must be an object of named parameters");
-  }
-  return { jsonrpc: "2.0", id, method: r.method, params: params as RpcParams };
-}
-
 /** JSON with bigint as decimal strings and bytes as hex. */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
@@ -93,4 +71,43 @@ export function toJson(value: unknown): string {
     if (v instanceof Uint8Array) return Buffer.from(v).toString("hex");
     return v;
   });
+}
+
+/**
+ * The parameters of a call to `name` as named ones. An array is mapped position by position onto
+ * `method.params` (JSON-RPC 2.0 "by-position"); an object is taken by name. More positions than
+ * the method has, or a name it does not have, is INVALID_PARAMS. A null value counts as absent
+ * (clients send null for an optional position they skip).
+ */
+export function namedParams(name: string, method: RpcMethod, raw: unknown): RpcParams {
+  const names = method.params ?? [];
+  const params: RpcParams = {};
+  if (raw === undefined || raw === null) return params;
+  if (Array.isArray(raw)) {
+    if (raw.length > names.length) {
+      const takes = names.length === 0 ? "no parameters" : `at most ${names.length}: ${names.join(", ")}`;
+      throw new RpcError(
+        RpcErrorCode.INVALID_PARAMS,
+        `'${name}' takes ${takes}; got ${raw.length} positional parameters`,
+      );
+    }
+    raw.forEach((value, i) => {
+      if (value !== null) params[names[i]!] = value;
+    });
+    return params;
+  }
+  if (typeof raw !== "object") {
+    throw new RpcError(RpcErrorCode.INVALID_PARAMS, "params must be an array or an object");
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (!names.includes(key)) {
+      const takes = names.length === 0 ? "no parameters" : names.join(", ");
+      throw new RpcError(
+        RpcErrorCode.INVALID_PARAMS,
+        `unknown parameter '${key.slice(0, 64)}' for '${name}' (it takes: ${takes})`,
+      );
+    }
+    if (value !== null) params[key] = value;
+  }
+  return params;
 }

@@ -5,14 +5,9 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { type Logger, silentLogger } from "../util/logger.js";
-import {
-  parseRpcRequest,
-  RpcError,
-  RpcErrorCode,
-  type RpcMethod,
-  type RpcMethodTable,
-  toJson,
-} from "./rpc.js";
+import { checkJsonContentType, HostAllowList, HttpError, parseRequestTarget } from "./request-guards.js";
+import { namedParams, RpcError, RpcErrorCode, type RpcMethod, type RpcMethodTable, toJson } from "./rpc.js";
+import { dispatchRpc } from "./rpc-dispatch.js";
 
 export interface ApiServerOptions {
   host: string;
@@ -21,6 +16,11 @@ export interface ApiServerOptions {
   /** where `api.cookie` (the token) and `api.json` (the URL) are written for the CLI */
   datadir: string;
   maxBodyBytes?: number;
+  /**
+   * Host header names answered besides localhost, 127.0.0.1, ::1 and the bound address; `*`
+   * answers any (see HostAllowList). Other Hosts get 403.
+   */
+  vhosts?: readonly string[];
 }
 
 export interface ApiServerDeps {
@@ -38,13 +38,10 @@ export const COOKIE_FILE = "api.cookie";
 export const ENDPOINT_FILE = "api.json";
 const DEFAULT_MAX_BODY = 1024 * 1024;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
+/** 405 with the Allow header the status requires (RFC 9110 15.5.6). */
+function methodNotAllowed(res: ServerResponse, allow: string): HttpError {
+  res.setHeader("allow", allow);
+  return new HttpError(405, `method not allowed; use ${allow}`);
 }
 
 /**
@@ -58,6 +55,7 @@ export class ApiServer {
   private token = "";
   private boundUrl = "";
   private readonly log: Logger;
+  private hosts: HostAllowList | undefined;
 
   constructor(
     private readonly opts: ApiServerOptions,
@@ -73,7 +71,8 @@ export class ApiServer {
   async start(): Promise<void> {
     if (this.server) return;
     this.token = randomBytes(32).toString("hex");
-    const server = createServer((req, res) => {
+    // 16 KiB of headers at most, whatever NODE_OPTIONS says; past that Node answers 431 itself.
+    const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.log.error({ err }, "api handler failed");
         if (!res.headersSent) this.send(res, 500, { error: "internal error" });
@@ -85,6 +84,8 @@ export class ApiServer {
       server.once("error", reject);
       server.listen(this.opts.port, this.opts.host, () => {
         server.off("error", reject);
+        // before the first connection is accepted: no request is ever answered unchecked
+        this.hosts = new HostAllowList(this.opts.vhosts ?? [], (server.address() as AddressInfo).address);
         resolve();
       });
     });
@@ -115,24 +116,32 @@ export class ApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
     try {
-      if (req.method === "POST" && (url.pathname === "/rpc" || url.pathname === "/")) {
+      if (!this.hosts) throw new HttpError(503, "not started");
+      this.hosts.check(req.headers.host);
+      const { path, query } = parseRequestTarget(req.url ?? "");
+      const method = req.method === "HEAD" ? "GET" : req.method;
+      if (path === "/rpc" || (path === "/" && method === "POST")) {
+        if (method !== "POST") throw methodNotAllowed(res, "POST");
+        checkJsonContentType(req.headers["content-type"]);
         await this.handleRpc(req, res);
-      } else if (req.method === "GET" && url.pathname.startsWith("/api/")) {
-        await this.handleRest(url, res);
-      } else if (req.method === "GET" && url.pathname === "/metrics" && this.deps.metrics) {
+      } else if (path.startsWith("/api/")) {
+        if (method !== "GET") throw methodNotAllowed(res, "GET, HEAD");
+        await this.handleRest(path.slice("/api/".length), query, res);
+      } else if (path === "/metrics" && this.deps.metrics) {
+        if (method !== "GET") throw methodNotAllowed(res, "GET, HEAD");
         const body = await this.deps.metrics();
         res.writeHead(200, {
           "content-type": this.deps.metricsContentType ?? "text/plain; version=0.0.4; charset=utf-8",
         });
         res.end(body);
-      } else if (req.method === "GET" && this.deps.pages?.[url.pathname]) {
-        const page = this.deps.pages[url.pathname]!;
+      } else if (this.page(path)) {
+        if (method !== "GET") throw methodNotAllowed(res, path === "/" ? "GET, HEAD, POST" : "GET, HEAD");
+        const page = this.page(path)!;
         res.writeHead(200, { ...page.headers, "content-type": page.contentType });
         res.end(page.body);
       } else {
-        throw new HttpError(404, `no route ${req.method} ${url.pathname}`);
+        throw new HttpError(404, `no route ${path.slice(0, 200)}`);
       }
     } catch (err) {
       if (err instanceof HttpError) this.send(res, err.status, { error: err.message });
@@ -140,13 +149,16 @@ export class ApiServer {
     }
   }
 
-  private async handleRest(url: URL, res: ServerResponse): Promise<void> {
-    const name = decodeURIComponent(url.pathname.slice("/api/".length));
+  private page(path: string) {
+    const pages = this.deps.pages;
+    return pages && Object.hasOwn(pages, path) ? pages[path] : undefined;
+  }
+
+  private async handleRest(name: string, query: Record<string, string>, res: ServerResponse): Promise<void> {
     const method = this.lookup(name);
-    if (!method?.readOnly) throw new HttpError(404, `no read-only method '${name}'`);
-    const params = Object.fromEntries(url.searchParams.entries());
+    if (!method?.readOnly) throw new HttpError(404, `no read-only method '${name.slice(0, 64)}'`);
     try {
-      this.send(res, 200, await method.handler(params));
+      this.send(res, 200, await method.handler(namedParams(name, method, query)));
     } catch (err) {
       if (err instanceof RpcError) {
         const status = err.type.rpcCode === RpcErrorCode.NOT_FOUND ? 404 : 400;
@@ -159,41 +171,28 @@ export class ApiServer {
   }
 
   private async handleRpc(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let id: string | number | null = null;
+    const body = await this.readBody(req);
+    let message: unknown;
     try {
-      const body = await this.readBody(req);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body);
-      } catch {
-        throw new RpcError(RpcErrorCode.PARSE_ERROR, "body is not valid JSON");
-      }
-      const request = parseRpcRequest(parsed);
-      id = request.id;
-      const method = this.lookup(request.method);
-      if (!method) throw new RpcError(RpcErrorCode.METHOD_NOT_FOUND, `no method '${request.method}'`);
-      if (!method.readOnly && !this.authorised(req)) {
-        throw new RpcError(
-          RpcErrorCode.UNAUTHORIZED,
-          `method '${request.method}' needs the token from ${COOKIE_FILE}`,
-        );
-      }
-      const result = await method.handler(request.params);
-      this.send(res, 200, { jsonrpc: "2.0", id, result: result ?? null });
-    } catch (err) {
-      if (err instanceof HttpError) throw err;
-      const rpc =
-        err instanceof RpcError
-          ? err
-          : new RpcError(RpcErrorCode.INTERNAL_ERROR, err instanceof Error ? err.message : "internal error");
-      if (!(err instanceof RpcError)) this.log.error({ err }, "rpc method failed");
-      const status = rpc.type.rpcCode === RpcErrorCode.UNAUTHORIZED ? 401 : 200;
-      const error = {
-        code: rpc.type.rpcCode,
-        message: rpc.message,
-        ...(rpc.type.data === undefined ? {} : { data: rpc.type.data }),
-      };
-      this.send(res, status, { jsonrpc: "2.0", id, error });
+      message = JSON.parse(body);
+    } catch {
+      this.send(res, 200, {
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: RpcErrorCode.PARSE_ERROR, message: "body is not valid JSON" },
+      });
+      return;
+    }
+    const reply = await dispatchRpc(message, {
+      lookup: (name) => this.lookup(name),
+      authorised: this.authorised(req),
+      onInternalError: (err, method) => this.log.error({ err, method }, "rpc method failed"),
+    });
+    if (reply.body === undefined) {
+      res.writeHead(204);
+      res.end();
+    } else {
+      this.send(res, reply.status, reply.body);
     }
   }
 

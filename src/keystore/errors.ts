@@ -17,6 +17,8 @@ export enum KeystoreErrorCode {
   INVALID_NAME = "KEYSTORE_INVALID_NAME",
   NOT_FOUND = "KEYSTORE_NOT_FOUND",
   ALREADY_EXISTS = "KEYSTORE_ALREADY_EXISTS",
+  /** The keystore folder exists but this process may not write it (or it is not a folder). */
+  DIR_NOT_WRITABLE = "KEYSTORE_DIR_NOT_WRITABLE",
   /** The file written to disk did not read back and decrypt to the same secret. */
   WRITE_VERIFY_FAILED = "KEYSTORE_WRITE_VERIFY_FAILED",
   EMPTY_PASSWORD = "KEYSTORE_EMPTY_PASSWORD",

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, chmod, mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
   addressHashOf,
@@ -14,7 +15,6 @@ import {
 import {
   type AtomicWriteDeps,
   defaultAtomicWriteDeps,
-  ensureDir,
   TEMP_PREFIX,
   writeFileAtomic,
 } from "../util/atomic-file.js";
@@ -180,7 +180,7 @@ export class Keystore {
       const publicKey = publicKeyFromSeed(seed);
       const name = opts.name ?? `key-${toHex(addressHashOf(publicKey)).slice(0, 8)}`;
       const path = this.pathOf(name);
-      await ensureDir(this.dir, 0o700, true);
+      await prepareKeystoreDir(this.dir);
       if (await exists(path)) throw alreadyExists(name, path);
       const duplicate = (await this.list()).keys.find((k) => k.publicKey === toHex(publicKey));
       if (duplicate) {
@@ -386,6 +386,57 @@ async function readKeyText(path: string, name: string): Promise<string> {
     }
     throw err;
   }
+}
+
+/**
+ * Makes sure keys can be written into `dir`. A folder the node creates gets 0700. A folder that
+ * already exists is left exactly as the user set it: if this process may not write it, that is
+ * reported (path, mode, owner) as DIR_NOT_WRITABLE instead of being chmod-ed back.
+ */
+export async function prepareKeystoreDir(dir: string): Promise<void> {
+  // mkdir answers the first folder it created, undefined when `dir` already existed.
+  let created: string | undefined;
+  try {
+    created = await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "error";
+    throw new KeystoreError(
+      { code: KeystoreErrorCode.DIR_NOT_WRITABLE, file: dir },
+      `cannot create the keystore folder ${dir} (${code})`,
+    );
+  }
+  if (created !== undefined) {
+    await chmod(dir, 0o700); // the umask may have narrowed the mode; 0700 is what we promise
+    return;
+  }
+  const info = await stat(dir);
+  const mode = `0${(info.mode & 0o777).toString(8).padStart(3, "0")}`;
+  const notWritable = (why: string) =>
+    new KeystoreError(
+      { code: KeystoreErrorCode.DIR_NOT_WRITABLE, file: dir },
+      `keystore folder ${dir} ${why} (mode ${mode}, owner uid ${info.uid}); no key was written. Make it writable (chmod u+w) or use another --datadir`,
+    );
+  if (!info.isDirectory()) throw notWritable("is not a folder");
+  if (!modeAllowsWrite(info)) throw notWritable("is read-only");
+  try {
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw notWritable("is not writable by this user");
+  }
+}
+
+/**
+ * Whether the permission bits grant this process write and search on a folder. access(2) alone is
+ * not enough: root passes it whatever the bits say, so a keystore the user made read-only (0500)
+ * would still be written when the node runs as root (in a container, or a test). The bits of the
+ * class the process falls in (owner, group, other) state the user's intent, and we follow it.
+ */
+function modeAllowsWrite(info: { mode: number; uid: number; gid: number }): boolean {
+  const uid = process.geteuid?.();
+  if (uid === undefined) return true; // no POSIX ids (Windows): access() decides
+  const groups = [process.getegid?.(), ...(process.getgroups?.() ?? [])];
+  const shift = info.uid === uid ? 6 : groups.includes(info.gid) ? 3 : 0;
+  return ((info.mode >> shift) & 0o3) === 0o3;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -128,6 +128,7 @@ export function buildRpcMethods(node: RpcServices, control: { stop: () => void }
     getBlock: {
       summary: "a block by hash, by height, or 'tip' (param: id)",
       readOnly: true,
+      params: ["id"],
       async handler(params) {
         const id = stringParam(params, "id");
         let entry: BlockIndexEntry | undefined;
@@ -143,6 +144,7 @@ export function buildRpcMethods(node: RpcServices, control: { stop: () => void }
     getRecentBlocks: {
       summary: "the newest main-chain blocks, tip first: height, hash, time, tx count (param: count, 1-100)",
       readOnly: true,
+      params: ["count"],
       async handler(params) {
         const count = optionalIntParam(params, "count", 1, MAX_RECENT_BLOCKS) ?? 10;
         const entries = chain.mainChainRange(Math.max(0, chain.height - count + 1), count).reverse();
@@ -159,6 +161,7 @@ export function buildRpcMethods(node: RpcServices, control: { stop: () => void }
     getTransaction: {
       summary: "a transaction by id: from the main chain or the mempool (param: id)",
       readOnly: true,
+      params: ["id"],
       async handler(params) {
         const id = stringParam(params, "id");
         if (!HASH_RE.test(id)) throw new RpcError(RpcErrorCode.INVALID_PARAMS, "id must be a 64-hex tx id");
@@ -178,6 +181,7 @@ export function buildRpcMethods(node: RpcServices, control: { stop: () => void }
     getAccount: {
       summary: "balance and nonce at the tip, and the next nonce counting the mempool (param: address)",
       readOnly: true,
+      params: ["address"],
       async handler(params) {
         const id = address(params, prefix);
         const account = (await chain.getAccounts([id])).get(toHex(id)) ?? { balance: 0n, nonce: 0n };
@@ -199,6 +203,7 @@ export function buildRpcMethods(node: RpcServices, control: { stop: () => void }
     sendRawTransaction: {
       summary: "submit a signed transfer (param: hex); returns its id",
       readOnly: false,
+      params: ["hex"],
       async handler(params) {
         const hex = stringParam(params, "hex");
         let bytes: Uint8Array;
@@ -225,6 +230,7 @@ export function buildRpcMethods(node: RpcServices, control: { stop: () => void }
     getMempool: {
       summary: "mempool counts and limits; with txs=1 the transaction ids",
       readOnly: true,
+      params: ["txs"],
       async handler(params) {
         return {
           ...mempool.info(),
@@ -267,6 +273,7 @@ export function buildRpcMethods(node: RpcServices, control: { stop: () => void }
     getSecurityLog: {
       summary: "recent rejected blocks/batches/txs and bans (param: limit)",
       readOnly: true,
+      params: ["limit"],
       async handler(params) {
         return host.securityLog.recent(optionalIntParam(params, "limit", 1, 1000) ?? 100);
       },

@@ -1,6 +1,7 @@
 import { isatty } from "node:tty";
 import { pino } from "pino";
 import { build as prettyStream } from "pino-pretty";
+import { type RotatingFileOptions, RotatingFileStream } from "./rotating-file.js";
 
 /** The logging surface services depend on (pino's, narrowed); tests may pass `silentLogger`. */
 export interface Logger {
@@ -43,6 +44,16 @@ export function createLogger(
       ignore: "pid,hostname",
     }),
   );
+}
+
+/**
+ * A pino logger writing JSON lines to a file rotated by size (see RotatingFileStream), for
+ * operators who run the node without systemd's journal or docker's log driver. Throws the fs
+ * error when the file cannot be opened.
+ */
+export function createFileLogger(level: LogLevel, file: RotatingFileOptions): Logger {
+  const options = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  return pino(options, new RotatingFileStream(file));
 }
 
 export const silentLogger: Logger = pino({ level: "silent" });

@@ -1,6 +1,6 @@
 import { multiaddr } from "@multiformats/multiaddr";
 import { createNode, type QuarryNode } from "../../src/node.js";
-import type { NodeOptions } from "../../src/options.js";
+import { DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_SIZE, type NodeOptions } from "../../src/options.js";
 import type { Block } from "../../src/primitives/block.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { testAddress } from "./chain-builder.js";
@@ -29,6 +29,7 @@ export function clusterNodeOptions(datadir: string, init: ClusterNodeInit = {}):
     bootstrap: init.bootstrap ?? [],
     apiHost: "127.0.0.1",
     apiPort: 0,
+    apiVhosts: [],
     mine,
     minerAddress: mine ? testAddress(init.minerKey ?? 0) : undefined,
     minerKey: undefined,
@@ -36,6 +37,9 @@ export function clusterNodeOptions(datadir: string, init: ClusterNodeInit = {}):
     minPeers: init.minPeers ?? 3,
     maxPeers: init.maxPeers ?? 8,
     logLevel: "silent",
+    logFile: undefined,
+    logMaxSize: DEFAULT_LOG_MAX_SIZE,
+    logKeep: DEFAULT_LOG_KEEP,
   };
 }
 

@@ -1,9 +1,15 @@
 import { installStreamRaceGuard } from "../../network/index.js";
 import { createNode } from "../../node.js";
-import { ConfigError, describeOptions, type RawConfig, resolveNodeOptions } from "../../options.js";
+import {
+  ConfigError,
+  describeOptions,
+  type NodeOptions,
+  type RawConfig,
+  resolveNodeOptions,
+} from "../../options.js";
 import { QuarryError } from "../../util/errors.js";
-import { createLogger } from "../../util/logger.js";
-import { CliError, type Command, parseFlags } from "../command.js";
+import { createFileLogger, createLogger, type Logger } from "../../util/logger.js";
+import { CliError, type CliIo, type Command, parseFlags } from "../command.js";
 
 const flags = {
   network: { type: "string" },
@@ -21,7 +27,28 @@ const flags = {
   "min-peers": { type: "string" },
   "max-peers": { type: "string" },
   "log-level": { type: "string" },
+  "api-vhosts": { type: "string", multiple: true },
+  "log-file": { type: "string" },
+  "log-max-size": { type: "string" },
+  "log-keep": { type: "string" },
 } as const;
+
+/** stdout, or the rotated file of --log-file (one line on stderr says where the logs go). */
+function openLogger(options: NodeOptions, io: CliIo): Logger {
+  if (options.logFile === undefined) return createLogger(options.logLevel);
+  try {
+    const log = createFileLogger(options.logLevel, {
+      path: options.logFile,
+      maxBytes: options.logMaxSize,
+      keep: options.logKeep,
+    });
+    io.err(`logging to ${options.logFile}`);
+    return log;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "error";
+    throw new CliError(`cannot open the log file ${options.logFile} (${code})`);
+  }
+}
 
 /** How long a clean stop may take before the process exits anyway. */
 const STOP_DEADLINE_MS = 10_000;
@@ -30,7 +57,7 @@ export const startCommand: Command = {
   path: ["start"],
   summary: "run a node: P2P, sync, relay, HTTP API (and mining with --mine)",
   usage:
-    "start [--network N] [--datadir DIR] [--p2p-port P] [--announce MA]... [--bootstrap MA]... [--api-port P] [--mine --miner-address A|--miner-key K] [--threads T] [--log-level L]",
+    "start [--network N] [--datadir DIR] [--p2p-port P] [--announce MA]... [--bootstrap MA]... [--api-port P] [--mine --miner-address A|--miner-key K] [--threads T] [--api-vhosts H,...] [--log-level L] [--log-file F [--log-max-size 10M] [--log-keep 5]]",
   async run(args, io) {
     const { values } = parseFlags(args, flags, this.usage);
     const raw: RawConfig = {};
@@ -52,6 +79,13 @@ export const startCommand: Command = {
     set("minPeers", values["min-peers"]);
     set("maxPeers", values["max-peers"]);
     set("logLevel", values["log-level"]);
+    set(
+      "apiVhosts",
+      values["api-vhosts"]?.flatMap((v) => v.split(",")),
+    );
+    set("logFile", values["log-file"]);
+    set("logMaxSize", values["log-max-size"]);
+    set("logKeep", values["log-keep"]);
     let options: ReturnType<typeof resolveNodeOptions>;
     try {
       options = resolveNodeOptions(raw, io.env);
@@ -59,7 +93,7 @@ export const startCommand: Command = {
       if (err instanceof ConfigError) throw new CliError(`configuration: ${err.message}`);
       throw err;
     }
-    const log = createLogger(options.logLevel);
+    const log = openLogger(options, io);
     installStreamRaceGuard(log);
     log.info({ config: describeOptions(options) }, "effective configuration");
     const node = await createNode(options, { log });
