@@ -127,12 +127,13 @@ describe("quarry start as a process (regtest)", () => {
   it("the API refuses a write without the token (401) and an oversized body (413)", async () => {
     const url = node!.apiUrl;
     const stop = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "stop", params: {} });
-    const denied = await fetch(`${url}/rpc`, { method: "POST", body: stop });
+    const json = { "content-type": "application/json" };
+    const denied = await fetch(`${url}/rpc`, { method: "POST", headers: json, body: stop });
     expect(denied.status).toBe(401);
     expect(((await denied.json()) as { error: { code: number } }).error.code).toBe(-32001);
     const wrong = await fetch(`${url}/rpc`, {
       method: "POST",
-      headers: { authorization: `Bearer ${"0".repeat(64)}` },
+      headers: { ...json, authorization: `Bearer ${"0".repeat(64)}` },
       body: stop,
     });
     expect(wrong.status).toBe(401);
@@ -144,7 +145,7 @@ describe("quarry start as a process (regtest)", () => {
     });
     const tooBig = await fetch(`${url}/rpc`, {
       method: "POST",
-      headers: { authorization: `Bearer ${node!.token}` },
+      headers: { ...json, authorization: `Bearer ${node!.token}` },
       body: huge,
     });
     expect(tooBig.status).toBe(413);
