@@ -1,5 +1,13 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getNetworkParams } from "../../src/consensus/params.js";
@@ -261,6 +269,24 @@ describe("quarry keys / id / tx sign (real process)", () => {
     const traversal = await quarry(["keys", "new", "--light", "--name", "../../escape", ...at], pw);
     expect(traversal.code).toBe(1);
     expect(traversal.stderr).toContain("invalid key name");
+  });
+
+  it("KEYSTORE_DIR_NOT_WRITABLE: keys new into a read-only (0500) keystore folder: one line, exit 1, folder left 0500", async () => {
+    const readOnly = join(tmp.path, "read-only");
+    const keystore = join(readOnly, "keystore");
+    mkdirSync(keystore, { recursive: true });
+    chmodSync(keystore, 0o500);
+    const r = await quarry(
+      ["keys", "new", "--light", "--name", "k", "--network", "regtest", "--datadir", readOnly],
+      pw,
+    );
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(keystore);
+    expect(lines[0]).toContain("mode 0500");
+    expect(statSync(keystore).mode & 0o777).toBe(0o500);
+    expect(readdirSync(keystore)).toEqual([]);
   });
 
   it("no output ever contains the password, and the seed only the export --seed output", () => {

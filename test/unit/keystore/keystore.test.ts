@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -6,6 +6,7 @@ import {
   defaultKeystoreDeps,
   encryptKeyFile,
   Keystore,
+  KeystoreError,
   KeystoreErrorCode,
   SCRYPT_LIGHT,
   serializeKeyFile,
@@ -44,6 +45,32 @@ describe("Keystore", () => {
     expect(statSync(info.path).mode & 0o777).toBe(0o600);
     expect(readdirSync(ks.dir)).toEqual(["alice.json"]);
     expect(toHex(await ks.unlock("alice", PW))).toBe(toHex(SEED));
+  });
+
+  it("KEYSTORE_DIR_NOT_WRITABLE: a folder the user made read-only (0500) is reported and left 0500", async () => {
+    mkdirSync(ks.dir, { mode: 0o700 });
+    chmodSync(ks.dir, 0o500);
+    const err = await ks.create({ name: "alice", password: PW, seed: SEED, light: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(KeystoreError);
+    expect(err.code).toBe(KeystoreErrorCode.DIR_NOT_WRITABLE);
+    expect(err.message).toContain(ks.dir);
+    expect(err.message).toContain("mode 0500");
+    expect(err.message.split("\n")).toHaveLength(1);
+    expect(statSync(ks.dir).mode & 0o777).toBe(0o500);
+    expect(readdirSync(ks.dir)).toEqual([]);
+  });
+
+  it("an existing writable folder keeps the mode the user gave it (only a folder we create gets 0700)", async () => {
+    mkdirSync(ks.dir);
+    chmodSync(ks.dir, 0o750);
+    await ks.create({ name: "alice", password: PW, seed: SEED, light: true });
+    expect(statSync(ks.dir).mode & 0o777).toBe(0o750);
+  });
+
+  it("KEYSTORE_DIR_NOT_WRITABLE: a file where the folder should be", async () => {
+    writeFileSync(ks.dir, "not a folder");
+    const err = await ks.create({ name: "alice", password: PW, seed: SEED, light: true }).catch((e) => e);
+    expect(err.code).toBe(KeystoreErrorCode.DIR_NOT_WRITABLE);
   });
 
   it("the seed never appears in the file", async () => {
