@@ -145,3 +145,57 @@ describe("resolveNodeOptions network from datadir.json", () => {
     );
   });
 });
+
+describe("resolveNodeOptions: API vhosts and log file", () => {
+  let dir: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    dir = tempDir("quarry-options-");
+  });
+  afterEach(() => dir.cleanup());
+  const base = () => ({ network: "regtest", datadir: dir.path });
+
+  it("apiVhosts: none by default; from quarry.json, QUARRY_API_VHOSTS (comma-separated) or flags", () => {
+    expect(resolveNodeOptions(base(), {}).apiVhosts).toEqual([]);
+    writeFileSync(join(dir.path, "quarry.json"), JSON.stringify({ apiVhosts: ["file.example"] }));
+    expect(resolveNodeOptions(base(), {}).apiVhosts).toEqual(["file.example"]);
+    expect(resolveNodeOptions(base(), { QUARRY_API_VHOSTS: "a.example, b.example" }).apiVhosts).toEqual([
+      "a.example",
+      "b.example",
+    ]);
+    expect(resolveNodeOptions({ ...base(), apiVhosts: ["*"] }, {}).apiVhosts).toEqual(["*"]);
+  });
+
+  it("log file: off by default, 10 MiB and 5 files kept; sizes take K/M/G suffixes", () => {
+    expect(resolveNodeOptions(base(), {})).toMatchObject({
+      logFile: undefined,
+      logMaxSize: 10 * 1024 * 1024,
+      logKeep: 5,
+    });
+    const o = resolveNodeOptions(
+      { ...base(), logFile: "node.log" },
+      { QUARRY_LOG_MAX_SIZE: "512K", QUARRY_LOG_KEEP: "2" },
+    );
+    expect(o.logFile).toBe(join(process.cwd(), "node.log"));
+    expect(o.logMaxSize).toBe(512 * 1024);
+    expect(o.logKeep).toBe(2);
+    expect(resolveNodeOptions({ ...base(), logMaxSize: "2G" }, {}).logMaxSize).toBe(2 * 1024 ** 3);
+    expect(resolveNodeOptions({ ...base(), logMaxSize: "4096" }, {}).logMaxSize).toBe(4096);
+  });
+
+  it.each([
+    ["logMaxSize", { logMaxSize: "10X" }],
+    ["logMaxSize", { logMaxSize: "100" }],
+    ["logMaxSize", { logMaxSize: "-1M" }],
+    ["logKeep", { logKeep: "101" }],
+    ["logFile", { logFile: "" }],
+  ] as const)("CONFIG_INVALID names the bad key: %s %j", (key, flags) => {
+    let caught: unknown;
+    try {
+      resolveNodeOptions({ ...base(), ...flags }, {});
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).type.key).toBe(key);
+  });
+});
