@@ -262,14 +262,17 @@ const HOSTILE: [string, () => string | Buffer, number, number?][] = [
 ];
 
 describe("the API against a hostile client (raw socket, real node)", () => {
-  it.each(HOSTILE)("%s: a 4xx (or 200 with a JSON-RPC error), never a 500", async (_what, request, status, rpcCode) => {
-    const res = await rawRequest(node.apiUrl, request());
-    expect(res.status).toBe(status);
-    if (rpcCode !== undefined) {
-      const body = JSON.parse(res.body) as { error?: { code: number } };
-      expect(body.error?.code).toBe(rpcCode);
-    }
-  });
+  it.each(HOSTILE)(
+    "%s: a 4xx (or 200 with a JSON-RPC error), never a 500",
+    async (_what, request, status, rpcCode) => {
+      const res = await rawRequest(node.apiUrl, request());
+      expect(res.status).toBe(status);
+      if (rpcCode !== undefined) {
+        const body = JSON.parse(res.body) as { error?: { code: number } };
+        expect(body.error?.code).toBe(rpcCode);
+      }
+    },
+  );
 
   it("after all of it: no 500, no handler failure in the log, and the node still answers", async () => {
     const failures = node
