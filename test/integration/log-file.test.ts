@@ -3,8 +3,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testAddress } from "../helpers/chain-builder.js";
-import { QUARRY_BIN, runQuarry, waitUntil } from "../helpers/process-node.js";
+import { QUARRY_BIN, runQuarry } from "../helpers/process-node.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { waitFor } from "../helpers/wait.js";
 
 /** `quarry start --log-file`: a real node process logging into a size-rotated file. */
 describe("quarry start --log-file (real process)", () => {
@@ -41,8 +42,8 @@ describe("quarry start --log-file (real process)", () => {
     const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
     try {
       // (with blocks mined this fast, early lines may already be rotated out: wait for api.json)
-      await waitUntil("api.json", () => existsSync(join(datadir, "api.json")), 20_000);
-      await waitUntil("a second rotation", () => existsSync(`${logFile}.2`), 20_000);
+      await waitFor(() => existsSync(join(datadir, "api.json")), 20_000, "api.json");
+      await waitFor(() => existsSync(`${logFile}.2`), 20_000, "a second rotation");
       const { url } = JSON.parse(readFileSync(join(datadir, "api.json"), "utf8")) as { url: string };
       const token = readFileSync(join(datadir, "api.cookie"), "utf8").trim();
       await fetch(`${url}/rpc`, {
