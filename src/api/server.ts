@@ -215,22 +215,36 @@ export class ApiServer {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      req.on("data", (chunk: Buffer) => {
+      let ended = false;
+      const onData = (chunk: Buffer) => {
         size += chunk.length;
         if (size > limit) {
+          // Stop reading; the 413 goes out with Connection: close, which ends the socket after it.
+          req.off("data", onData);
+          req.pause();
           reject(new HttpError(413, `body larger than ${limit} bytes`));
-          req.destroy();
           return;
         }
         chunks.push(chunk);
+      };
+      req.on("data", onData);
+      req.on("end", () => {
+        ended = true;
+        resolve(Buffer.concat(chunks).toString("utf8"));
       });
-      req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-      req.on("error", reject);
+      // A client that goes away mid-body is not a server failure: nothing to answer, nothing to log.
+      const aborted = () => {
+        if (!ended) reject(new HttpError(400, "request body aborted"));
+      };
+      req.on("error", aborted);
+      req.on("close", aborted);
     });
   }
 
   private send(res: ServerResponse, status: number, body: unknown): void {
-    if (res.headersSent) return;
+    if (res.headersSent || res.destroyed) return;
+    // 413: the rest of the body is not read, so this connection cannot carry another request
+    if (status === 413) res.setHeader("connection", "close");
     res.writeHead(status, { "content-type": "application/json" });
     res.end(toJson(body));
   }

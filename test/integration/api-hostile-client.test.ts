@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { JSONRPCClient, type JSONRPCRequest, type JSONRPCResponse } from "json-rpc-2.0";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -184,6 +185,14 @@ const HOSTILE: [string, () => string | Buffer, number, number?][] = [
   ],
   ["a form POST", () => post("a=1", { "Content-Type": "application/x-www-form-urlencoded" }), 415],
   ["a body over 1 MiB", () => post(`"${"a".repeat(1024 * 1024 + 10)}"`), 413],
+  [
+    "a chunked body over 1 MiB (no Content-Length to refuse early)",
+    () => {
+      const chunk = `10000\r\n${"a".repeat(0x10000)}\r\n`;
+      return `POST /rpc HTTP/1.1\r\nHost: ${hostHeader}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.repeat(17)}0\r\n\r\n`;
+    },
+    413,
+  ],
   ["bad JSON", () => post('{"jsonrpc":'), 200, -32700],
   [
     "a body of bytes that are not UTF-8",
@@ -273,6 +282,19 @@ describe("the API against a hostile client (raw socket, real node)", () => {
       }
     },
   );
+
+  it("a client that sends half a body and hangs up gets nothing, and nothing is logged as a failure", async () => {
+    const socket = connect({ host: "127.0.0.1", port: Number(new URL(node.apiUrl).port) });
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.on("error", () => undefined);
+    socket.write(
+      `POST /rpc HTTP/1.1\r\nHost: ${hostHeader}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jsonrpc":`,
+      () => socket.destroy(),
+    );
+    await closed;
+    // the node still answers (and the last test checks the log)
+    expect((await rawRequest(node.apiUrl, get("/api/getStatus"))).status).toBe(200);
+  });
 
   it("after all of it: no 500, no handler failure in the log, and the node still answers", async () => {
     const failures = node
