@@ -115,6 +115,12 @@ export const PENALTIES: Readonly<Record<PenaltyCode, number>> = Object.freeze({
   [SyncErrorCode.INVALID_REQUEST]: BAD_REQUEST,
   [SyncErrorCode.BAD_BATCH_STATE]: NONE,
   [SyncErrorCode.STOPPED]: NONE,
+  // An honest client keeps a few requests open; dozens of streams or megabytes of undecoded
+  // prefix are an attack on our memory: five in a short time ban.
+  [SyncErrorCode.STREAM_LIMIT]: 20,
+  // Charged from the second failure in a row without a delivery (sync backs the peer off
+  // longer each time); four in a row with their timeouts reach the ban.
+  [SyncErrorCode.NOT_DELIVERING]: 30,
 
   // Pool policy: another node with other limits or another tip may accept the transaction.
   [MempoolErrorCode.DUPLICATE]: NONE,

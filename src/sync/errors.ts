@@ -29,6 +29,13 @@ export enum SyncErrorCode {
   BAD_BATCH_STATE = "SYNC_BAD_BATCH_STATE",
   /** the service stopped while the operation was running */
   STOPPED = "SYNC_STOPPED",
+  /** a peer opened more request streams, or held more undecoded bytes, than its per-peer limit */
+  STREAM_LIMIT = "SYNC_STREAM_LIMIT",
+  /**
+   * a peer kept failing us: its claimed work went undelivered (a round it anchored raised our
+   * work by nothing) or its requests timed out, again since it last delivered
+   */
+  NOT_DELIVERING = "SYNC_NOT_DELIVERING",
 }
 
 export interface SyncErrorType {

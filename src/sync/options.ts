@@ -1,4 +1,4 @@
-import { MAX_BATCH_BLOCKS, MAX_BATCH_BYTES, MAX_LOCATOR_HASHES } from "./codec.js";
+import { MAX_BATCH_BLOCKS, MAX_BATCH_BYTES, MAX_LOCATOR_HASHES, MAX_REQUEST_FRAME } from "./codec.js";
 
 /** Tunables of the sync service; every field has a default in `DEFAULT_SYNC_OPTIONS`. */
 export interface SyncOptions {
@@ -22,6 +22,14 @@ export interface SyncOptions {
   maxAncestorSteps: number;
   /** window of the blocks-per-second meter */
   rateWindowMs: number;
+  /** first backoff of a peer that failed us (timed out, or its claimed work went undelivered); doubles per failure in a row */
+  peerBackoffBaseMs: number;
+  /** longest such backoff */
+  peerBackoffMaxMs: number;
+  /** request streams one peer may hold open on our server at once (all sync protocols) */
+  maxInboundStreamsPerPeer: number;
+  /** bytes of one peer's not yet decoded request frames we hold at once (all its streams) */
+  maxUndecodedBytesPerPeer: number;
 }
 
 export const DEFAULT_SYNC_OPTIONS: Readonly<SyncOptions> = Object.freeze({
@@ -35,6 +43,12 @@ export const DEFAULT_SYNC_OPTIONS: Readonly<SyncOptions> = Object.freeze({
   maxProcessingAttempts: 3,
   maxAncestorSteps: 16,
   rateWindowMs: 10_000,
+  peerBackoffBaseMs: 10_000,
+  peerBackoffMaxMs: 600_000,
+  // An honest client keeps at most maxRequestsPerPeer downloads, a status and a locator open.
+  maxInboundStreamsPerPeer: 16,
+  // Sixteen whole request frames (MAX_REQUEST_FRAME is about 2 KiB).
+  maxUndecodedBytesPerPeer: 16 * MAX_REQUEST_FRAME,
 });
 
 /** Defaults overlaid with `opts`; rejects values that would disable a bound. */

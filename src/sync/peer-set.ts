@@ -9,7 +9,7 @@ export interface SyncPeer {
   status: StatusMessage;
   tipHex: string;
   inFlight: number;
-  /** skipped for downloads until then (it timed out or its stream failed) */
+  /** left out of sync (anchor and downloads) until then: it failed us (see PeerJudge) */
   unavailableUntil: number;
 }
 
@@ -45,17 +45,20 @@ export class PeerSet {
     this.peers.delete(id);
   }
 
-  /** The peer claiming the most work (ties: the first found). */
-  best(): SyncPeer | undefined {
+  /** The available peer claiming the most work (ties: the first found). */
+  best(now: number): SyncPeer | undefined {
     let best: SyncPeer | undefined;
     for (const peer of this.peers.values())
-      if (!best || peer.status.chainWork > best.status.chainWork) best = peer;
+      if (peer.unavailableUntil <= now && (!best || peer.status.chainWork > best.status.chainWork))
+        best = peer;
     return best;
   }
 
-  maxHeight(): number {
+  /** The highest height an available peer claims (a backed-off liar's claim does not count). */
+  maxHeight(now: number): number {
     let max = 0;
-    for (const peer of this.peers.values()) max = Math.max(max, peer.status.height);
+    for (const peer of this.peers.values())
+      if (peer.unavailableUntil <= now) max = Math.max(max, peer.status.height);
     return max;
   }
 

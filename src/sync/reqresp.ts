@@ -1,15 +1,16 @@
 import type { AbortOptions, Connection, PeerId, Stream, StreamHandler } from "@libp2p/interface";
-import { lpStream } from "@libp2p/utils";
 import { CodecError, CodecErrorCode } from "../primitives/codec.js";
 import { decodeResponse, encodeResponse, ResultCode } from "./codec.js";
 import { isSyncError, SyncError, SyncErrorCode } from "./errors.js";
+import { type ByteBudget, readFrame, writeFrame } from "./frame.js";
 import type { SyncLibp2p } from "./types.js";
 
 /**
  * Request/response plumbing shared by every sync protocol (Lodestar's reqresp shape, one frame
  * each way): the client writes one length-prefixed request frame and half-closes; the server
  * answers one length-prefixed frame `result u8 | payload` and closes. Frame lengths are checked
- * against the protocol's ceiling before a byte of the body is buffered.
+ * against the protocol's ceiling as the prefix arrives, before a byte of the body is buffered
+ * (frame.ts); a server also bounds each peer's open streams and undecoded bytes.
  */
 
 export interface RequestOptions {
@@ -20,27 +21,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-// libp2p's frame errors (by name: they come from several packages' classes).
-const OVERSIZE_ERRORS = new Set([
-  "InvalidDataLengthError",
-  "InvalidDataLengthLengthError",
-  "StreamBufferError",
-]);
-
-function lpOptions(maxBytes: number) {
-  // The varint prefix of maxBytes is at most 5 bytes; the buffer must hold one whole frame.
-  return { maxDataLength: maxBytes, maxBufferSize: maxBytes + 16 };
-}
-
 /** Maps whatever a request threw to one SyncError; deadline and stop are told apart by signal. */
 function classify(err: unknown, deadline: AbortSignal, stop: AbortSignal | undefined): SyncError {
   if (isSyncError(err)) return err;
   if (stop?.aborted) return new SyncError(SyncErrorCode.STOPPED, "sync stopped");
   if (deadline.aborted) return new SyncError(SyncErrorCode.TIMEOUT, "request timed out");
-  const name = err instanceof Error ? err.name : "";
-  if (OVERSIZE_ERRORS.has(name)) return new SyncError(SyncErrorCode.OVERSIZED, (err as Error).message);
-  if (name === "InvalidMessageLengthError")
-    return new SyncError(SyncErrorCode.MALFORMED, (err as Error).message);
   if (err instanceof CodecError) {
     const code =
       err.type.code === CodecErrorCode.TOO_LARGE ? SyncErrorCode.OVERSIZED : SyncErrorCode.MALFORMED;
@@ -65,10 +50,9 @@ export async function sendRequest(
   let stream: Stream | undefined;
   try {
     stream = await libp2p.dialProtocol(peer, protocol, { signal });
-    const lp = lpStream(stream, lpOptions(opts.maxResponseBytes));
-    await lp.write(body, { signal });
+    await writeFrame(stream, body, signal);
     await stream.close({ signal });
-    const frame = (await lp.read({ signal })).subarray();
+    const frame = await readFrame(stream, { maxBytes: opts.maxResponseBytes, signal });
     const response = decodeResponse(frame);
     if (response.result !== ResultCode.OK) {
       throw new SyncError(
@@ -91,10 +75,21 @@ export type RequestHandler = (
   options: AbortOptions,
 ) => Promise<Uint8Array>;
 
+/** Per-peer bounds of a server, shared by every protocol it serves. */
+export interface InboundLimits {
+  /** open inbound request streams of one peer (all protocols, all connections) */
+  maxStreamsPerPeer: number;
+  /** bytes held for one peer's frames that have not decoded yet (all its streams) */
+  budget: ByteBudget;
+  /** open streams per peer; one map for every protocol served with these limits */
+  open: Map<string, number>;
+}
+
 export interface ServeOptions {
   timeoutMs: number;
   maxRequestBytes: number;
-  /** told about requests that were malformed, oversized or too slow, for the scorer */
+  limits?: InboundLimits;
+  /** told about requests that were malformed, oversized, too slow or over a limit, for the scorer */
   onBadRequest?: (peer: PeerId, error: SyncError) => void;
   /** told about handler failures that are ours, for the log */
   onServerError?: (peer: PeerId, error: unknown) => void;
@@ -104,12 +99,28 @@ export interface ServeOptions {
 export function serveProtocol(handler: RequestHandler, opts: ServeOptions): StreamHandler {
   return async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer;
+    const key = peer.toString();
+    const limits = opts.limits;
+    const open = (limits?.open.get(key) ?? 0) + 1;
+    if (limits && open > limits.maxStreamsPerPeer) {
+      const error = new SyncError(
+        SyncErrorCode.STREAM_LIMIT,
+        `more than ${limits.maxStreamsPerPeer} open request streams`,
+      );
+      opts.onBadRequest?.(peer, error);
+      stream.abort(error);
+      return;
+    }
+    limits?.open.set(key, open);
     const deadline = AbortSignal.timeout(opts.timeoutMs);
     try {
-      const lp = lpStream(stream, lpOptions(opts.maxRequestBytes));
       let request: Uint8Array;
       try {
-        request = (await lp.read({ signal: deadline })).subarray();
+        request = await readFrame(stream, {
+          maxBytes: opts.maxRequestBytes,
+          signal: deadline,
+          ...(limits ? { budget: limits.budget, peer: key } : {}),
+        });
       } catch (err) {
         const error = classify(err, deadline, undefined);
         if (error.type.code !== SyncErrorCode.STREAM_FAILED) opts.onBadRequest?.(peer, error);
@@ -133,10 +144,16 @@ export function serveProtocol(handler: RequestHandler, opts: ServeOptions): Stre
             : ResultCode.SERVER_ERROR;
         frame = encodeResponse({ result, message: err instanceof Error ? err.message : "error" });
       }
-      await lp.write(frame, { signal: deadline });
+      await writeFrame(stream, frame, deadline);
       await stream.close({ signal: deadline });
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      if (limits) {
+        const left = (limits.open.get(key) ?? 1) - 1;
+        if (left > 0) limits.open.set(key, left);
+        else limits.open.delete(key);
+      }
     }
   };
 }

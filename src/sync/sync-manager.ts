@@ -13,7 +13,9 @@ import type { BatchRequest, StatusMessage } from "./codec.js";
 import { MAX_REQUEST_FRAME } from "./codec.js";
 import { isSyncError, SyncError, SyncErrorCode } from "./errors.js";
 import type { SyncEvents, SyncProgress } from "./events.js";
+import { byteBudget } from "./frame.js";
 import { resolveSyncOptions, type SyncOptions } from "./options.js";
+import { PeerJudge } from "./peer-judge.js";
 import { PeerSet, type PeerSet as PeerSetType, type SyncPeer } from "./peer-set.js";
 import type { ReceivedBatch } from "./protocols/batch-io.js";
 import { blocksByHashHandler, requestBlocksByHash } from "./protocols/blocks-by-hash.js";
@@ -22,7 +24,7 @@ import { type SyncProtocolIds, syncProtocolIds } from "./protocols/ids.js";
 import { locatorHandler, requestLocator } from "./protocols/locator.js";
 import { checkSameNetwork, localStatus, requestStatus, statusHandler } from "./protocols/status.js";
 import { RateMeter } from "./rate-meter.js";
-import { type RequestHandler, serveProtocol } from "./reqresp.js";
+import { type InboundLimits, type RequestHandler, serveProtocol } from "./reqresp.js";
 import type { PeerScorer, SyncChain, SyncLibp2p } from "./types.js";
 
 /** What the sync service uses; the composition root passes exactly these. */
@@ -33,17 +35,15 @@ export interface SyncDeps {
   privateKey: PrivateKey;
   /** charges peers by the network's one penalty table and keeps the security log */
   scorer: PeerScorer;
-  /** wall clock (default systemClock); when a peer that timed out may serve again */
+  /** wall clock (default systemClock); when a peer that failed us may serve again */
   clock?: Clock;
   log?: Logger;
 }
 
 type ImportOutcome = { ok: true; result: AcceptResult } | { ok: false; code: SyncErrorCode };
 
-// Rounds in a row that import nothing before sync gives up until a peer announces work again.
-const MAX_IDLE_ROUNDS = 3;
-// A peer that timed out or dropped a stream serves no batch for this long.
-const UNAVAILABLE_MS = 30_000;
+// Peers whose failures (strikes) sync remembers across disconnects.
+const MAX_JUDGED_PEERS = 1024;
 
 /**
  * Keeps the chain on the most-work chain its peers know. On connect (and when a peer announces
@@ -53,6 +53,11 @@ const UNAVAILABLE_MS = 30_000;
  * imports them strictly in order through `chain.processBlock`. A stall is a request past its
  * deadline — an idle chain is not a stall — and the batch goes to another peer, a bounded number
  * of times. After a restart it simply asks again from the current tip.
+ *
+ * Peers are judged by what they deliver (PeerJudge): a peer that times out, or anchors a round
+ * that raises our work by nothing, is left out of sync for a backoff that doubles with each
+ * failure in a row and is charged from the second on until banned; its status claims do not
+ * start rounds while it is backed off, so one liar can neither stall sync nor restart it forever.
  */
 export class SyncManager extends TypedEmitter<SyncEvents> {
   private readonly opts: SyncOptions;
@@ -69,6 +74,9 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   private syncing = false;
   private roundTarget = 0;
   private wake: (() => void) | undefined;
+  private readonly judge: PeerJudge;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryAtMs = 0;
 
   constructor(opts: Partial<SyncOptions>, deps: SyncDeps) {
     super();
@@ -78,6 +86,11 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     this.clock = deps.clock ?? systemClock;
     this.ids = syncProtocolIds(deps.chain.networkParams.name);
     this.meter = new RateMeter(this.opts.rateWindowMs);
+    this.judge = new PeerJudge({
+      baseMs: this.opts.peerBackoffBaseMs,
+      maxMs: this.opts.peerBackoffMaxMs,
+      maxPeers: MAX_JUDGED_PEERS,
+    });
   }
 
   /** The protocol ids this node serves. */
@@ -97,16 +110,25 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       [this.ids.blocksByRange, blocksByRangeHandler(batchCtx)],
       [this.ids.blocksByHash, blocksByHashHandler(batchCtx)],
     ];
+    const limits: InboundLimits = {
+      maxStreamsPerPeer: this.opts.maxInboundStreamsPerPeer,
+      budget: byteBudget(this.opts.maxUndecodedBytesPerPeer),
+      open: new Map(),
+    };
     const serveOpts = {
       timeoutMs: this.opts.requestTimeoutMs,
       maxRequestBytes: MAX_REQUEST_FRAME,
+      limits,
       onBadRequest: (peer: PeerId, error: SyncError) => this.punish(peer.toString(), error, "frame"),
       onServerError: (peer: PeerId, err: unknown) =>
         this.log.warn({ err, peer: peer.toString() }, "sync handler failed"),
     };
     try {
+      // libp2p's own per-connection limit stays above ours, so ours (which charges) acts first
       for (const [protocol, handler] of handlers)
-        await libp2p.handle(protocol, serveProtocol(handler, serveOpts));
+        await libp2p.handle(protocol, serveProtocol(handler, serveOpts), {
+          maxInboundStreams: this.opts.maxInboundStreamsPerPeer + 1,
+        });
     } catch (err) {
       await this.stop();
       throw err;
@@ -122,6 +144,8 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     if (!controller) return;
     controller.abort();
     this.wake?.();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const { libp2p } = this.deps;
     libp2p.removeEventListener("peer:connect", this.onConnect);
     libp2p.removeEventListener("peer:disconnect", this.onDisconnect);
@@ -133,7 +157,11 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   /** Height, target, rate and ETA; cheap, for the API and the dashboard. */
   progress(): SyncProgress {
     const height = this.deps.chain.height;
-    const targetHeight = Math.max(height, this.peers.maxHeight(), this.syncing ? this.roundTarget : 0);
+    const targetHeight = Math.max(
+      height,
+      this.peers.maxHeight(this.clock.nowMs()),
+      this.syncing ? this.roundTarget : 0,
+    );
     const blocksPerSecond = this.meter.perSecond();
     return {
       syncing: this.syncing,
@@ -240,6 +268,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     } catch (err) {
       if (!isSyncError(err)) throw err;
       this.punish(peer.toString(), err, "frame");
+      if (isSyncError(err, SyncErrorCode.TIMEOUT)) this.failed(peer.toString(), "status timed out");
     }
   }
 
@@ -257,13 +286,52 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       return;
     }
     const known = this.peers.set(peer, status);
+    // A peer that reconnects keeps the backoff it earned.
+    known.unavailableUntil = Math.max(known.unavailableUntil, this.judge.backedOffUntil(id));
     this.emit("peerStatus", {
       peerId: id,
       height: status.height,
       tipHash: known.tipHex,
       chainWork: status.chainWork,
     });
-    if (status.chainWork > this.deps.chain.tip.chainWork) this.scheduleSync();
+    if (status.chainWork <= this.deps.chain.tip.chainWork) return;
+    // A backed-off peer's claim starts no round: it is tried again when its backoff ends.
+    if (known.unavailableUntil > this.clock.nowMs()) this.retryAt(known.unavailableUntil);
+    else this.scheduleSync();
+  }
+
+  /**
+   * `peerId` failed us (a timeout, or a round it anchored that delivered no work): it is left out
+   * of sync for a backoff that doubles with each failure since it last delivered, and from the
+   * second failure in a row charged SYNC_NOT_DELIVERING, so a peer that keeps failing ends banned.
+   */
+  private failed(peerId: string, reason: string): void {
+    const { count, untilMs } = this.judge.strike(peerId, this.clock.nowMs());
+    const peer = this.peers.get(peerId);
+    if (peer) peer.unavailableUntil = untilMs;
+    this.log.debug({ peer: peerId, failures: count, untilMs }, "sync peer backed off");
+    if (count >= 2)
+      this.punish(
+        peerId,
+        new SyncError(SyncErrorCode.NOT_DELIVERING, `${reason} (${count} failures in a row)`),
+        "frame",
+      );
+    this.retryAt(untilMs);
+  }
+
+  /** Schedules a sync when a backoff ends (one timer, the earliest wanted). */
+  private retryAt(atMs: number): void {
+    if (!this.controller || (this.retryTimer && this.retryAtMs <= atMs)) return;
+    clearTimeout(this.retryTimer);
+    this.retryAtMs = atMs;
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        this.scheduleSync();
+      },
+      Math.max(0, atMs - this.clock.nowMs()) + 1,
+    );
+    this.retryTimer.unref?.();
   }
 
   private scheduleSync(): void {
@@ -292,18 +360,16 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     const startHeight = chain.height;
     this.meter.reset();
     this.syncing = true;
-    let idle = 0;
     while (this.controller && !this.controller.signal.aborted) {
-      const best = this.peers.best();
+      const best = this.peers.best(this.clock.nowMs());
       if (!best || best.status.chainWork <= chain.tip.chainWork) break;
       const workBefore = chain.tip.chainWork;
+      const strikesBefore = this.judge.count(best.id);
       await this.syncRound(best);
-      if (chain.tip.chainWork > workBefore) idle = 0;
-      else if (++idle >= MAX_IDLE_ROUNDS) {
-        // It claimed work it cannot deliver: forget its status until it announces again.
-        this.peers.delete(best.id);
-        idle = 0;
-      }
+      if (chain.tip.chainWork > workBefore) this.judge.delivered(best.id);
+      // Its claim was not backed by delivery (and it was not already judged for a timeout).
+      else if (this.judge.count(best.id) <= strikesBefore)
+        this.failed(best.id, "claimed work was not delivered");
     }
     this.syncing = false;
     if (this.controller?.signal.aborted) return;
@@ -331,9 +397,14 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
         this.reqOpts(),
       );
     } catch (err) {
-      if (!isSyncError(err) || isSyncError(err, SyncErrorCode.STOPPED)) throw err;
+      if (!isSyncError(err)) throw err;
+      const code = err.type.code;
+      if (code === SyncErrorCode.STOPPED) throw err;
       this.punish(anchor.id, err, "frame");
-      this.peers.delete(anchor.id);
+      // Bytes that break the protocol: its status is dropped (and the penalty is already heavy).
+      if ([SyncErrorCode.WRONG_NETWORK, SyncErrorCode.MALFORMED, SyncErrorCode.OVERSIZED].includes(code))
+        this.peers.delete(anchor.id);
+      else this.failed(anchor.id, `locator request failed: ${code}`);
       return;
     }
     const hashes = answer.hashes.map(toHex);
@@ -424,7 +495,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       if (!isSyncError(err)) throw err;
       if (err.type.code !== SyncErrorCode.STOPPED) this.punish(peer.id, err, "batch", received, batch);
       if (isSyncError(err, SyncErrorCode.TIMEOUT, SyncErrorCode.STREAM_FAILED))
-        peer.unavailableUntil = this.clock.nowMs() + UNAVAILABLE_MS;
+        this.failed(peer.id, `batch request failed: ${err.type.code}`);
       if (
         isSyncError(
           err,
@@ -474,6 +545,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       }
     }
     batch.processingSucceeded();
+    this.judge.delivered(peerId);
     this.meter.record(blocks.length);
     this.emit("batchProcessed", { peerId, startHeight: batch.startHeight, count: batch.count });
     this.emit("syncProgress", this.progress());
