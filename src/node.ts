@@ -181,6 +181,8 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
     await mempool.add(tx, fromPeerId);
     return { result: "accept" };
   });
+  // A peer whose batch imported served us blocks: eviction protects it.
+  sync.on("batchProcessed", ({ peerId }) => host.noteDelivery(peerId, "block"));
   host.on("orphanBlock", ({ fromPeerId, missingAncestor }) => {
     void sync.requestAncestors(fromPeerId, missingAncestor);
   });

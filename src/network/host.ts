@@ -274,12 +274,29 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
 
   /** Sets what runs on each gossiped block before the verdict (see `blockGossipHandler`). */
   setBlockHandler(handler: GossipHandler): void {
-    this.gossip.setHandler("block", handler);
+    this.gossip.setHandler("block", this.notingDelivery("block", handler));
   }
 
   /** Sets what runs on each gossiped transaction before the verdict. */
   setTxHandler(handler: GossipHandler): void {
-    this.gossip.setHandler("tx", handler);
+    this.gossip.setHandler("tx", this.notingDelivery("tx", handler));
+  }
+
+  /**
+   * `peerId` delivered a block (sync batches too) or transaction we took: eviction protects the
+   * peers that most recently did.
+   */
+  noteDelivery(peerId: string, kind: "block" | "tx"): void {
+    this.peerManager.noteDelivery(peerId, kind);
+  }
+
+  // An accepted message's sender is a delivering peer (eviction protects them).
+  private notingDelivery(kind: "block" | "tx", handler: GossipHandler): GossipHandler {
+    return async (bytes, from) => {
+      const outcome = await handler(bytes, from);
+      if (outcome.result === "accept") this.peerManager.noteDelivery(from, kind);
+      return outcome;
+    };
   }
 
   private async hangUp(peerId: string): Promise<void> {

@@ -6,6 +6,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { NetworkErrorCode } from "./errors.js";
+import { addressGroup, type EvictionCandidate, evictionOrder } from "./eviction.js";
 import type { PeerManagerOptions } from "./options.js";
 import type { PeerDb } from "./peer-db.js";
 import type { KnownPeer } from "./records.js";
@@ -73,6 +74,8 @@ export class PeerManager {
   private readonly candidates = new Map<string, Candidate>();
   private readonly dialing = new Set<string>();
   private readonly pingFailures = new Map<string, number>();
+  /** connected peers' last useful deliveries, for eviction's protected categories */
+  private readonly deliveries = new Map<string, { blockMs: number; txMs: number }>();
   private controller: AbortController | undefined;
   private loops: Promise<void>[] = [];
   private wake: (() => void) | undefined;
@@ -143,6 +146,15 @@ export class PeerManager {
     this.track(this.deps.peerDb.deleteKnownPeer(peerId));
   }
 
+  /** `peerId` delivered a block or transaction we took: it is protected from eviction for a while. */
+  noteDelivery(peerId: string, kind: "block" | "tx"): void {
+    if (this.libp2p.getConnections(peerIdFromString(peerId)).length === 0) return;
+    const d = this.deliveries.get(peerId) ?? { blockMs: 0, txMs: 0 };
+    if (kind === "block") d.blockMs = this.clock.nowMs();
+    else d.txMs = this.clock.nowMs();
+    this.deliveries.set(peerId, d);
+  }
+
   /** Peer ids the manager would dial, for diagnostics. */
   candidateIds(): string[] {
     return [...this.candidates.keys()];
@@ -203,30 +215,41 @@ export class PeerManager {
   }
 
   /**
-   * Inbound peers that may be evicted, in eviction order: most penalty points first, then the
-   * most recently connected (Bitcoin Core also protects its longest-lived peers). Never a peer
+   * Inbound peers that may be evicted, in eviction order (`evictionOrder`: delivering, long-lived
+   * and address-diverse peers are protected; the rest go most penalty points first). Never a peer
    * with an outbound connection (ours, or our DHT's: flooding our inbound slots cannot displace
    * them), never one younger than `evictionGraceMs` (time to exchange status and sync), never
    * `except`.
    */
   private evictionCandidates(except?: string): PeerId[] {
     const now = this.clock.nowMs();
-    const oldestOpen = new Map<string, { peerId: PeerId; openedMs: number }>();
+    const byId = new Map<string, { peerId: PeerId; candidate: EvictionCandidate }>();
     const outbound = new Set<string>();
     for (const conn of this.libp2p.getConnections()) {
       const id = conn.remotePeer.toString();
       if (conn.direction === "outbound") outbound.add(id);
-      const prev = oldestOpen.get(id);
-      if (!prev || conn.timeline.open < prev.openedMs)
-        oldestOpen.set(id, { peerId: conn.remotePeer, openedMs: conn.timeline.open });
+      const prev = byId.get(id);
+      if (prev && prev.candidate.connectedMs <= conn.timeline.open) continue;
+      const delivered = this.deliveries.get(id);
+      byId.set(id, {
+        peerId: conn.remotePeer,
+        candidate: {
+          id,
+          connectedMs: conn.timeline.open,
+          group: addressGroup(conn.remoteAddr),
+          score: this.deps.reputation.score(id),
+          lastBlockMs: delivered?.blockMs ?? 0,
+          lastTxMs: delivered?.txMs ?? 0,
+        },
+      });
     }
-    return [...oldestOpen.entries()]
+    const candidates = [...byId.entries()]
       .filter(
-        ([id, p]) => id !== except && !outbound.has(id) && now - p.openedMs >= this.opts.evictionGraceMs,
+        ([id, p]) =>
+          id !== except && !outbound.has(id) && now - p.candidate.connectedMs >= this.opts.evictionGraceMs,
       )
-      .map(([id, p]) => ({ ...p, score: this.deps.reputation.score(id) }))
-      .sort((a, b) => b.score - a.score || b.openedMs - a.openedMs)
-      .map((p) => p.peerId);
+      .map(([, p]) => p.candidate);
+    return evictionOrder(candidates).map((id) => byId.get(id)!.peerId);
   }
 
   /** An inbound `newcomer` took us over `evictionThreshold`: one older inbound peer goes. */
@@ -257,6 +280,7 @@ export class PeerManager {
   }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    this.deliveries.delete(evt.detail.toString());
     const c = this.candidates.get(evt.detail.toString());
     // Do not hammer a peer that just dropped us; the upkeep loop redials after the backoff,
     // which grows while connections to it keep ending within the eviction grace.
