@@ -47,8 +47,9 @@ export const DEFAULT_SYNC_OPTIONS: Readonly<SyncOptions> = Object.freeze({
   peerBackoffMaxMs: 600_000,
   // An honest client keeps at most maxRequestsPerPeer downloads, a status and a locator open.
   maxInboundStreamsPerPeer: 16,
-  // Sixteen whole request frames (MAX_REQUEST_FRAME is about 2 KiB).
-  maxUndecodedBytesPerPeer: 16 * MAX_REQUEST_FRAME,
+  // Eight whole request frames (MAX_REQUEST_FRAME is about 2 KiB); honest requests are whole
+  // frames of a few bytes (a locator: up to 2 KiB) that decode as soon as they arrive.
+  maxUndecodedBytesPerPeer: 8 * MAX_REQUEST_FRAME,
 });
 
 /** Defaults overlaid with `opts`; rejects values that would disable a bound. */
