@@ -22,7 +22,7 @@ import { encodeBlock } from "./primitives/block.js";
 import { toHex } from "./primitives/bytes.js";
 import { decodeTransaction, encodeTransaction, TxType, transactionId } from "./primitives/transaction.js";
 import { prepareDatadir } from "./store/index.js";
-import { SyncManager } from "./sync/index.js";
+import { SyncManager, type SyncOptions } from "./sync/index.js";
 import { type Clock, systemClock } from "./util/clock.js";
 import type { Logger } from "./util/logger.js";
 
@@ -42,6 +42,8 @@ export interface NodeDeps {
    * called (the simulation mines exact block counts; default true)
    */
   startProducer?: boolean;
+  /** sync tunables (tests shorten deadlines and backoffs); defaults otherwise */
+  syncOptions?: Partial<SyncOptions>;
 }
 
 export interface QuarryNode {
@@ -111,7 +113,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   // sync: needs libp2p and reputation (the one penalty table; it also keeps the security log)
   // from the host, the chain, the identity (batch signatures) and the clock
   const sync = new SyncManager(
-    {},
+    deps.syncOptions ?? {},
     {
       libp2p: host.libp2p,
       chain,

@@ -2,6 +2,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { createNode, type QuarryNode } from "../../src/node.js";
 import { DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_SIZE, type NodeOptions } from "../../src/options.js";
 import type { Block } from "../../src/primitives/block.js";
+import type { SyncOptions } from "../../src/sync/index.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { testAddress } from "./chain-builder.js";
 import { tempDir } from "./temp-dir.js";
@@ -15,6 +16,8 @@ export interface ClusterNodeInit {
   minerKey?: number;
   minPeers?: number;
   maxPeers?: number;
+  /** sync tunables (shorter deadlines and backoffs) */
+  sync?: Partial<SyncOptions>;
 }
 
 /** Node options for a regtest node on 127.0.0.1 with random ports and its own temp datadir. */
@@ -57,6 +60,7 @@ export class Cluster {
   async add(init: ClusterNodeInit = {}): Promise<QuarryNode> {
     const node = await createNode(clusterNodeOptions(`${this.dir.path}/n${this.count++}`, init), {
       log: silentLogger,
+      ...(init.sync ? { syncOptions: init.sync } : {}),
     });
     this.nodes.push(node);
     await node.start();

@@ -19,12 +19,17 @@ import { syncProtocolIds } from "../../src/sync/protocols/ids.js";
 import { type RequestHandler, serveProtocol } from "../../src/sync/reqresp.js";
 import { createTestLibp2p, type TestLibp2p } from "./sync-libp2p.js";
 
-export type Misbehaviour = "forged-signature" | "invalid-blocks";
+export type Misbehaviour = "forged-signature" | "invalid-blocks" | "serves-nothing";
+
+/** The height a "serves-nothing" peer claims (its work claim is 2^200). */
+export const CLAIMED_HEIGHT = 5_000_000;
 
 /**
  * A peer built on plain libp2p that speaks the sync protocols about a chain of its choosing
  * (`blocks`, heights 1..n, any validity) and claims far more work than anyone. With
- * "forged-signature" its batches carry its own public key but a signature by another key.
+ * "forged-signature" its batches carry its own public key but a signature by another key. With
+ * "serves-nothing" it claims `CLAIMED_HEIGHT` and answers no locator or batch request at all
+ * (each one hangs until the asker's deadline).
  */
 export async function createMaliciousPeer(
   params: NetworkParams,
@@ -58,7 +63,7 @@ export async function createMaliciousPeer(
           network: params.name,
           genesisHash: hashes[0]!,
           tipHash: hashes[hashes.length - 1]!,
-          height: chain.length - 1,
+          height: how === "serves-nothing" ? CLAIMED_HEIGHT : chain.length - 1,
           chainWork: 1n << 200n,
         }),
     ],
@@ -90,10 +95,14 @@ export async function createMaliciousPeer(
       },
     ],
   ];
+  const hang: RequestHandler = () => new Promise<Uint8Array>(() => undefined);
   for (const [protocol, handler] of handlers) {
     await net.libp2p.handle(
       protocol,
-      serveProtocol(handler, { timeoutMs: 5000, maxRequestBytes: MAX_REQUEST_FRAME }),
+      serveProtocol(how === "serves-nothing" && protocol !== ids.status ? hang : handler, {
+        timeoutMs: 5000,
+        maxRequestBytes: MAX_REQUEST_FRAME,
+      }),
     );
   }
   return net;
