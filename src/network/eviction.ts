@@ -13,16 +13,23 @@ export interface EvictionCandidate {
   lastBlockMs: number;
   /** last time it delivered a transaction we admitted (0: never) */
   lastTxMs: number;
+  /**
+   * false for a peer that may not go now (inside its grace, or the newcomer itself): it still
+   * takes its place in the protected categories, so newcomers that crowd in dilute nobody's
+   * protection
+   */
+  evictable: boolean;
 }
 
 /** How many peers each protected category keeps (Bitcoin Core's inbound eviction uses 4 each). */
 export const PROTECT_PER_CATEGORY = 4;
 
 /**
- * Penalty points at which a peer loses its protection (a flood, an oversized frame, …): below
- * it are only the offences an honest peer commits by accident (a timeout, a stale nonce).
+ * Penalty points at which a peer loses its protection (a flood, an oversized frame, two
+ * timeouts, …): below it is one offence an honest peer commits by accident (a timeout: 5, a stale
+ * nonce: 1).
  */
-export const UNPROTECTED_SCORE = 10;
+export const UNPROTECTED_SCORE = 8;
 
 /**
  * The address group of a connection's remote address: the /16 of an IPv4 address, the /32 of an
@@ -57,8 +64,10 @@ function takeProtected(
  * `PROTECT_PER_CATEGORY` oldest address groups, the peers that most recently delivered blocks,
  * then transactions (`PROTECT_PER_CATEGORY` each), then half of the rest by time connected. The
  * rest go most penalty points first, then peers of the most crowded address group, newest first.
- * A flood of fresh identities therefore cannot displace peers that serve us, have been with us
- * longest, or sit in networks the flood does not come from.
+ * Protection is worked out over every inbound peer, evictable or not: while a flood of fresh
+ * identities is inside its grace, the established peers are the older half and stay protected,
+ * so the flood cannot displace peers that serve us, have been with us longest, or sit in networks
+ * the flood does not come from; one by one, evictions cannot wear the protected set down.
  */
 export function evictionOrder(candidates: readonly EvictionCandidate[]): string[] {
   const oldestFirst = (a: EvictionCandidate, b: EvictionCandidate) => a.connectedMs - b.connectedMs;
@@ -94,5 +103,6 @@ export function evictionOrder(candidates: readonly EvictionCandidate[]): string[
         (crowd.get(b.group) ?? 0) - (crowd.get(a.group) ?? 0) ||
         b.connectedMs - a.connectedMs,
     )
+    .filter((c) => c.evictable)
     .map((c) => c.id);
 }

@@ -228,27 +228,30 @@ export class PeerManager {
     for (const conn of this.libp2p.getConnections()) {
       const id = conn.remotePeer.toString();
       if (conn.direction === "outbound") outbound.add(id);
+      // When the peer connected, by our clock (the one `now` comes from); else libp2p's.
+      const openedMs = this.candidates.get(id)?.connectedAtMs ?? conn.timeline.open;
       const prev = byId.get(id);
-      if (prev && prev.candidate.connectedMs <= conn.timeline.open) continue;
+      if (prev && prev.candidate.connectedMs <= openedMs) continue;
       const delivered = this.deliveries.get(id);
       byId.set(id, {
         peerId: conn.remotePeer,
         candidate: {
           id,
-          connectedMs: conn.timeline.open,
+          connectedMs: openedMs,
           group: addressGroup(conn.remoteAddr),
           score: this.deps.reputation.score(id),
           lastBlockMs: delivered?.blockMs ?? 0,
           lastTxMs: delivered?.txMs ?? 0,
+          evictable: false,
         },
       });
     }
     const candidates = [...byId.entries()]
-      .filter(
-        ([id, p]) =>
-          id !== except && !outbound.has(id) && now - p.candidate.connectedMs >= this.opts.evictionGraceMs,
-      )
-      .map(([, p]) => p.candidate);
+      .filter(([id]) => !outbound.has(id))
+      .map(([id, p]) => {
+        p.candidate.evictable = id !== except && now - p.candidate.connectedMs >= this.opts.evictionGraceMs;
+        return p.candidate;
+      });
     return evictionOrder(candidates).map((id) => byId.get(id)!.peerId);
   }
 
