@@ -7,7 +7,9 @@ import { createLibp2p } from "libp2p";
 import { afterAll, describe, expect, it } from "vitest";
 import type { NetworkHost, NetworkHostInit } from "../../src/network/index.js";
 import { connectionCeiling, evictionThreshold } from "../../src/network/peer-manager.js";
-import { startLocalHost, stopAll, waitFor } from "../helpers/network-helpers.js";
+import { type Clock, systemClock } from "../../src/util/clock.js";
+import { startLocalHost, stopAll } from "../helpers/network-helpers.js";
+import { waitFor } from "../helpers/wait.js";
 
 const IDENTITIES = 200;
 const WAVE = 20;
@@ -43,7 +45,7 @@ describe("inbound eviction under a 200-identity flood (real libp2p on 127.0.0.1)
 
   it("protected categories: established, delivering and oldest inbound peers stay through the flood; older flood identities make room", async () => {
     let offsetMs = 0;
-    const clock = () => Date.now() + offsetMs;
+    const clock: Clock = { nowMs: () => systemClock.nowMs() + offsetMs };
     const maxPeers = 6;
     const { host: target } = await startLocalHost(
       {

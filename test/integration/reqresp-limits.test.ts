@@ -4,8 +4,8 @@ import type { QuarryNode } from "../../src/node.js";
 import { DEFAULT_SYNC_OPTIONS, MAX_REQUEST_FRAME, SyncErrorCode } from "../../src/sync/index.js";
 import { varint } from "../helpers/adversary-peer.js";
 import { Cluster } from "../helpers/multinode-cluster.js";
-import { waitFor } from "../helpers/network-helpers.js";
 import { createTestLibp2p, type TestLibp2p } from "../helpers/sync-libp2p.js";
+import { waitFor } from "../helpers/wait.js";
 
 const MiB = 1024 * 1024;
 // RSS of this process (node and attacker both) may grow by at most this much during the attack.

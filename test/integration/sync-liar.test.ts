@@ -3,9 +3,9 @@ import { REGTEST } from "../../src/consensus/params.js";
 import { SyncErrorCode } from "../../src/sync/index.js";
 import { ChainBuilder } from "../helpers/chain-builder.js";
 import { Cluster, dialNode, feedBlocks } from "../helpers/multinode-cluster.js";
-import { waitFor } from "../helpers/network-helpers.js";
 import type { TestLibp2p } from "../helpers/sync-libp2p.js";
 import { CLAIMED_HEIGHT, createMaliciousPeer } from "../helpers/sync-malicious.js";
+import { waitFor } from "../helpers/wait.js";
 
 const SYNC_BOUND_S = 20;
 const BAN_BOUND_S = 45;
