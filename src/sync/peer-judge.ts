@@ -3,6 +3,7 @@
  * delivered (a request past its deadline, a round it anchored that raised our work by nothing)
  * is a strike: the peer is left out of sync for `baseMs · 2^(strikes−1)` (at most `maxMs`), and
  * the caller charges it more from the second strike on, so a peer that keeps failing ends banned.
+ * Failures during a backoff (requests that were in flight together) are one strike.
  * A delivery (a batch that imported) clears its strikes. Strikes outlive a disconnect (a liar
  * that reconnects keeps its backoff) and are kept for at most `maxPeers` peers, the oldest
  * forgotten first.
@@ -12,9 +13,15 @@ export class PeerJudge {
 
   constructor(private readonly opts: { baseMs: number; maxMs: number; maxPeers: number }) {}
 
-  /** One more failure of `peer` at `nowMs`: returns its strikes in a row and when it may serve again. */
-  strike(peer: string, nowMs: number): { count: number; untilMs: number } {
-    const count = (this.strikes.get(peer)?.count ?? 0) + 1;
+  /**
+   * One more failure of `peer` at `nowMs`: returns its strikes in a row, when it may serve again,
+   * and whether this failure counted. Failures while it is backed off already (its other requests
+   * in flight failing with it) do not count again.
+   */
+  strike(peer: string, nowMs: number): { count: number; untilMs: number; counted: boolean } {
+    const current = this.strikes.get(peer);
+    if (current && nowMs < current.untilMs) return { ...current, counted: false };
+    const count = (current?.count ?? 0) + 1;
     const backoff = Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** Math.min(count - 1, 30));
     const entry = { count, untilMs: nowMs + backoff };
     this.strikes.delete(peer);
@@ -23,7 +30,7 @@ export class PeerJudge {
       const oldest = this.strikes.keys().next().value;
       if (oldest !== undefined) this.strikes.delete(oldest);
     }
-    return entry;
+    return { ...entry, counted: true };
   }
 
   /** `peer` delivered: its strikes are cleared. */

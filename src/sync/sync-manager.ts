@@ -301,16 +301,19 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   }
 
   /**
-   * `peerId` failed us (a timeout, or a round it anchored that delivered no work): it is left out
-   * of sync for a backoff that doubles with each failure since it last delivered, and from the
-   * second failure in a row charged SYNC_NOT_DELIVERING, so a peer that keeps failing ends banned.
+   * `peerId` failed us (a timeout, a failed stream, or a round it anchored that delivered no
+   * work): it is left out of sync for a backoff that doubles with each failure since it last
+   * delivered, and from the second failure in a row charged SYNC_NOT_DELIVERING, so a peer that
+   * keeps failing ends banned. A failed stream (`charge` false) backs off only: a peer that went
+   * away looks the same.
    */
-  private failed(peerId: string, reason: string): void {
-    const { count, untilMs } = this.judge.strike(peerId, this.clock.nowMs());
+  private failed(peerId: string, reason: string, charge = true): void {
+    const { count, untilMs, counted } = this.judge.strike(peerId, this.clock.nowMs());
     const peer = this.peers.get(peerId);
     if (peer) peer.unavailableUntil = untilMs;
+    if (!counted) return;
     this.log.debug({ peer: peerId, failures: count, untilMs }, "sync peer backed off");
-    if (count >= 2)
+    if (charge && count >= 2)
       this.punish(
         peerId,
         new SyncError(SyncErrorCode.NOT_DELIVERING, `${reason} (${count} failures in a row)`),
@@ -404,7 +407,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       // Bytes that break the protocol: its status is dropped (and the penalty is already heavy).
       if ([SyncErrorCode.WRONG_NETWORK, SyncErrorCode.MALFORMED, SyncErrorCode.OVERSIZED].includes(code))
         this.peers.delete(anchor.id);
-      else this.failed(anchor.id, `locator request failed: ${code}`);
+      else this.failed(anchor.id, `locator request failed: ${code}`, code !== SyncErrorCode.STREAM_FAILED);
       return;
     }
     const hashes = answer.hashes.map(toHex);
@@ -495,7 +498,11 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       if (!isSyncError(err)) throw err;
       if (err.type.code !== SyncErrorCode.STOPPED) this.punish(peer.id, err, "batch", received, batch);
       if (isSyncError(err, SyncErrorCode.TIMEOUT, SyncErrorCode.STREAM_FAILED))
-        this.failed(peer.id, `batch request failed: ${err.type.code}`);
+        this.failed(
+          peer.id,
+          `batch request failed: ${err.type.code}`,
+          err.type.code === SyncErrorCode.TIMEOUT,
+        );
       if (
         isSyncError(
           err,
