@@ -148,7 +148,7 @@ export class PeerManager {
 
   /** `peerId` delivered a block or transaction we took: it is protected from eviction for a while. */
   noteDelivery(peerId: string, kind: "block" | "tx"): void {
-    if (this.libp2p.getConnections(peerIdFromString(peerId)).length === 0) return;
+    if (!this.libp2p.getPeers().some((p) => p.toString() === peerId)) return;
     const d = this.deliveries.get(peerId) ?? { blockMs: 0, txMs: 0 };
     if (kind === "block") d.blockMs = this.clock.nowMs();
     else d.txMs = this.clock.nowMs();

@@ -131,7 +131,8 @@ export function readFrame(stream: Stream, opts: ReadFrameOptions): Promise<Uint8
         bodyLength = length;
       }
       if (bodyLength < 0) return;
-      const wanted = bodyLength - chunks.reduce((n, c) => n + c.length, 0);
+      // `held` counts the body bytes taken so far
+      const wanted = bodyLength - held;
       const part = data.subarray(i, i + wanted);
       if (part.length > 0) {
         if (!hold(part.length)) return;
