@@ -62,7 +62,7 @@ describe("inbound eviction (real libp2p on 127.0.0.1)", () => {
 
     // A peer with penalty points goes before a newer one.
     const worst = inbound[0]!;
-    a.reputation.penalize(worst.peerId, "NET_FLOOD");
+    a.reputation.penalize(worst.peerId, "SYNC_MALFORMED");
     const second = await start(quiet);
     await dialAndWait(second, a);
     await waitFor(() => !a.connectedPeers().includes(worst.peerId), 5_000, "lowest-scored peer evicted");
