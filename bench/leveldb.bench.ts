@@ -1,5 +1,6 @@
 import { ClassicLevel } from "classic-level";
 import { REGTEST } from "../src/consensus/params.js";
+import { blockEnvelope } from "../src/primitives/block.js";
 import type { Block } from "../src/primitives/index.js";
 import type { StoreBatch } from "../src/store/index.js";
 import { ChainBuilder } from "../test/helpers/chain-builder.js";
@@ -36,7 +37,7 @@ async function recordImport(before: readonly Block[], blocks: readonly Block[]):
   const dir = tempDir("quarry-bench-leveldb-");
   const opened = await openChain(dir.path);
   try {
-    for (const block of before) await opened.chain.processBlock(block);
+    for (const block of before) await opened.chain.processBlock(blockEnvelope(block));
     const recorded: Ops[] = [];
     const store = opened.store;
     const write = store.write.bind(store);
@@ -44,7 +45,7 @@ async function recordImport(before: readonly Block[], blocks: readonly Block[]):
       recorded.push([...batch.ops]);
       return write(batch);
     };
-    for (const block of blocks) await opened.chain.processBlock(block);
+    for (const block of blocks) await opened.chain.processBlock(blockEnvelope(block));
     if (recorded.length < blocks.length) {
       throw new Error(`recorded ${recorded.length} batches for ${blocks.length} blocks: did import write?`);
     }

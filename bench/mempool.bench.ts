@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Account } from "../src/consensus/account.js";
 import { REGTEST } from "../src/consensus/params.js";
 import { LevelMempoolStore, Mempool } from "../src/mempool/index.js";
+import { blockEnvelope } from "../src/primitives/block.js";
 import { type TransferTx, toHex } from "../src/primitives/index.js";
 import { ChainBuilder, type TestKey, testKey, transfer } from "../test/helpers/chain-builder.js";
 import { openChain } from "../test/helpers/open-chain.js";
@@ -64,7 +65,7 @@ export const mempoolSuite: BenchSuite = {
     const dir = tempDir("quarry-bench-");
     const opened = await openChain(dir.path);
     try {
-      for (const block of builder.blocks.slice(1)) await opened.chain.processBlock(block);
+      for (const block of builder.blocks.slice(1)) await opened.chain.processBlock(blockEnvelope(block));
       const mempool = new Mempool(
         { maxTxs: txs.length, maxBytes: txs.length * 145, expirySweepIntervalMs: 0 },
         {

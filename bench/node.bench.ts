@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { REGTEST } from "../src/consensus/params.js";
 import { createNode } from "../src/node.js";
 import { resolveNodeOptions } from "../src/options.js";
+import { blockEnvelope } from "../src/primitives/block.js";
 import { type Block, encodeAddress } from "../src/primitives/index.js";
 import { silentLogger } from "../src/util/logger.js";
 import { ChainBuilder, testKey } from "../test/helpers/chain-builder.js";
@@ -35,7 +36,7 @@ async function buildStore(dir: string, blocks: number): Promise<void> {
   const first = Math.floor(Date.now() / 1000) - blocks * spacing;
   try {
     for (let i = 0; i < blocks; i++) {
-      await opened.chain.processBlock(await builder.mine({ time: first + i * spacing }));
+      await opened.chain.processBlock(blockEnvelope(await builder.mine({ time: first + i * spacing })));
     }
   } finally {
     await opened.close();
@@ -46,7 +47,7 @@ async function buildStore(dir: string, blocks: number): Promise<void> {
 async function importStore(dir: string, blocks: readonly Block[]): Promise<void> {
   const opened = await openChain(dir);
   try {
-    for (const block of blocks) await opened.chain.processBlock(block);
+    for (const block of blocks) await opened.chain.processBlock(blockEnvelope(block));
   } finally {
     await opened.close();
   }

@@ -18,7 +18,6 @@ import { createMiningServices } from "./node/mining-services.js";
 import { penaltyFor } from "./node/penalties.js";
 import { buildRpcMethods } from "./node/rpc-methods.js";
 import type { NodeOptions } from "./options.js";
-import { encodeBlock } from "./primitives/block.js";
 import { toHex } from "./primitives/bytes.js";
 import { decodeTransaction, encodeTransaction, TxType, transactionId } from "./primitives/transaction.js";
 import { prepareDatadir } from "./store/index.js";
@@ -220,10 +219,8 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   };
   chain.on("reorg", announceTip);
   sync.on("syncComplete", announceTip);
-  producer?.on("blockMined", ({ block }) => {
-    void host
-      .publishBlock(encodeBlock(block))
-      .catch((err: unknown) => log.warn({ err }, "publishing block failed"));
+  producer?.on("blockMined", ({ bytes }) => {
+    void host.publishBlock(bytes).catch((err: unknown) => log.warn({ err }, "publishing block failed"));
   });
 
   const lifecycle = new Lifecycle(

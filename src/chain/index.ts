@@ -16,4 +16,4 @@ export type {
   ReorgEvent,
 } from "./events.js";
 export { DEFAULT_ORPHAN_POOL, OrphanPool, type OrphanPoolOptions } from "./orphan-pool.js";
-export { type ReplayReport, replayMainChain } from "./verify.js";
+export { type ReplayReport, replayMainChain, verifyTipState } from "./verify.js";

@@ -1,5 +1,4 @@
-import type { Block } from "../primitives/block.js";
-import { blockSize } from "../primitives/block.js";
+import type { DecodedBlock } from "../primitives/block.js";
 import { toHex } from "../primitives/bytes.js";
 
 export interface OrphanPoolOptions {
@@ -16,7 +15,7 @@ export const DEFAULT_ORPHAN_POOL: OrphanPoolOptions = {
 };
 
 interface Orphan {
-  block: Block;
+  block: DecodedBlock;
   hashHex: string;
   parentHex: string;
   size: number;
@@ -47,14 +46,15 @@ export class OrphanPool {
   }
 
   /** Adds an orphan; returns false when it is too large to keep at all. */
-  add(block: Block, hashHex: string, nowSeconds: number): boolean {
+  add(block: DecodedBlock, nowSeconds: number): boolean {
+    const { hashHex } = block;
     if (this.byHash.has(hashHex)) return true;
-    const size = blockSize(block);
+    const size = block.bytes.length;
     if (size > this.opts.maxBytes) return false;
     this.expire(nowSeconds);
     while (this.byHash.size >= this.opts.maxCount || this.bytes + size > this.opts.maxBytes)
       this.evictOldest();
-    const parentHex = toHex(block.header.prevHash);
+    const parentHex = toHex(block.block.header.prevHash);
     this.byHash.set(hashHex, { block, hashHex, parentHex, size, addedAt: nowSeconds });
     let siblings = this.byParent.get(parentHex);
     if (!siblings) {
@@ -67,10 +67,10 @@ export class OrphanPool {
   }
 
   /** Removes and returns the orphans whose parent is `parentHex`. */
-  takeChildren(parentHex: string): Block[] {
+  takeChildren(parentHex: string): DecodedBlock[] {
     const children = this.byParent.get(parentHex);
     if (!children) return [];
-    const blocks: Block[] = [];
+    const blocks: DecodedBlock[] = [];
     for (const hashHex of children) {
       const orphan = this.byHash.get(hashHex);
       if (orphan) blocks.push(orphan.block);

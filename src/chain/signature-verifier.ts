@@ -121,7 +121,8 @@ export function signatureWorkerUrl(moduleUrl: string = import.meta.url): URL {
   return workerScriptUrl(moduleUrl, "signature-worker.js");
 }
 
-function prepare(tx: TransferTx): Prepared | null {
+/** `id`: the tx id when the caller has it (a decoded block's ids), so it is not hashed again. */
+function prepare(tx: TransferTx, id?: Uint8Array): Prepared | null {
   let encoding: Uint8Array;
   try {
     encoding = encodeTransaction(tx);
@@ -130,7 +131,12 @@ function prepare(tx: TransferTx): Prepared | null {
     // (verifySignature answers false for such input as well).
     return null;
   }
-  return { encoding, id: toHex(sha256d(encoding)) };
+  return { encoding, id: toHex(id ?? sha256d(encoding)) };
+}
+
+function checkIds(txs: readonly Transaction[], ids: readonly Uint8Array[] | undefined): void {
+  if (ids !== undefined && (!Array.isArray(ids) || ids.length !== txs.length))
+    throw new RangeError("ids must hold one id per transaction");
 }
 
 function packEncodings(items: readonly Prepared[]): Uint8Array<ArrayBuffer> {
@@ -236,9 +242,11 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
    * Verifies all transfers' signatures (coinbases skipped: they answer true, having none) in the
    * workers; valid ones go to the cache. Resolves with one boolean per input tx, in order.
    * Rejects with SignatureVerifierError if a worker died or stop() ran while verifying.
+   * `ids`: the transactions' ids, when the caller has them (one per tx), so they are not hashed again.
    */
-  async verifyTransactions(txs: readonly Transaction[]): Promise<boolean[]> {
+  async verifyTransactions(txs: readonly Transaction[], ids?: readonly Uint8Array[]): Promise<boolean[]> {
     if (!Array.isArray(txs)) throw new TypeError("txs must be an array");
+    checkIds(txs, ids);
     const results = new Array<boolean>(txs.length).fill(true);
     const waits: { index: number; chunk: Chunk; at: number }[] = [];
     const fresh: Prepared[] = [];
@@ -246,7 +254,7 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
     for (let i = 0; i < txs.length; i++) {
       const tx = txs[i]!;
       if (tx.type !== TxType.Transfer) continue;
-      const prepared = prepare(tx);
+      const prepared = prepare(tx, ids?.[i]);
       if (prepared === null) {
         results[i] = false;
         continue;
@@ -282,14 +290,16 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
    * immediately. Does nothing while inline (there is no other core to do it on). Failures are
    * logged, not thrown: an unverified tx is simply verified again when it is needed.
    */
-  prefetch(txs: readonly Transaction[]): void {
+  prefetch(txs: readonly Transaction[], ids?: readonly Uint8Array[]): void {
     if (!Array.isArray(txs)) throw new TypeError("txs must be an array");
+    checkIds(txs, ids);
     if (this.mode === "inline") return;
     const fresh: Prepared[] = [];
     const seen = new Set<string>();
-    for (const tx of txs) {
+    for (let i = 0; i < txs.length; i++) {
+      const tx = txs[i]!;
       if (tx.type !== TxType.Transfer) continue;
-      const prepared = prepare(tx);
+      const prepared = prepare(tx, ids?.[i]);
       if (prepared === null || seen.has(prepared.id)) continue;
       if (this.cache.has(prepared.id) || this.inFlight.has(prepared.id)) continue;
       seen.add(prepared.id);
@@ -301,6 +311,19 @@ export class SignatureVerifier extends TypedEmitter<SignatureVerifierEvents> {
     for (let start = 0; start < fresh.length; start += size) {
       this.dispatch(fresh.slice(start, start + size));
     }
+  }
+
+  /**
+   * Verifies one transfer on the calling thread unless its id is cached; a valid one joins the
+   * cache, so the block that later includes it is not verified again (the mempool's admission
+   * check). `txIdHex` must be the transfer's id. Synchronous.
+   */
+  verifyTransfer(tx: TransferTx, txIdHex: string): boolean {
+    if (typeof txIdHex !== "string") throw new TypeError("txIdHex must be a string");
+    if (this.cache.has(txIdHex)) return true;
+    const prepared = prepare(tx);
+    if (prepared === null || prepared.id !== txIdHex) return false;
+    return this.verifyInline([prepared])[0] === 1;
   }
 
   /** True only if this exact tx (by id hex) verified before (cache hit). Synchronous. */

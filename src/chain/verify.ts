@@ -1,12 +1,12 @@
-import { type Account, accountValueHash, encodeAccount } from "../consensus/account.js";
+import { type Account, accountTreeKey, accountValueHash, encodeAccount } from "../consensus/account.js";
 import { checkBlockBody } from "../consensus/block-rules.js";
 import type { NetworkParams } from "../consensus/params.js";
 import { applyBlockState, stateRootAfter, touchedAddresses } from "../consensus/state.js";
-import { EMPTY_TREE_ROOT, MemoryTreeNodeStore } from "../consensus/state-tree.js";
-import { blockHash } from "../primitives/block.js";
+import { EMPTY_TREE_ROOT, MemoryTreeNodeStore, rootFromLeaves } from "../consensus/state-tree.js";
 import { equalBytes, toHex } from "../primitives/bytes.js";
 import type { ChainStore } from "../store/chain-store.js";
 import { StoreError, StoreErrorCode } from "../store/errors.js";
+import type { BlockIndexEntry } from "../store/records.js";
 
 export interface ReplayReport {
   height: number;
@@ -30,13 +30,14 @@ export async function replayMainChain(
   let root = EMPTY_TREE_ROOT;
   for (let height = 1; height < hashes.length; height++) {
     const hash = hashes[height]!;
-    const block = await store.getBlock(hash);
+    const decoded = await store.getBlock(hash);
     const where = `block ${toHex(hash)} at height ${height}`;
-    if (!block || !equalBytes(blockHash(block), hash)) {
+    if (!decoded || !equalBytes(decoded.hash, hash)) {
       throw new StoreError(StoreErrorCode.CORRUPT, `${where} is missing or does not match its hash`);
     }
+    const { block } = decoded;
     try {
-      checkBlockBody(block, height, params);
+      checkBlockBody(block, height, params, undefined, decoded.txIds);
       const pre = new Map<string, Account>();
       for (const address of touchedAddresses(block.txs)) {
         const account = accounts.get(toHex(address));
@@ -77,4 +78,20 @@ export async function replayMainChain(
     );
   }
   return { height: hashes.length - 1, tip: toHex(hashes[hashes.length - 1]!), accounts: stored };
+}
+
+/** The start-up integrity check: the stored accounts must hash to the tip's state root. */
+export async function verifyTipState(store: ChainStore, tip: BlockIndexEntry): Promise<void> {
+  const leaves: { key: Uint8Array; valueHash: Uint8Array }[] = [];
+  for await (const { address, account } of store.accounts()) {
+    const valueHash = accountValueHash(account);
+    if (valueHash) leaves.push({ key: accountTreeKey(address), valueHash });
+  }
+  const root = rootFromLeaves(leaves);
+  if (!equalBytes(root, tip.header.stateRoot)) {
+    throw new StoreError(
+      StoreErrorCode.STATE_MISMATCH,
+      `stored state does not match the state root of tip ${tip.hashHex} at height ${tip.height}; run 'quarry verify' to find where, or resync into a new --datadir`,
+    );
+  }
 }

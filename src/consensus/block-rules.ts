@@ -71,8 +71,12 @@ export function checkBlockBody(
   height: number,
   params: NetworkParams,
   signatureVerified?: (txIdHex: string) => boolean,
+  /** the transactions' ids when the caller has them already (hashed from the received bytes) */
+  knownTxIds?: readonly Uint8Array[],
 ): Uint8Array[] {
   const { txs } = block;
+  if (knownTxIds !== undefined && knownTxIds.length !== txs.length)
+    throw new RangeError("knownTxIds must hold one id per transaction");
   if (txs.length === 0)
     throw new BlockError({ code: BlockErrorCode.NO_TRANSACTIONS }, "block has no transactions");
   if (txs.length > params.maxBlockTxs) {
@@ -109,7 +113,7 @@ export function checkBlockBody(
     if (i > 0 && tx.type !== TxType.Transfer) {
       throw new BlockError({ code: BlockErrorCode.MULTIPLE_COINBASE }, `tx ${i} is a second coinbase`);
     }
-    const id = transactionId(tx);
+    const id = knownTxIds ? knownTxIds[i]! : transactionId(tx);
     const key = toHex(id);
     // Rule: no transaction twice (the CVE-2018-17144 class: a duplicate must never be applied twice).
     if (seen.has(key))

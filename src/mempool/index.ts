@@ -12,6 +12,7 @@ export {
   type MempoolDeps,
   type MempoolInfo,
   type ReorgReturnResult,
+  type TransferSignatureVerifier,
 } from "./mempool.js";
 export { DEFAULT_MEMPOOL_OPTIONS, type MempoolOptions, resolveMempoolOptions } from "./options.js";
 export {

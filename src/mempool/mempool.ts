@@ -37,9 +37,20 @@ export interface MempoolDeps {
   state: AccountReader;
   /** persistence; without it the pool lives in memory only. The mempool opens and closes it. */
   store?: MempoolStore;
+  /**
+   * The node's signature verifier, shared with the chain: a transfer verified at admission is in
+   * its cache, so the block that includes it does not verify it again. Without it, inline checks.
+   */
+  signatures?: TransferSignatureVerifier;
   /** wall clock (default systemClock); expiry reads it */
   clock?: Clock;
   log?: Logger;
+}
+
+/** The part of the chain's SignatureVerifier the mempool uses. */
+export interface TransferSignatureVerifier {
+  /** true when the transfer's signature is valid; a valid one is cached under `txIdHex` */
+  verifyTransfer(tx: TransferTx, txIdHex: string): boolean;
 }
 
 /** What `add` did with an accepted transaction. */
@@ -109,6 +120,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly state: AccountReader;
+  private readonly signatures: TransferSignatureVerifier | undefined;
   private readonly loader: AccountLoader;
   private readonly byId = new Map<string, PoolEntry>();
   private readonly senders = new Map<string, SenderTxs>();
@@ -134,6 +146,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? silentLogger;
     this.state = deps.state;
+    this.signatures = deps.signatures;
     this.loader = new AccountLoader(deps.state);
   }
 
@@ -246,7 +259,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
     if (this.byId.has(entry.id))
       throw new MempoolError({ code: MempoolErrorCode.DUPLICATE }, `${entry.id} is pooled`);
     this.checkMinFee(entry);
-    checkTransferStateless(tx, this.params);
+    this.checkStateless(entry);
     return this.admitAtTip(entry, {
       addedAtMs: entry.addedAtMs,
       persist: true,
@@ -349,6 +362,17 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
       addedAtMs,
       seq: this.seq++,
     };
+  }
+
+  /** The stateless consensus rules; the signature through the shared verifier when there is one. */
+  private checkStateless(e: PoolEntry): void {
+    if (!this.signatures) {
+      checkTransferStateless(e.tx, this.params);
+      return;
+    }
+    checkTransferStateless(e.tx, this.params, true);
+    if (!this.signatures.verifyTransfer(e.tx, e.id))
+      throw new TxError(TxErrorCode.BAD_SIGNATURE, "signature does not verify (strict RFC 8032)");
   }
 
   private checkMinFee(e: PoolEntry): void {
@@ -683,7 +707,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
       try {
         this.checkMinFee(entry);
         // The store is ours, but the disk is not proof: check signatures again.
-        checkTransferStateless(tx, this.params);
+        this.checkStateless(entry);
         await this.admitAtTip(entry, { addedAtMs, persist: false });
         kept++;
       } catch (err) {

@@ -1,10 +1,9 @@
-import type { Block } from "../primitives/block.js";
-import { decodeBlock } from "../primitives/block.js";
+import { type DecodedBlock, decodeBlockEnvelope } from "../primitives/block.js";
 import type { GossipHandler } from "./gossip.js";
 
 /** The slice of the chain a block gossip handler needs (`Chain` satisfies it). */
 export interface BlockProcessor {
-  processBlock(block: Block): Promise<{
+  processBlock(block: DecodedBlock): Promise<{
     status: "connected" | "side-branch" | "orphan" | "duplicate";
     hash: string;
     missingAncestor?: string;
@@ -20,7 +19,7 @@ export interface BlockProcessor {
  */
 export function blockGossipHandler(chain: BlockProcessor): GossipHandler {
   return async (data) => {
-    const block = decodeBlock(data);
+    const block = decodeBlockEnvelope(data);
     const result = await chain.processBlock(block);
     switch (result.status) {
       case "connected":

@@ -1,6 +1,7 @@
 import type { Chain } from "../chain/chain.js";
+import { prepareBlock, type TemplateChain } from "../miner/block-template.js";
 import type { MinerPool } from "../miner/pool.js";
-import type { Block } from "../primitives/block.js";
+import { type Block, blockEnvelope } from "../primitives/block.js";
 import type { TransferTx } from "../primitives/transaction.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
@@ -15,7 +16,7 @@ export interface BlockProducerOptions {
 }
 
 export interface BlockProducerDeps {
-  chain: Pick<Chain, "prepareBlock" | "processBlock" | "networkParams">;
+  chain: TemplateChain & Pick<Chain, "processBlock">;
   pool: Pick<MinerPool, "mine" | "hashrate">;
   /** the transactions to include, best first (the mempool's template selection) */
   selectTransactions: (maxTxs: number, maxBytes: number) => TransferTx[];
@@ -24,7 +25,7 @@ export interface BlockProducerDeps {
 
 export interface BlockProducerEvents {
   /** a block this node mined extended its own chain (became the tip) */
-  blockMined: { block: Block; hash: string; height: number };
+  blockMined: { block: Block; bytes: Uint8Array; hash: string; height: number };
   /** the last block asked for (maxBlocks) was mined */
   done: { blocks: number };
 }
@@ -86,7 +87,7 @@ export class BlockProducer extends TypedEmitter<BlockProducerEvents> {
     while (!signal.aborted && (this.opts.maxBlocks === undefined || this.mined < this.opts.maxBlocks)) {
       this.refreshRequested = false;
       const txs = this.deps.selectTransactions(params.maxBlockTxs - 1, params.maxBlockBytes - 1024);
-      const template = await this.deps.chain.prepareBlock(this.opts.recipient, txs);
+      const template = await prepareBlock(this.deps.chain, this.opts.recipient, txs);
       if (this.refreshRequested) continue; // the tip moved while the template was built
       const search = new AbortController();
       const stopSearch = () => search.abort();
@@ -96,10 +97,11 @@ export class BlockProducer extends TypedEmitter<BlockProducerEvents> {
       try {
         const solved = await this.deps.pool.mine(template.header, search.signal);
         if (!solved || signal.aborted) continue;
-        const block = { ...template, header: solved };
+        const mined = blockEnvelope({ ...template, header: solved });
+        const { block } = mined;
         let result: Awaited<ReturnType<Chain["processBlock"]>>;
         try {
-          result = await this.deps.chain.processBlock(block);
+          result = await this.deps.chain.processBlock(mined);
         } catch (err) {
           // Our own template failed validation: a bug, not a peer's fault. Log it and go on.
           this.log.error({ err }, "mined block was rejected by the chain");
@@ -121,7 +123,12 @@ export class BlockProducer extends TypedEmitter<BlockProducerEvents> {
           },
           "mined block",
         );
-        this.emit("blockMined", { block, hash: result.hash, height: result.height ?? -1 });
+        this.emit("blockMined", {
+          block,
+          bytes: mined.bytes,
+          hash: result.hash,
+          height: result.height ?? -1,
+        });
       } finally {
         clearTimeout(timer);
         signal.removeEventListener("abort", stopSearch);

@@ -52,14 +52,17 @@ export function createChainServices(opts: ChainServicesOptions, deps: ChainServi
       signatures,
       log: log.child({ module: "chain" }),
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
     },
   );
-  // mempool: needs the chain (tip accounts) and its own LevelDB at <datadir>/mempool
+  // mempool: needs the chain (tip accounts), the signature verifier (one cache of verified ids for
+  // both: a relayed transfer is verified once) and its own LevelDB at <datadir>/mempool
   const mempool = new Mempool(
     {},
     {
       params,
       state: chain,
+      signatures,
       store: new LevelMempoolStore({ location: join(datadir, "mempool") }),
       log,
       ...(deps.clock ? { clock: deps.clock } : {}),

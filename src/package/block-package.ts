@@ -1,4 +1,4 @@
-import { type Block, blockHash, decodeBlock, MAX_BLOCK_BYTES_DECODE } from "../primitives/block.js";
+import { type DecodedBlock, decodeBlockEnvelope, MAX_BLOCK_BYTES_DECODE } from "../primitives/block.js";
 import { equalBytes, toHex } from "../primitives/bytes.js";
 import { ByteReader, ByteWriter, CodecError, CodecErrorCode } from "../primitives/codec.js";
 import { sha256 } from "../primitives/hash.js";
@@ -53,7 +53,7 @@ export interface BlockPackage {
 export interface OpenedPackage {
   networkId: number;
   fromHeight: number;
-  blocks: Block[];
+  blocks: DecodedBlock[];
   hashes: string[];
   signer: Uint8Array;
 }
@@ -199,31 +199,30 @@ export function openPackage(p: BlockPackage, networkId: number, expectedSigner?:
   const message = packageSigningMessage(p.networkId, p.fromHeight, p.blockHashes, p.blocks, p.signer);
   if (!verifySignature(p.signer, message, p.signature))
     throw new PackageError({ code: PackageErrorCode.BAD_SIGNATURE }, "package signature does not verify");
-  const blocks: Block[] = [];
+  const blocks: DecodedBlock[] = [];
   const hashes: string[] = [];
   for (let i = 0; i < p.blocks.length; i++) {
-    let block: Block;
+    let block: DecodedBlock;
     try {
-      block = decodeBlock(p.blocks[i]!);
+      block = decodeBlockEnvelope(p.blocks[i]!);
     } catch (err) {
       throw new PackageError(
         { code: PackageErrorCode.BAD_BLOCK_ENCODING },
         `block ${i} does not decode: ${(err as Error).message}`,
       );
     }
-    const hash = blockHash(block);
-    if (!equalBytes(hash, p.blockHashes[i]!))
+    if (!equalBytes(block.hash, p.blockHashes[i]!))
       throw new PackageError(
         { code: PackageErrorCode.BAD_BLOCK_ENCODING },
         `block ${i} does not hash to its listed id`,
       );
-    if (i > 0 && !equalBytes(block.header.prevHash, p.blockHashes[i - 1]!))
+    if (i > 0 && !equalBytes(block.block.header.prevHash, p.blockHashes[i - 1]!))
       throw new PackageError(
         { code: PackageErrorCode.BROKEN_SEQUENCE },
         `block ${i} does not extend block ${i - 1}`,
       );
     blocks.push(block);
-    hashes.push(toHex(hash));
+    hashes.push(block.hashHex);
   }
   return { networkId: p.networkId, fromHeight: p.fromHeight, blocks, hashes, signer: p.signer };
 }

@@ -52,11 +52,11 @@ export async function importPackage(pkg: OpenedPackage, deps: ImportDeps): Promi
   const tipBefore = { height: chain.tip.height, hash: chain.tip.hashHex };
   const first = pkg.blocks[0];
   if (!first) throw new RangeError("package holds no blocks");
-  const parent = chain.getEntry(toHex(first.header.prevHash));
+  const parent = chain.getEntry(toHex(first.block.header.prevHash));
   if (!parent)
     throw new PackageError(
       { code: PackageErrorCode.UNKNOWN_PARENT },
-      `the parent of the first block (${toHex(first.header.prevHash)}, height ${pkg.fromHeight - 1}) is not in this store: import the blocks before it first`,
+      `the parent of the first block (${toHex(first.block.header.prevHash)}, height ${pkg.fromHeight - 1}) is not in this store: import the blocks before it first`,
     );
   if (parent.height + 1 !== pkg.fromHeight)
     throw new PackageError(

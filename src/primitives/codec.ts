@@ -36,6 +36,11 @@ export class ByteReader {
     return this.bytes.length - this.offset;
   }
 
+  /** Bytes read so far: where the next value starts in the input. */
+  get position(): number {
+    return this.offset;
+  }
+
   private need(n: number): void {
     if (this.remaining < n)
       fail(CodecErrorCode.TRUNCATED, this.what, `needs ${n} more bytes at offset ${this.offset}`);

@@ -1,9 +1,12 @@
 export { AddressError, AddressErrorCode, decodeAddress, encodeAddress } from "./address.js";
 export {
   type Block,
+  blockEnvelope,
   blockHash,
   blockSize,
+  type DecodedBlock,
   decodeBlock,
+  decodeBlockEnvelope,
   encodeBlock,
   MAX_BLOCK_BYTES_DECODE,
 } from "./block.js";

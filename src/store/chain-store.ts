@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../consensus/account.js";
 import type { TreeNodeReader } from "../consensus/state-tree.js";
-import type { Block } from "../primitives/block.js";
-import { decodeBlock, encodeBlock } from "../primitives/block.js";
+import { type DecodedBlock, decodeBlockEnvelope } from "../primitives/block.js";
 import { toHex } from "../primitives/bytes.js";
 import { StoreError, StoreErrorCode } from "./errors.js";
 import { keys, Prefix, prefixRange, SCHEMA_VERSION } from "./layout.js";
@@ -66,8 +65,9 @@ export class StoreBatch {
     return this;
   }
 
-  putBlock(hash: Uint8Array, block: Block): this {
-    this.ops.push({ type: "put", key: keys.block(hash), value: encodeBlock(block) });
+  /** Stores a block's bytes exactly as they were received or mined (served as they are). */
+  putBlock(block: DecodedBlock): this {
+    this.ops.push({ type: "put", key: keys.block(block.hash), value: block.bytes });
     return this;
   }
 
@@ -211,9 +211,15 @@ export class ChainStore implements TreeNodeReader {
     return this.db.get(keys.tip());
   }
 
-  async getBlock(hash: Uint8Array): Promise<Block | undefined> {
+  /** A stored block decoded, with its bytes, id and tx ids computed from those bytes. */
+  async getBlock(hash: Uint8Array): Promise<DecodedBlock | undefined> {
     const bytes = await this.db.get(keys.block(hash));
-    return bytes === undefined ? undefined : decodeBlock(bytes);
+    return bytes === undefined ? undefined : decodeBlockEnvelope(bytes);
+  }
+
+  /** A stored block's bytes as they are, for peers and packages. */
+  async getBlockBytes(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.db.get(keys.block(hash));
   }
 
   async getUndo(hash: Uint8Array): Promise<UndoRecord> {

@@ -1,4 +1,4 @@
-import type { Block } from "../primitives/block.js";
+import type { DecodedBlock } from "../primitives/block.js";
 import { SyncError, SyncErrorCode } from "./errors.js";
 
 /** Where one batch is in its life. */
@@ -34,7 +34,7 @@ export interface BatchLimits {
 export class Batch {
   private statusValue = BatchStatus.AwaitingDownload;
   private peer: string | undefined;
-  private blocksValue: Block[] | undefined;
+  private blocksValue: DecodedBlock[] | undefined;
   private readonly downloadFailures: BatchAttempt[] = [];
   private readonly processingFailures: BatchAttempt[] = [];
 
@@ -66,7 +66,7 @@ export class Batch {
     return this.peer;
   }
 
-  get blocks(): Block[] | undefined {
+  get blocks(): DecodedBlock[] | undefined {
     return this.blocksValue;
   }
 
@@ -96,7 +96,7 @@ export class Batch {
   }
 
   /** Downloading -> AwaitingProcessing */
-  downloadSucceeded(blocks: Block[]): void {
+  downloadSucceeded(blocks: DecodedBlock[]): void {
     this.expect(BatchStatus.Downloading, "downloadSucceeded");
     this.blocksValue = blocks;
     this.statusValue = BatchStatus.AwaitingProcessing;
@@ -115,7 +115,7 @@ export class Batch {
   }
 
   /** AwaitingProcessing -> Processing */
-  startProcessing(): Block[] {
+  startProcessing(): DecodedBlock[] {
     this.expect(BatchStatus.AwaitingProcessing, "startProcessing");
     this.statusValue = BatchStatus.Processing;
     return this.blocksValue ?? [];

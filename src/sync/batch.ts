@@ -1,6 +1,6 @@
 import type { PrivateKey } from "@libp2p/interface";
-import { type Block, blockHash, decodeBlock } from "../primitives/block.js";
-import { equalBytes, toHex } from "../primitives/bytes.js";
+import { type DecodedBlock, decodeBlockEnvelope } from "../primitives/block.js";
+import { equalBytes } from "../primitives/bytes.js";
 import { ByteWriter } from "../primitives/codec.js";
 import { sha256 } from "../primitives/hash.js";
 import { verifySignature } from "../primitives/keys.js";
@@ -80,7 +80,7 @@ function sameRequest(a: BatchRequest, b: BatchRequest): boolean {
 
 /** A verified batch: decoded blocks with their hex ids, in the batch's order. */
 export interface OpenedBatch {
-  blocks: Block[];
+  blocks: DecodedBlock[];
   hashes: string[];
 }
 
@@ -102,22 +102,26 @@ export function openBatch(
   const limit = asked.kind === "range" ? Math.min(asked.count, MAX_BATCH_BLOCKS) : asked.hashes.length;
   if (batch.blocks.length > limit)
     throw invalid(`batch holds ${batch.blocks.length} blocks, asked for ${limit}`);
-  const blocks: Block[] = [];
+  const blocks: DecodedBlock[] = [];
   const hashes: string[] = [];
   for (let i = 0; i < batch.blocks.length; i++) {
-    let block: Block;
+    let block: DecodedBlock;
     try {
-      block = decodeBlock(batch.blocks[i]!);
+      block = decodeBlockEnvelope(batch.blocks[i]!);
     } catch (err) {
       throw invalid(`block ${i} does not decode: ${(err as Error).message}`);
     }
-    const hash = blockHash(block);
-    if (!equalBytes(hash, batch.blockHashes[i]!)) throw invalid(`block ${i} does not hash to its listed id`);
-    if (i > 0 && asked.kind === "range" && !equalBytes(block.header.prevHash, batch.blockHashes[i - 1]!)) {
+    if (!equalBytes(block.hash, batch.blockHashes[i]!))
+      throw invalid(`block ${i} does not hash to its listed id`);
+    if (
+      i > 0 &&
+      asked.kind === "range" &&
+      !equalBytes(block.block.header.prevHash, batch.blockHashes[i - 1]!)
+    ) {
       throw invalid(`block ${i} does not extend block ${i - 1}`);
     }
     blocks.push(block);
-    hashes.push(toHex(hash));
+    hashes.push(block.hashHex);
   }
   if (asked.kind === "hashes") {
     // Served blocks must follow the requested order; the server skips only blocks it lacks.

@@ -2,7 +2,7 @@ import type { PeerId, PrivateKey } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { AcceptResult } from "../chain/index.js";
 import { BlockError } from "../consensus/errors.js";
-import type { Block } from "../primitives/block.js";
+import type { DecodedBlock } from "../primitives/block.js";
 import { fromHex, toHex } from "../primitives/bytes.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
@@ -216,7 +216,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
         // An ancestor's height is unknown until it connects.
         const outcome = await this.importOne(peerId, received, block, -1);
         if (!outcome.ok || outcome.result.status !== "orphan") return;
-        wanted = outcome.result.missingAncestor ?? toHex(block.header.prevHash);
+        wanted = outcome.result.missingAncestor ?? toHex(block.block.header.prevHash);
       }
     } catch (err) {
       if (!isSyncError(err)) throw err;
@@ -562,7 +562,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   private async importOne(
     peerId: string,
     received: ReceivedBatch | undefined,
-    block: Block,
+    block: DecodedBlock,
     height: number,
     batch?: Batch,
   ): Promise<ImportOutcome> {

@@ -37,7 +37,7 @@ export type SyncChain = Pick<
   | "getLocator"
   | "findForkPoint"
   | "mainChainRange"
-  | "getBlock"
+  | "getBlockBytes"
   | "getEntry"
   | "entryAtHeight"
   | "processBlock"

@@ -3,6 +3,7 @@ import type { PeerId } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { blockEnvelope } from "../../src/primitives/block.js";
 import { CodecError } from "../../src/primitives/codec.js";
 import { blockHash } from "../../src/primitives/index.js";
 import {
@@ -46,7 +47,7 @@ describe(`sync request handlers under hostile requests (${FUZZ_RUNS} direct case
   beforeAll(async () => {
     await builder.mineMany(CHAIN);
     opened = await openChain(dir.path);
-    for (const b of builder.blocks.slice(1)) await opened.chain.processBlock(b);
+    for (const b of builder.blocks.slice(1)) await opened.chain.processBlock(blockEnvelope(b));
     const privateKey = await generateKeyPair("Ed25519");
     peer = peerIdFromPrivateKey(await generateKeyPair("Ed25519"));
     const ctx = { chain: opened.chain, privateKey, limits: DEFAULT_SYNC_OPTIONS };

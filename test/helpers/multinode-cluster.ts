@@ -2,6 +2,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { createNode, type QuarryNode } from "../../src/node.js";
 import { DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_SIZE, type NodeOptions } from "../../src/options.js";
 import type { Block } from "../../src/primitives/block.js";
+import { blockEnvelope } from "../../src/primitives/block.js";
 import type { SyncOptions } from "../../src/sync/index.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { testAddress } from "./chain-builder.js";
@@ -87,7 +88,7 @@ export async function dialNode(from: QuarryNode, to: QuarryNode): Promise<void> 
 
 /** Imports `blocks` into the node's chain directly (as if it had mined or synced them before). */
 export async function feedBlocks(node: QuarryNode, blocks: readonly Block[]): Promise<void> {
-  for (const block of blocks) await node.chain.processBlock(block);
+  for (const block of blocks) await node.chain.processBlock(blockEnvelope(block));
 }
 
 /** True when every node's tip is the same block. */

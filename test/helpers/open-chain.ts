@@ -4,6 +4,7 @@ import type { OrphanPoolOptions } from "../../src/chain/orphan-pool.js";
 import { SignatureVerifier } from "../../src/chain/signature-verifier.js";
 import { type NetworkParams, REGTEST } from "../../src/consensus/params.js";
 import { ChainStore } from "../../src/store/chain-store.js";
+import type { Clock } from "../../src/util/clock.js";
 
 export interface OpenedChain {
   chain: Chain;
@@ -13,13 +14,15 @@ export interface OpenedChain {
 
 export interface OpenChainOptions {
   params?: NetworkParams;
-  clock?: () => number;
+  clock?: Clock;
   orphanPool?: OrphanPoolOptions;
   /** verify signatures in worker threads (as the node does) instead of inline */
   signatureWorkers?: boolean;
 }
 
 /** A chain over a real LevelDB store in `dir`. The clock defaults to far ahead of regtest genesis. */
+export const FAR_AHEAD_CLOCK: Clock = { nowMs: () => 2_000_000_000_000 };
+
 export async function openChain(dir: string, opts: OpenChainOptions = {}): Promise<OpenedChain> {
   const params = opts.params ?? REGTEST;
   const store = new ChainStore({ location: join(dir, "chain"), network: params.name, create: true });
@@ -28,7 +31,7 @@ export async function openChain(dir: string, opts: OpenChainOptions = {}): Promi
   await store.open();
   const chain = new Chain(
     { params, ...(opts.orphanPool ? { orphanPool: opts.orphanPool } : {}) },
-    { store, clock: opts.clock ?? (() => 2_000_000_000), ...(signatures ? { signatures } : {}) },
+    { store, clock: opts.clock ?? FAR_AHEAD_CLOCK, ...(signatures ? { signatures } : {}) },
   );
   const close = async () => {
     await store.close();

@@ -1,6 +1,7 @@
 import type { SecurityEvent } from "../../src/network/index.js";
 import { penaltyFor } from "../../src/node/penalties.js";
 import type { Block } from "../../src/primitives/block.js";
+import { blockEnvelope } from "../../src/primitives/block.js";
 import type { SyncOptions } from "../../src/sync/options.js";
 import { SyncManager } from "../../src/sync/sync-manager.js";
 import type { PeerOffence, PeerScorer } from "../../src/sync/types.js";
@@ -67,7 +68,7 @@ export async function createSyncNode(
 ): Promise<SyncTestNode> {
   const dir = tempDir("quarry-sync-");
   const opened = await openChain(dir.path, chainOpts);
-  for (const block of blocks) await opened.chain.processBlock(block);
+  for (const block of blocks) await opened.chain.processBlock(blockEnvelope(block));
   const net = await createTestLibp2p();
   const securityLog = new RecordingSecurityLog();
   const scorer = new RecordingScorer(securityLog);

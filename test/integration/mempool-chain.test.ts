@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ReorgEvent } from "../../src/chain/index.js";
 import { REGTEST } from "../../src/consensus/params.js";
 import { Mempool, type TxRemovedEvent } from "../../src/mempool/index.js";
+import { blockEnvelope } from "../../src/primitives/block.js";
 import { type TransferTx, toHex, transactionId } from "../../src/primitives/index.js";
 import { ChainBuilder, testKey, transfer } from "../helpers/chain-builder.js";
 import { type OpenedChain, openChain } from "../helpers/open-chain.js";
@@ -31,7 +32,7 @@ async function setup() {
   // Funding: alice, bob and carol each mine one block (50 coins).
   const builder = ChainBuilder.create();
   for (const k of [alice, bob, carol]) await builder.mine({ miner: k.address });
-  for (const block of builder.blocks.slice(1)) await opened.chain.processBlock(block);
+  for (const block of builder.blocks.slice(1)) await opened.chain.processBlock(blockEnvelope(block));
   await mempool.settled();
   return {
     chain: opened.chain,
@@ -69,7 +70,7 @@ describe("mempool wired to a real chain", () => {
     expect(mempool.size).toBe(4);
 
     const block = await builder.mine({ txs: [a0, b0Other, c0Big] });
-    await chain.processBlock(block);
+    await chain.processBlock(blockEnvelope(block));
     await mempool.settled();
     expect(ctx.failures).toEqual([]);
     expect(mempool.ids()).toEqual([id(a1)]);
@@ -82,7 +83,7 @@ describe("mempool wired to a real chain", () => {
     const next = await builder.mine({
       txs: mempool.selectForBlock(REGTEST.maxBlockTxs, REGTEST.maxBlockBytes),
     });
-    await chain.processBlock(next);
+    await chain.processBlock(blockEnvelope(next));
     await mempool.settled();
     expect(mempool.size).toBe(0);
   });
@@ -96,7 +97,7 @@ describe("mempool wired to a real chain", () => {
     const b0 = transfer(bob, sink, 5n, 0n, 10n);
     await mempool.add(t0);
     await mempool.add(b0);
-    await chain.processBlock(await builder.mine({ txs: [t0, b0] }));
+    await chain.processBlock(blockEnvelope(await builder.mine({ txs: [t0, b0] })));
     await mempool.settled();
     expect(mempool.size).toBe(0);
     const t1 = transfer(alice, sink, 1n, 1n, 10n);
@@ -106,8 +107,8 @@ describe("mempool wired to a real chain", () => {
     expect(mempool.selectForBlock(100, 1_000_000).map(id)).toEqual([t1, d0].map(id));
 
     // New branch, more work: includes b0 but not t0.
-    await chain.processBlock(await fork.mine({ txs: [b0] }));
-    await chain.processBlock(await fork.mine());
+    await chain.processBlock(blockEnvelope(await fork.mine({ txs: [b0] })));
+    await chain.processBlock(blockEnvelope(await fork.mine()));
     await mempool.settled();
     expect(ctx.failures).toEqual([]);
     expect(reorgs).toHaveLength(1);
@@ -121,7 +122,7 @@ describe("mempool wired to a real chain", () => {
     expect(ctx.removed.find((e) => e.id === id(d0))?.reason).toBe("unaffordable");
     const template = mempool.selectForBlock(REGTEST.maxBlockTxs, REGTEST.maxBlockBytes);
     expect(template.map(id)).toEqual([t0, t1].map(id));
-    await chain.processBlock(await fork.mine({ txs: template }));
+    await chain.processBlock(blockEnvelope(await fork.mine({ txs: template })));
     await mempool.settled();
     expect(mempool.size).toBe(0);
     expect((await chain.getAccounts([dave.address])).get(toHex(dave.address))?.balance).toBe(1000n);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Chain } from "../../src/chain/index.js";
 import { BlockErrorCode } from "../../src/consensus/errors.js";
 import { blockGossipHandler, type NetworkHost } from "../../src/network/index.js";
+import { blockEnvelope } from "../../src/primitives/block.js";
 import { blockHash, encodeBlock, toHex } from "../../src/primitives/index.js";
 import { ChainBuilder } from "../helpers/chain-builder.js";
 import { startLocalHost, stopAll } from "../helpers/network-helpers.js";
@@ -53,7 +54,7 @@ describe("gossip (real libp2p and a real Chain behind every node)", () => {
     const block = await builder.mine();
     const [publisher] = nodes;
     const started = Date.now();
-    await publisher!.chain.processBlock(block);
+    await publisher!.chain.processBlock(blockEnvelope(block));
     await publisher!.host.publishBlock(encodeBlock(block));
     await waitFor(() => nodes.every((n) => n.chain.height === 1), 5_000, "all nodes at height 1");
     console.log(`gossip: block imported by all 5 in ${Date.now() - started} ms`);
@@ -93,7 +94,7 @@ describe("gossip (real libp2p and a real Chain behind every node)", () => {
     const [publisher, ...receivers] = nodes.slice(1);
     const burst = await builder.mineMany(60);
     for (const block of burst) {
-      await publisher!.chain.processBlock(block);
+      await publisher!.chain.processBlock(blockEnvelope(block));
       await publisher!.host.publishBlock(encodeBlock(block));
     }
     const target = burst.length + 1;
@@ -135,7 +136,7 @@ describe("gossip relay on a line A – B – C", () => {
 
     const builder = ChainBuilder.create();
     const block1 = await builder.mine();
-    await a.chain.processBlock(block1);
+    await a.chain.processBlock(blockEnvelope(block1));
     await a.host.publishBlock(encodeBlock(block1));
     await waitFor(() => c.chain.height === 1, 5_000, "C imported block 1 through B");
 
@@ -153,7 +154,7 @@ describe("gossip relay on a line A – B – C", () => {
     // A barrier: a block B publishes afterwards travels the same B -> C stream, so once C has it,
     // anything B had relayed before would have arrived too.
     const block2 = await builder.mine();
-    await b.chain.processBlock(block2);
+    await b.chain.processBlock(blockEnvelope(block2));
     await b.host.publishBlock(encodeBlock(block2));
     await waitFor(() => c.chain.height === 2, 5_000, "C imported block 2 from B");
     expect(c.host.verdicts.total({ code: BlockErrorCode.BAD_MERKLE_ROOT })).toBe(0);

@@ -10,6 +10,7 @@ import {
   NetworkErrorCode,
   type NetworkHost,
 } from "../../src/network/index.js";
+import { blockEnvelope } from "../../src/primitives/block.js";
 import { encodeBlock, toHex } from "../../src/primitives/index.js";
 import { ChainBuilder } from "../helpers/chain-builder.js";
 import { startLocalHost } from "../helpers/network-helpers.js";
@@ -66,7 +67,7 @@ describe("a malicious peer on plain libp2p", () => {
     const builder = ChainBuilder.create();
     const opened: OpenedChain = await openChain(`${tmp.path}/chain`);
     cleanups.push(() => opened.close());
-    for (const b of await builder.mineMany(3)) await opened.chain.processBlock(b);
+    for (const b of await builder.mineMany(3)) await opened.chain.processBlock(blockEnvelope(b));
     const tipBefore = toHex(opened.chain.tip.hash);
 
     let peerDb = new LevelPeerDb({ location: `${tmp.path}/peers` });

@@ -18,7 +18,6 @@ import {
   signPackage,
 } from "../../package/index.js";
 import { decodeAddress } from "../../primitives/address.js";
-import { encodeBlock } from "../../primitives/block.js";
 import { fromHex, toHex, wipe } from "../../primitives/bytes.js";
 import { addressHashOf } from "../../primitives/keys.js";
 import { silentLogger } from "../../util/logger.js";
@@ -83,10 +82,10 @@ export const exportBlocksCommand: Command = {
           throw new CliError(`--to ${to} is above the local tip (height ${local.chain.height})`);
         for (let h = from; h <= to; h++) {
           const entry = local.chain.entryAtHeight(h);
-          const block = entry ? await local.chain.getBlock(entry.hashHex) : undefined;
+          const block = entry ? await local.chain.getBlockBytes(entry.hashHex) : undefined;
           if (!entry || !block)
             throw new CliError(`block at height ${h} is missing from the store`, 3, "CLI_FAILED");
-          blocks.push(encodeBlock(block));
+          blocks.push(block);
           hashes.push(entry.hash);
         }
       } finally {

@@ -1,5 +1,4 @@
 import type { PeerId, PrivateKey } from "@libp2p/interface";
-import { encodeBlock } from "../../primitives/block.js";
 import type { BlockIndexEntry } from "../../store/records.js";
 import { signBatch } from "../batch.js";
 import {
@@ -33,9 +32,9 @@ export async function serveBatch(
   const hashes: Uint8Array[] = [];
   let bytes = 0;
   for (const entry of entries) {
-    const block = await ctx.chain.getBlock(entry.hashHex);
-    if (!block) break;
-    const encoded = encodeBlock(block);
+    // Served exactly as stored: the bytes the block arrived or was mined with.
+    const encoded = await ctx.chain.getBlockBytes(entry.hashHex);
+    if (!encoded) break;
     if (blocks.length > 0 && bytes + encoded.length > ctx.limits.maxBatchBytes) break;
     bytes += encoded.length;
     blocks.push(encoded);

@@ -2,8 +2,11 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Chain, type ChainMetrics } from "../../../src/chain/index.js";
 import { REGTEST } from "../../../src/consensus/params.js";
+import { prepareBlock } from "../../../src/miner/block-template.js";
+import { blockEnvelope } from "../../../src/primitives/block.js";
 import { ChainStore } from "../../../src/store/chain-store.js";
 import { mineHeader } from "../../helpers/chain-builder.js";
+import { FAR_AHEAD_CLOCK } from "../../helpers/open-chain.js";
 import { tempDir } from "../../helpers/temp-dir.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -22,17 +25,17 @@ describe("Chain metrics dependency", () => {
     const store = new ChainStore({ location: join(dir.path, "chain"), network: REGTEST.name });
     await store.open();
     cleanups.push(() => store.close());
-    const chain = new Chain({ params: REGTEST }, { store, clock: () => 2_000_000_000, metrics });
+    const chain = new Chain({ params: REGTEST }, { store, clock: FAR_AHEAD_CLOCK, metrics });
     await chain.open();
 
-    const template = await chain.prepareBlock(new Uint8Array(20).fill(1), []);
-    const block = { ...template, header: mineHeader(template.header) };
+    const template = await prepareBlock(chain, new Uint8Array(20).fill(1), []);
+    const block = blockEnvelope({ ...template, header: mineHeader(template.header) });
     await chain.processBlock(block);
     await chain.processBlock(block);
-    const broken = {
+    const broken = blockEnvelope({
       ...template,
       header: mineHeader({ ...template.header, merkleRoot: new Uint8Array(32) }),
-    };
+    });
     await expect(chain.processBlock(broken)).rejects.toThrow();
 
     expect(observed.map((o) => o.result)).toEqual(["connected", "duplicate", "error"]);

@@ -2,15 +2,25 @@ import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ReorgEvent } from "../../../src/chain/events.js";
+import { verifyTipState } from "../../../src/chain/verify.js";
 import { encodeAccount } from "../../../src/consensus/account.js";
 import { BlockError, BlockErrorCode } from "../../../src/consensus/errors.js";
 import { blockSubsidy, REGTEST } from "../../../src/consensus/params.js";
 import { compactToTarget, hashToBigInt } from "../../../src/consensus/pow.js";
-import { type Block, blockHash, headerHash, toHex, transactionId } from "../../../src/primitives/index.js";
+import { prepareBlock } from "../../../src/miner/block-template.js";
+import {
+  type Block,
+  blockEnvelope,
+  blockHash,
+  headerHash,
+  toHex,
+  transactionId,
+} from "../../../src/primitives/index.js";
 import { ChainStore } from "../../../src/store/chain-store.js";
 import { StoreError, StoreErrorCode } from "../../../src/store/errors.js";
 import { keys, SCHEMA_VERSION } from "../../../src/store/layout.js";
 import { BlockStatus } from "../../../src/store/records.js";
+import { manualClock } from "../../../src/util/clock.js";
 import { ChainBuilder, mineHeader, testKey, transfer } from "../../helpers/chain-builder.js";
 import { type OpenedChain, openChain } from "../../helpers/open-chain.js";
 import { tempDir } from "../../helpers/temp-dir.js";
@@ -38,7 +48,7 @@ async function open(opts: Parameters<typeof openChain>[1] = {}): Promise<OpenedC
 }
 
 async function feed(o: OpenedChain, blocks: readonly Block[]): Promise<void> {
-  for (const block of blocks) await o.chain.processBlock(block);
+  for (const block of blocks) await o.chain.processBlock(blockEnvelope(block));
 }
 
 function codeOf(err: unknown): string {
@@ -129,8 +139,8 @@ describe("fork choice and reorgs", () => {
     const reorgs: ReorgEvent[] = [];
     o.chain.on("reorg", (r) => reorgs.push(r));
     const [s2, s3] = await side.mineMany(2, { miner: carol.address });
-    expect((await o.chain.processBlock(s2!)).status).toBe("side-branch");
-    expect((await o.chain.processBlock(s3!)).status).toBe("connected");
+    expect((await o.chain.processBlock(blockEnvelope(s2!))).status).toBe("side-branch");
+    expect((await o.chain.processBlock(blockEnvelope(s3!))).status).toBe("connected");
     expect(o.chain.tip.hashHex).toBe(toHex(blockHash(s3!)));
     expect(reorgs).toHaveLength(1);
     expect(reorgs[0]!.depth).toBe(1);
@@ -151,8 +161,8 @@ describe("fork choice and reorgs", () => {
     const side = main.fork(2);
     const first = await main.mine({ miner: alice.address });
     const second = await side.mine({ miner: bob.address });
-    await o.chain.processBlock(first);
-    expect((await o.chain.processBlock(second)).status).toBe("side-branch");
+    await o.chain.processBlock(blockEnvelope(first));
+    expect((await o.chain.processBlock(blockEnvelope(second))).status).toBe("side-branch");
     expect(o.chain.tip.hashHex).toBe(toHex(blockHash(first)));
   });
 
@@ -178,7 +188,7 @@ describe("fork choice and reorgs", () => {
     );
     expect(o.chain.tip.hashHex).toBe(toHex(blockHash(side.tip)));
     expect(toHex(o.chain.tip.header.stateRoot)).toBe(toHex(side.tip.header.stateRoot));
-    await o.chain.verifyTipState();
+    await verifyTipState(o.store, o.chain.tip);
     const accounts = await o.chain.getAccounts([alice.address, bob.address]);
     expect(accounts.get(toHex(alice.address))).toEqual(side.account(alice.address));
     expect(accounts.has(toHex(bob.address))).toBe(false);
@@ -198,23 +208,23 @@ describe("fork choice and reorgs", () => {
     const overspend = transfer(alice, bob.address, blockSubsidy(1, REGTEST) * 2n, 0n);
     const s3 = await side.mine({ txs: [overspend], mutate: () => {} });
     const [s4, s5] = await side.mineMany(2);
-    await o.chain.processBlock(s2);
-    await o.chain.processBlock(s3);
+    await o.chain.processBlock(blockEnvelope(s2));
+    await o.chain.processBlock(blockEnvelope(s3));
     // s4 completes the branch with more work: connecting it reaches s3, which fails.
-    expect(await rejection(o.chain.processBlock(s4!))).toBe(BlockErrorCode.INVALID_ANCESTOR);
+    expect(await rejection(o.chain.processBlock(blockEnvelope(s4!)))).toBe(BlockErrorCode.INVALID_ANCESTOR);
     expect(o.chain.tip.hashHex).toBe(oldTip);
     expect(o.chain.getEntry(toHex(blockHash(s3)))?.status).toBe(BlockStatus.Invalid);
     expect(o.chain.getEntry(toHex(blockHash(s4!)))?.status).toBe(BlockStatus.InvalidChild);
     expect(invalidEvents).toContain(BlockErrorCode.BAD_TX);
     // Descendants and re-sends are refused without work.
-    expect(await rejection(o.chain.processBlock(s5!))).toBe(BlockErrorCode.INVALID_ANCESTOR);
-    expect(await rejection(o.chain.processBlock(s3))).toBe(BlockErrorCode.KNOWN_INVALID);
-    await o.chain.verifyTipState();
+    expect(await rejection(o.chain.processBlock(blockEnvelope(s5!)))).toBe(BlockErrorCode.INVALID_ANCESTOR);
+    expect(await rejection(o.chain.processBlock(blockEnvelope(s3)))).toBe(BlockErrorCode.KNOWN_INVALID);
+    await verifyTipState(o.store, o.chain.tip);
     // The marks survive a restart.
     await o.close();
     const again = await open();
     expect(again.chain.tip.hashHex).toBe(oldTip);
-    expect(await rejection(again.chain.processBlock(s3))).toBe(BlockErrorCode.KNOWN_INVALID);
+    expect(await rejection(again.chain.processBlock(blockEnvelope(s3)))).toBe(BlockErrorCode.KNOWN_INVALID);
   });
 
   it("a block with a wrong state root is BLOCK_BAD_STATE_ROOT and the tip does not move", async () => {
@@ -222,7 +232,7 @@ describe("fork choice and reorgs", () => {
     const o = await open();
     const tip = o.chain.tip.hashHex;
     const bad = await main.mine({ mutate: (b) => (b.header.stateRoot = new Uint8Array(32).fill(7)) });
-    expect(await rejection(o.chain.processBlock(bad))).toBe(BlockErrorCode.BAD_STATE_ROOT);
+    expect(await rejection(o.chain.processBlock(blockEnvelope(bad)))).toBe(BlockErrorCode.BAD_STATE_ROOT);
     expect(o.chain.tip.hashHex).toBe(tip);
   });
 });
@@ -236,10 +246,12 @@ describe("block templates", () => {
     const gap = transfer(alice, bob.address, 1n, 5n); // nonce gap: does not apply yet
     const broke = transfer(carol, bob.address, 1n, 0n); // carol has nothing
     const next = transfer(alice, carol.address, 100n, 1n, 3n);
-    const template = await o.chain.prepareBlock(carol.address, [good, gap, broke, next]);
+    const template = await prepareBlock(o.chain, carol.address, [good, gap, broke, next]);
     expect(template.txs.slice(1)).toEqual([good, next]);
     expect(template.txs[0]).toMatchObject({ height: 2, amount: blockSubsidy(2, REGTEST) + 10n });
-    const result = await o.chain.processBlock({ ...template, header: mineHeader(template.header) });
+    const result = await o.chain.processBlock(
+      blockEnvelope({ ...template, header: mineHeader(template.header) }),
+    );
     expect(result.status).toBe("connected");
     const accounts = await o.chain.getAccounts([carol.address]);
     expect(accounts.get(toHex(carol.address))?.balance).toBe(blockSubsidy(2, REGTEST) + 10n + 100n);
@@ -253,10 +265,10 @@ describe("orphans", () => {
     const [b1, b2, b3] = await main.mineMany(3);
     const orphanEvents: string[] = [];
     o.chain.on("orphan", (e) => orphanEvents.push(e.missingAncestor));
-    expect((await o.chain.processBlock(b3!)).status).toBe("orphan");
-    expect((await o.chain.processBlock(b2!)).status).toBe("orphan");
+    expect((await o.chain.processBlock(blockEnvelope(b3!))).status).toBe("orphan");
+    expect((await o.chain.processBlock(blockEnvelope(b2!))).status).toBe("orphan");
     expect(orphanEvents).toEqual([toHex(blockHash(b2!)), toHex(blockHash(b1!))]);
-    expect((await o.chain.processBlock(b1!)).status).toBe("connected");
+    expect((await o.chain.processBlock(blockEnvelope(b1!))).status).toBe("connected");
     expect(o.chain.height).toBe(3);
     expect(o.chain.orphanCount).toBe(0);
   });
@@ -265,7 +277,7 @@ describe("orphans", () => {
     const main = ChainBuilder.create();
     const o = await open({ orphanPool: { maxCount: 3, maxBytes: 1 << 20, expirySeconds: 60 } });
     const blocks = await main.mineMany(8);
-    for (const block of blocks.slice(1)) await o.chain.processBlock(block);
+    for (const block of blocks.slice(1)) await o.chain.processBlock(blockEnvelope(block));
     expect(o.chain.orphanCount).toBe(3);
   });
 
@@ -273,22 +285,22 @@ describe("orphans", () => {
     const main = ChainBuilder.create();
     const o = await open({ orphanPool: { maxCount: 100, maxBytes: 400, expirySeconds: 60 } });
     const blocks = await main.mineMany(8);
-    for (const block of blocks.slice(1)) await o.chain.processBlock(block);
+    for (const block of blocks.slice(1)) await o.chain.processBlock(blockEnvelope(block));
     // an empty block is 157 bytes: two fit in 400
     expect(o.chain.orphanCount).toBe(2);
   });
 
   it("expires orphans", async () => {
-    let now = 2_000_000_000;
+    const clock = manualClock(2_000_000_000_000);
     const main = ChainBuilder.create();
     const o = await open({
-      clock: () => now,
+      clock,
       orphanPool: { maxCount: 100, maxBytes: 1 << 20, expirySeconds: 60 },
     });
     const blocks = await main.mineMany(4);
-    await o.chain.processBlock(blocks[2]!);
-    now += 61;
-    await o.chain.processBlock(blocks[3]!);
+    await o.chain.processBlock(blockEnvelope(blocks[2]!));
+    clock.advanceMs(61_000);
+    await o.chain.processBlock(blockEnvelope(blocks[3]!));
     expect(o.chain.orphanCount).toBe(1);
   });
 
@@ -300,7 +312,9 @@ describe("orphans", () => {
     let header = b2!.header;
     for (let nonce = 0n; hashToBigInt(headerHash(header)) <= limit; nonce++)
       header = { ...b2!.header, nonce };
-    expect(await rejection(o.chain.processBlock({ ...b2!, header }))).toBe(BlockErrorCode.HIGH_HASH);
+    expect(await rejection(o.chain.processBlock(blockEnvelope({ ...b2!, header })))).toBe(
+      BlockErrorCode.HIGH_HASH,
+    );
     expect(o.chain.orphanCount).toBe(0);
   });
 });

@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type NetworkParams, REGTEST } from "../../../src/consensus/params.js";
+import { prepareBlock } from "../../../src/miner/block-template.js";
 import { MinerPool, type MinerPoolEvents } from "../../../src/miner/index.js";
 import { BlockProducer, type BlockProducerEvents } from "../../../src/node/block-producer.js";
-import { type OpenedChain, openChain } from "../../helpers/open-chain.js";
+import { blockEnvelope } from "../../../src/primitives/block.js";
+import { FAR_AHEAD_CLOCK, type OpenedChain, openChain } from "../../helpers/open-chain.js";
 import { tempDir } from "../../helpers/temp-dir.js";
 
 // Real chain (LevelDB), real worker threads from dist/src/miner/worker.js (`npm test` builds first).
@@ -24,7 +26,7 @@ async function setup(params: NetworkParams = REGTEST): Promise<{ opened: OpenedC
   const dir = tempDir();
   cleanups.push(dir.cleanup);
   // A fixed clock: every template on one tip is the same block, as after the ASERT ramp.
-  const opened = await openChain(dir.path, { params, clock: () => 2_000_000_000 });
+  const opened = await openChain(dir.path, { params, clock: FAR_AHEAD_CLOCK });
   cleanups.push(opened.close);
   const pool = new MinerPool({ threads: 1 });
   await pool.start();
@@ -47,9 +49,9 @@ describe("BlockProducer", () => {
     const { opened, pool } = await setup();
     const { chain } = opened;
     // The producer's first template, built the same way: the same bytes, since the clock is fixed.
-    const template = await chain.prepareBlock(recipient, []);
+    const template = await prepareBlock(chain, recipient, []);
     // The first solution reaches the chain by another path before the producer imports it.
-    pool.once("found", ({ header }) => void chain.processBlock({ ...template, header }));
+    pool.once("found", ({ header }) => void chain.processBlock(blockEnvelope({ ...template, header })));
     const producer = new BlockProducer(
       { recipient, refreshMs: 60_000, maxBlocks: 1 },
       { chain, pool, selectTransactions: () => [] },

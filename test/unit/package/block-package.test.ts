@@ -47,7 +47,8 @@ describe("block package format", () => {
     const opened = openPackage(decoded, REGTEST.networkId, publicKeyFromSeed(SIGNER.seed));
     expect(opened.fromHeight).toBe(1);
     expect(opened.hashes).toEqual(hashes.map(toHex));
-    expect(opened.blocks.map(encodeBlock)).toEqual(encoded);
+    expect(opened.blocks.map((b) => encodeBlock(b.block))).toEqual(encoded);
+    expect(opened.blocks.map((b) => b.bytes)).toEqual(encoded);
     expect(opened.signer).toEqual(SIGNER.publicKey);
   });
 

@@ -12,6 +12,7 @@ import {
   signPackage,
 } from "../../../src/package/index.js";
 import { type Block, blockHash, encodeBlock, toHex } from "../../../src/primitives/index.js";
+import type { Clock } from "../../../src/util/clock.js";
 import { ChainBuilder, testKey } from "../../helpers/chain-builder.js";
 import { type OpenedChain, openChain } from "../../helpers/open-chain.js";
 import { tempDir } from "../../helpers/temp-dir.js";
@@ -22,7 +23,7 @@ import { tempDir } from "../../helpers/temp-dir.js";
  */
 
 const SIGNER = testKey(50);
-const CLOCK = () => 2_000_000_000;
+const CLOCK: Clock = { nowMs: () => 2_000_000_000_000 };
 const cleanups: (() => Promise<void> | void)[] = [];
 
 afterEach(async () => {

@@ -2,6 +2,7 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { beforeAll, describe, expect, it } from "vitest";
 import { REGTEST } from "../../../src/consensus/params.js";
 import { type Block, blockHash, encodeBlock } from "../../../src/primitives/block.js";
+import { transactionId } from "../../../src/primitives/transaction.js";
 import { openBatch, signBatch, verifyBatchSignature } from "../../../src/sync/batch.js";
 import type { BatchRequest, SignedBatch } from "../../../src/sync/codec.js";
 import { SyncError, SyncErrorCode } from "../../../src/sync/errors.js";
@@ -33,7 +34,11 @@ describe("signed batches", () => {
 
   it("a batch signed by the peer's identity key verifies and opens to its blocks", () => {
     const opened = openBatch(batch, asked, key.publicKey.raw, REGTEST.networkId);
-    expect(opened.blocks).toEqual(blocks);
+    expect(opened.blocks.map((b) => b.block)).toEqual(blocks);
+    // The envelope carries the received bytes and the ids computed from them.
+    expect(opened.blocks.map((b) => b.bytes)).toEqual(batch.blocks);
+    expect(opened.blocks.map((b) => b.hash)).toEqual(blocks.map(blockHash));
+    expect(opened.blocks.map((b) => b.txIds)).toEqual(blocks.map((b) => b.txs.map(transactionId)));
     expect(opened.hashes).toHaveLength(4);
   });
 

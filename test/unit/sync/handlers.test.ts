@@ -1,6 +1,7 @@
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { PeerId } from "@libp2p/interface";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { blockEnvelope } from "../../../src/primitives/block.js";
 import { fromHex } from "../../../src/primitives/bytes.js";
 import {
   decodeLocatorResponse,
@@ -29,7 +30,7 @@ describe("sync handlers clamp request bounds", () => {
   beforeAll(async () => {
     const builder = ChainBuilder.create();
     opened = await openChain(dir.path);
-    for (const block of await builder.mineMany(80)) await opened.chain.processBlock(block);
+    for (const block of await builder.mineMany(80)) await opened.chain.processBlock(blockEnvelope(block));
     ctx = {
       chain: opened.chain,
       privateKey: await generateKeyPair("Ed25519"),
