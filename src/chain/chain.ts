@@ -1,15 +1,13 @@
 import type { Account } from "../consensus/account.js";
-import { checkBlockBody, checkHeader } from "../consensus/block-rules.js";
 import { powLimit } from "../consensus/difficulty.js";
 import { BlockError, BlockErrorCode } from "../consensus/errors.js";
-import { genesisBlock } from "../consensus/genesis.js";
 import type { NetworkParams } from "../consensus/params.js";
-import { checkProofOfWork, workFromBits } from "../consensus/pow.js";
+import { checkProofOfWork } from "../consensus/pow.js";
 import type { TreeNodeReader } from "../consensus/state-tree.js";
-import { type Block, blockEnvelope, type DecodedBlock } from "../primitives/block.js";
+import type { Block, DecodedBlock } from "../primitives/block.js";
 import { equalBytes, fromHex, toHex } from "../primitives/bytes.js";
 import type { Transaction } from "../primitives/transaction.js";
-import { type ChainStore, StoreBatch } from "../store/chain-store.js";
+import type { ChainStore } from "../store/chain-store.js";
 import { StoreError, StoreErrorCode } from "../store/errors.js";
 import { type BlockIndexEntry, BlockStatus } from "../store/records.js";
 import { type Clock, nowSeconds, systemClock } from "../util/clock.js";
@@ -17,11 +15,12 @@ import { type Logger, silentLogger } from "../util/logger.js";
 import { LruCache } from "../util/lru.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 import { BlockIndex } from "./block-index.js";
-import { type ChainContext, connectBlock, markInvalid } from "./connect.js";
+import type { ChainContext } from "./connect.js";
 import type { ChainEvents } from "./events.js";
+import { type IntakeContext, validateNewBlock, writeGenesis } from "./new-block.js";
 import { DEFAULT_ORPHAN_POOL, OrphanPool, type OrphanPoolOptions } from "./orphan-pool.js";
-import { activateBestChain, type ConnectFailures } from "./reorg.js";
-import { type SignatureVerifier, SignatureVerifierError } from "./signature-verifier.js";
+import { activateBestChain, storeAndActivate } from "./reorg.js";
+import type { SignatureVerifier } from "./signature-verifier.js";
 import { verifyTipState } from "./verify.js";
 
 export interface ChainOptions {
@@ -55,18 +54,6 @@ export interface AcceptResult {
   missingAncestor?: string;
 }
 
-// Failures that say nothing about the block id itself (the body may have been swapped in transit,
-// or the work was never verified): never persisted as invalid, so a correct copy can still arrive.
-const NOT_PERSISTED = new Set<string>([
-  BlockErrorCode.BAD_MERKLE_ROOT,
-  BlockErrorCode.HIGH_HASH,
-  BlockErrorCode.BAD_BITS,
-  BlockErrorCode.BAD_DIFFICULTY,
-  BlockErrorCode.BAD_VERSION,
-  BlockErrorCode.BAD_PREV,
-  BlockErrorCode.TIME_TOO_NEW,
-]);
-
 /**
  * The chain service: block intake (orphans, validation, invalid marks), fork choice and the main
  * chain's state. Every block that passes header and body checks is stored, on whatever branch;
@@ -87,6 +74,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
   private readonly orphans: OrphanPool;
   /** blocks rejected without being stored, so a re-send is refused without work */
   private readonly recentlyRejected = new LruCache<string, string>(4096);
+  private readonly intake: IntakeContext;
   private queue: Promise<unknown> = Promise.resolve();
   private opened = false;
 
@@ -107,6 +95,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
       log: this.log,
       emit: (event, payload) => this.emit(event, payload),
     };
+    this.intake = { ...this.ctx, recentlyRejected: this.recentlyRejected, signatures: this.signatures };
   }
 
   /**
@@ -116,7 +105,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
   async open(): Promise<void> {
     if (this.opened) return;
     for await (const entry of this.store.indexEntries()) this.index.add(entry);
-    if (this.index.size === 0) await this.writeGenesis();
+    if (this.index.size === 0) await writeGenesis(this.ctx);
     for (const hash of await this.store.mainChainHashes()) {
       const entry = this.index.get(toHex(hash));
       if (!entry)
@@ -291,8 +280,8 @@ export class Chain extends TypedEmitter<ChainEvents> {
       throw new BlockError({ code: BlockErrorCode.INVALID_ANCESTOR }, `parent ${parentHex} is invalid`);
     }
 
-    const entry = await this.validateNewBlock(decoded, parent);
-    const failure = (await this.storeAndActivate(entry, parent, decoded)).get(hashHex);
+    const entry = await validateNewBlock(this.intake, decoded, parent, nowSeconds(this.clock));
+    const failure = (await storeAndActivate(this.ctx, entry, parent, decoded)).get(hashHex);
     if (failure) throw failure;
     if (entry.status === BlockStatus.InvalidChild) {
       throw new BlockError(
@@ -307,33 +296,6 @@ export class Chain extends TypedEmitter<ChainEvents> {
     };
     await this.acceptOrphansOf(hashHex);
     return result;
-  }
-
-  /**
-   * Stores a validated block and moves the main chain. A block on the tip is stored by its own
-   * connect batch (one write); any other is stored first, then fork choice runs. The index learns
-   * of the block only once a write holding it succeeded.
-   */
-  private async storeAndActivate(
-    entry: BlockIndexEntry,
-    parent: BlockIndexEntry,
-    decoded: DecodedBlock,
-  ): Promise<ConnectFailures> {
-    if (parent !== this.index.tip) {
-      await this.store.write(new StoreBatch().putBlock(decoded).putIndex(entry));
-      this.index.add(entry);
-      return activateBestChain(this.ctx, decoded);
-    }
-    const failures: ConnectFailures = new Map();
-    try {
-      await connectBlock(this.ctx, entry, decoded, true);
-    } catch (err) {
-      if (!(err instanceof BlockError)) throw err;
-      await markInvalid(this.ctx, entry, err.type.code, decoded);
-      failures.set(entry.hashHex, err);
-    }
-    for (const [hash, err] of await activateBestChain(this.ctx)) failures.set(hash, err);
-    return failures;
   }
 
   private acceptOrphan(decoded: DecodedBlock): AcceptResult {
@@ -358,100 +320,5 @@ export class Chain extends TypedEmitter<ChainEvents> {
         }
       }
     }
-  }
-
-  /** Header and body checks; returns the new block's index entry (not yet stored or indexed). */
-  private async validateNewBlock(decoded: DecodedBlock, parent: BlockIndexEntry): Promise<BlockIndexEntry> {
-    const { block, hash, hashHex } = decoded;
-    const height = parent.height + 1;
-    const entry: BlockIndexEntry = {
-      hash,
-      hashHex,
-      header: block.header,
-      height,
-      chainWork: parent.chainWork + workFromBits(block.header.bits),
-      status: BlockStatus.Data,
-      invalidCode: "",
-      sequence: this.index.nextSequence,
-      block1Time: height === 1 ? block.header.time : parent.block1Time,
-    };
-    try {
-      checkHeader(
-        block.header,
-        hash,
-        {
-          parentHash: parent.hash,
-          medianTimePast: this.index.medianTimePast(parent),
-          expectedBits: this.index.childBits(parent),
-          nowSeconds: nowSeconds(this.clock),
-        },
-        this.params,
-      );
-      await this.verifySignaturesAhead(decoded);
-      const verifier = this.signatures;
-      checkBlockBody(
-        block,
-        height,
-        this.params,
-        verifier ? (id) => verifier.isVerified(id) : undefined,
-        decoded.txIds,
-      );
-    } catch (err) {
-      if (err instanceof BlockError) await this.rejectNewBlock(entry, err);
-      throw err;
-    }
-    return entry;
-  }
-
-  /** Fills the signature cache for a block; failures fall back to inline checks in the rules. */
-  private async verifySignaturesAhead(decoded: DecodedBlock): Promise<void> {
-    if (!this.signatures || decoded.block.txs.length < 2) return;
-    try {
-      await this.signatures.verifyTransactions(decoded.block.txs, decoded.txIds);
-    } catch (err) {
-      if (!(err instanceof SignatureVerifierError)) throw err;
-      this.log.warn({ err }, "signature workers failed; verifying inline");
-    }
-  }
-
-  private async rejectNewBlock(entry: BlockIndexEntry, err: BlockError): Promise<void> {
-    const code = err.type.code;
-    this.log.warn({ hash: entry.hashHex, height: entry.height, code }, "rejected block");
-    this.emit("invalidBlock", { hash: entry.hashHex, code });
-    if (err.action === "ignore") return;
-    if (NOT_PERSISTED.has(code)) {
-      this.recentlyRejected.set(entry.hashHex, code);
-      return;
-    }
-    // The header met its proof of work and the block is provably bad: remember it for good.
-    entry.status = BlockStatus.Invalid;
-    entry.invalidCode = code;
-    await this.store.write(new StoreBatch().putIndex(entry));
-    this.index.add(entry);
-  }
-
-  private async writeGenesis(): Promise<void> {
-    const genesis = blockEnvelope(genesisBlock(this.params));
-    const { hash, block } = genesis;
-    const entry: BlockIndexEntry = {
-      hash,
-      hashHex: genesis.hashHex,
-      header: block.header,
-      height: 0,
-      chainWork: workFromBits(block.header.bits),
-      status: BlockStatus.Valid,
-      invalidCode: "",
-      sequence: 0,
-      block1Time: 0,
-    };
-    await this.store.write(
-      new StoreBatch()
-        .putBlock(genesis)
-        .putIndex(entry)
-        .putUndo(hash, { accounts: [] })
-        .putMainChain(0, hash)
-        .putTip(hash),
-    );
-    this.index.add(entry);
   }
 }

@@ -2,6 +2,7 @@ import { BlockError } from "../consensus/errors.js";
 import type { DecodedBlock } from "../primitives/block.js";
 import { toHex } from "../primitives/bytes.js";
 import { type TransferTx, TxType } from "../primitives/transaction.js";
+import { StoreBatch } from "../store/chain-store.js";
 import type { BlockIndexEntry } from "../store/records.js";
 import {
   type ChainContext,
@@ -15,6 +16,34 @@ import type { BlockRef, ReorgEvent } from "./events.js";
 
 /** Blocks that failed to connect while the chain moved, by hash: what the caller reports. */
 export type ConnectFailures = Map<string, BlockError>;
+
+/**
+ * Stores a validated block and moves the main chain. A block on the tip is stored by its own
+ * connect batch (one write); any other is stored first, then fork choice runs. The index learns of
+ * the block only once a write holding it succeeded. Returns the blocks that failed to connect.
+ */
+export async function storeAndActivate(
+  ctx: ChainContext,
+  entry: BlockIndexEntry,
+  parent: BlockIndexEntry,
+  block: DecodedBlock,
+): Promise<ConnectFailures> {
+  if (parent !== ctx.index.tip) {
+    await ctx.store.write(new StoreBatch().putBlock(block).putIndex(entry));
+    ctx.index.add(entry);
+    return activateBestChain(ctx, block);
+  }
+  const failures: ConnectFailures = new Map();
+  try {
+    await connectBlock(ctx, entry, block, true);
+  } catch (err) {
+    if (!(err instanceof BlockError)) throw err;
+    await markInvalid(ctx, entry, err.type.code, block);
+    failures.set(entry.hashHex, err);
+  }
+  for (const [hash, err] of await activateBestChain(ctx)) failures.set(hash, err);
+  return failures;
+}
 
 /**
  * Moves the main chain to the best valid branch, retrying after every invalid block found.

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { SignatureVerifier } from "../../../src/chain/signature-verifier.js";
 import { TxErrorCode } from "../../../src/consensus/errors.js";
 import { DEVNET } from "../../../src/consensus/params.js";
 import {
@@ -132,5 +133,24 @@ describe("mempool admission", () => {
     await Promise.all(keys.map((k) => pool!.add(transfer(k, to, 1n, 0n))));
     expect(state.reads - before).toBe(1);
     expect(pool.size).toBe(20);
+  });
+
+  it("one signature check: a transfer admitted through the shared verifier is in the cache the chain reads", async () => {
+    const signatures = new SignatureVerifier({ threads: 0 });
+    pool = await startedPool(new MapState().set(alice, 1000n), {}, { signatures });
+    const tx = transfer(alice, to, 10n, 0n, 2n);
+    const id = toHex(transactionId(tx));
+    expect(signatures.isVerified(id)).toBe(false);
+    await pool.add(tx);
+    expect(signatures.isVerified(id)).toBe(true);
+  });
+
+  it("TX_BAD_SIGNATURE through the shared verifier: refused and not cached", async () => {
+    const signatures = new SignatureVerifier({ threads: 0 });
+    pool = await startedPool(new MapState().set(alice, 1000n), {}, { signatures });
+    const tx = { ...transfer(alice, to, 10n, 0n, 2n), amount: 11n };
+    expect(await codeOf(pool.add(tx))).toBe(TxErrorCode.BAD_SIGNATURE);
+    expect(signatures.isVerified(toHex(transactionId(tx)))).toBe(false);
+    expect(signatures.cacheSize).toBe(0);
   });
 });

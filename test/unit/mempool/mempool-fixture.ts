@@ -1,6 +1,11 @@
 import type { Account } from "../../../src/consensus/account.js";
 import { REGTEST } from "../../../src/consensus/params.js";
-import type { AccountReader, MempoolOptions, MempoolStore } from "../../../src/mempool/index.js";
+import type {
+  AccountReader,
+  MempoolOptions,
+  MempoolStore,
+  TransferSignatureVerifier,
+} from "../../../src/mempool/index.js";
 import { Mempool, MempoolError } from "../../../src/mempool/index.js";
 import { toHex } from "../../../src/primitives/index.js";
 import { type Clock, type ManualClock, manualClock } from "../../../src/util/clock.js";
@@ -37,7 +42,7 @@ export function testClock(): ManualClock {
 export async function startedPool(
   state: AccountReader,
   opts: Partial<MempoolOptions> = {},
-  extra: { clock?: Clock; store?: MempoolStore } = {},
+  extra: { clock?: Clock; store?: MempoolStore; signatures?: TransferSignatureVerifier } = {},
 ): Promise<Mempool> {
   const pool = new Mempool(
     { expirySweepIntervalMs: 0, ...opts },
@@ -46,6 +51,7 @@ export async function startedPool(
       state,
       ...(extra.clock ? { clock: extra.clock } : {}),
       ...(extra.store ? { store: extra.store } : {}),
+      ...(extra.signatures ? { signatures: extra.signatures } : {}),
     },
   );
   await pool.start();

@@ -3,10 +3,13 @@ import { describe, expect, it } from "vitest";
 import {
   type Block,
   type BlockHeader,
+  blockEnvelope,
+  blockHash,
   CodecError,
   CodecErrorCode,
   type CoinbaseTx,
   decodeBlock,
+  decodeBlockEnvelope,
   decodeHeader,
   decodeTransaction,
   encodeBlock,
@@ -20,6 +23,7 @@ import {
   type TransferTx,
   TxType,
   toHex,
+  transactionId,
   U64_MAX,
 } from "../../../src/primitives/index.js";
 
@@ -170,6 +174,22 @@ describe("codec properties (fast-check)", () => {
     fc.assert(
       fc.property(fc.oneof(arbTransfer, arbCoinbase), (tx) => {
         expect(decodeTransaction(encodeTransaction(tx))).toEqual(tx);
+      }),
+    );
+  });
+
+  it("a decoded block's envelope: the received bytes as they are, the header's id, each tx's id", () => {
+    fc.assert(
+      fc.property(arbHeader, fc.array(fc.oneof(arbTransfer, arbCoinbase), { maxLength: 8 }), (h, txs) => {
+        const block = { header: h, txs };
+        const bytes = encodeBlock(block);
+        const decoded = decodeBlockEnvelope(bytes);
+        expect(decoded.bytes).toBe(bytes);
+        expect(decoded.block).toEqual(block);
+        expect(decoded.hash).toEqual(blockHash(block));
+        expect(decoded.hashHex).toBe(toHex(blockHash(block)));
+        expect(decoded.txIds).toEqual(txs.map(transactionId));
+        expect(blockEnvelope(block)).toEqual(decoded);
       }),
     );
   });

@@ -1,0 +1,121 @@
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Chain } from "../../../src/chain/chain.js";
+import { REGTEST } from "../../../src/consensus/params.js";
+import { type Block, blockEnvelope, blockHash, toHex } from "../../../src/primitives/index.js";
+import { ChainStore, type StoreBatch } from "../../../src/store/chain-store.js";
+import { ChainBuilder, testKey, transfer } from "../../helpers/chain-builder.js";
+import { FAR_AHEAD_CLOCK } from "../../helpers/open-chain.js";
+import { tempDir } from "../../helpers/temp-dir.js";
+
+/** A real LevelDB store whose disk "fills up": the write after `writesLeft` more is refused. */
+class FillingStore extends ChainStore {
+  writesLeft = Number.POSITIVE_INFINITY;
+
+  override async write(batch: StoreBatch): Promise<void> {
+    if (this.writesLeft <= 0) {
+      this.writesLeft = Number.POSITIVE_INFINITY;
+      throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
+    }
+    this.writesLeft--;
+    await super.write(batch);
+  }
+}
+
+const alice = testKey(1);
+const bob = testKey(2);
+
+let dir: ReturnType<typeof tempDir>;
+let store: FillingStore;
+let chain: Chain;
+
+beforeEach(async () => {
+  dir = tempDir();
+  store = new FillingStore({ location: join(dir.path, "chain"), network: REGTEST.name });
+  await store.open();
+  chain = new Chain({ params: REGTEST }, { store, clock: FAR_AHEAD_CLOCK });
+  await chain.open();
+});
+
+afterEach(async () => {
+  await store.close();
+  dir.cleanup();
+});
+
+async function feed(blocks: readonly Block[]): Promise<void> {
+  for (const block of blocks) await chain.processBlock(blockEnvelope(block));
+}
+
+async function failedWrite(block: Block): Promise<string> {
+  try {
+    await chain.processBlock(blockEnvelope(block));
+  } catch (err) {
+    return (err as { code?: string }).code ?? "no code";
+  }
+  throw new Error("expected the write to fail");
+}
+
+/** The in-memory index and main chain must say exactly what the store says. */
+async function expectIndexMatchesDisk(): Promise<void> {
+  const tip = await store.getTip();
+  expect(chain.tip.hashHex).toBe(toHex(tip!));
+  const mainHashes = await store.mainChainHashes();
+  expect(chain.height).toBe(mainHashes.length - 1);
+  mainHashes.forEach((hash, height) => expect(chain.entryAtHeight(height)?.hashHex).toBe(toHex(hash)));
+  for await (const stored of store.indexEntries()) {
+    const entry = chain.getEntry(stored.hashHex);
+    expect(entry, `index entry ${stored.hashHex}`).toBeDefined();
+    expect(entry!.status).toBe(stored.status);
+  }
+}
+
+describe("a refused store write (ENOSPC) leaves the index as the disk is", () => {
+  it("a new tip block: not indexed, tip unchanged, accepted once the disk has room", async () => {
+    const builder = ChainBuilder.create();
+    await feed(await builder.mineMany(3));
+    const b4 = await builder.mine();
+    store.writesLeft = 0;
+    expect(await failedWrite(b4)).toBe("ENOSPC");
+    expect(chain.getEntry(toHex(blockHash(b4)))).toBeUndefined();
+    expect(chain.height).toBe(3);
+    await expectIndexMatchesDisk();
+    expect((await chain.processBlock(blockEnvelope(b4))).status).toBe("connected");
+    expect(chain.height).toBe(4);
+    await expectIndexMatchesDisk();
+  });
+
+  it("a side-branch block: not indexed, so a re-send is stored rather than called a duplicate", async () => {
+    const main = ChainBuilder.create();
+    await feed(await main.mineMany(3));
+    const side = main.fork(1);
+    const s2 = await side.mine({ miner: bob.address });
+    store.writesLeft = 0;
+    expect(await failedWrite(s2)).toBe("ENOSPC");
+    expect(chain.getEntry(toHex(blockHash(s2)))).toBeUndefined();
+    await expectIndexMatchesDisk();
+    expect((await chain.processBlock(blockEnvelope(s2))).status).toBe("side-branch");
+    await expectIndexMatchesDisk();
+  });
+
+  it("a reorg refused half-way: the main chain in memory stops where the disk stopped", async () => {
+    const main = ChainBuilder.create();
+    await feed([await main.mine({ miner: alice.address })]);
+    const side = main.fork(1);
+    await feed(await main.mineMany(3));
+    // Heights 2-4 on both branches: equal work, the first seen (main) stays.
+    await feed(await side.mineMany(3, { miner: bob.address }));
+    // The branch's 5th block: stored (1 write), 3 main blocks disconnected (3 writes), then
+    // the first connect of the branch is refused.
+    store.writesLeft = 4;
+    await expect(chain.processBlock(blockEnvelope(await side.mine()))).rejects.toMatchObject({
+      code: "ENOSPC",
+    });
+    expect(chain.height).toBe(1);
+    await expectIndexMatchesDisk();
+    // With room again the chain resumes from what is on disk and ends on the heavier branch.
+    await feed([await side.mine({ txs: [transfer(alice, bob.address, 1n, 0n)] })]);
+    expect(chain.height).toBe(6);
+    expect(chain.tip.hashHex).toBe(toHex(blockHash(side.tip)));
+    await expectIndexMatchesDisk();
+  });
+});
