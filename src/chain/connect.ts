@@ -82,7 +82,12 @@ export async function connectBlock(
   entry.status = BlockStatus.Valid;
   if (unstored) ctx.index.add(entry);
   ctx.index.pushMain(entry);
-  ctx.emit("blockConnected", { hash: entry.hashHex, height: entry.height, block: block.block });
+  ctx.emit("blockConnected", {
+    hash: entry.hashHex,
+    height: entry.height,
+    block: block.block,
+    txIds: block.txIds,
+  });
   return { entry, block };
 }
 

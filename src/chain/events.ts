@@ -8,6 +8,8 @@ export interface BlockRef {
 
 export interface BlockConnectedEvent extends BlockRef {
   block: Block;
+  /** the transactions' ids, in block order (computed once, when the block was decoded) */
+  txIds: readonly Uint8Array[];
 }
 
 export interface BlockDisconnectedEvent extends BlockRef {

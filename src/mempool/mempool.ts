@@ -295,14 +295,16 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
 
   /**
    * A block joined the main chain: its transfers leave the pool now, a conflicting nonce of its
-   * senders too; their balances are checked again against the tip (resolves when done).
+   * senders too; their balances are checked again against the tip (resolves when done). `txIds`:
+   * the block's transaction ids when the caller has them (the chain's blockConnected event).
    */
-  onBlockConnected(block: Block): Promise<void> {
+  onBlockConnected(block: Block, txIds?: readonly Uint8Array[]): Promise<void> {
     if (!this.started && !this.starting) return Promise.resolve();
     this.version++;
-    for (const tx of block.txs) {
+    for (let i = 0; i < block.txs.length; i++) {
+      const tx = block.txs[i]!;
       if (tx.type !== TxType.Transfer) continue;
-      const id = toHex(transactionId(tx));
+      const id = toHex(txIds?.[i] ?? transactionId(tx));
       const e = this.byId.get(id);
       if (e) this.removeEntry(e, "included");
       const sender = toHex(senderOf(tx));

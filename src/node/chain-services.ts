@@ -69,7 +69,7 @@ export function createChainServices(opts: ChainServicesOptions, deps: ChainServi
     },
   );
 
-  chain.on("blockConnected", ({ block }) => void mempool.onBlockConnected(block));
+  chain.on("blockConnected", ({ block, txIds }) => void mempool.onBlockConnected(block, txIds));
   chain.on("reorg", (report: ReorgEvent) => void mempool.onReorg(report));
 
   return {
