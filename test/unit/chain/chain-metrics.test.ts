@@ -22,7 +22,7 @@ describe("Chain metrics dependency", () => {
     const metrics: ChainMetrics = {
       observeBlockImport: (seconds, result) => observed.push({ seconds, result }),
     };
-    const store = new ChainStore({ location: join(dir.path, "chain"), network: REGTEST.name });
+    const store = new ChainStore({ location: join(dir.path, "chain"), network: REGTEST.name, create: true });
     await store.open();
     cleanups.push(() => store.close());
     const chain = new Chain({ params: REGTEST }, { store, clock: FAR_AHEAD_CLOCK, metrics });

@@ -31,7 +31,7 @@ let chain: Chain;
 
 beforeEach(async () => {
   dir = tempDir();
-  store = new FillingStore({ location: join(dir.path, "chain"), network: REGTEST.name });
+  store = new FillingStore({ location: join(dir.path, "chain"), network: REGTEST.name, create: true });
   await store.open();
   chain = new Chain({ params: REGTEST }, { store, clock: FAR_AHEAD_CLOCK });
   await chain.open();
