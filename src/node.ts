@@ -111,17 +111,14 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   );
   // sync: needs libp2p and reputation (the one penalty table; it also keeps the security log)
   // from the host, the chain, the identity (batch signatures) and the clock
-  const sync = new SyncManager(
-    deps.syncOptions ?? {},
-    {
-      libp2p: host.libp2p,
-      chain,
-      privateKey: identity.privateKey,
-      scorer: host.reputation,
-      clock,
-      log: log.child({ module: "sync" }),
-    },
-  );
+  const sync = new SyncManager(deps.syncOptions ?? {}, {
+    libp2p: host.libp2p,
+    chain,
+    privateKey: identity.privateKey,
+    scorer: host.reputation,
+    clock,
+    log: log.child({ module: "sync" }),
+  });
   // mempool exchange: asks each new peer for its mempool (needs the host and the mempool)
   const mempoolExchange = new MempoolExchange({ network: params.name }, { host, mempool, log });
   // miner and producer: only when mining; need the chain, the mempool and the coinbase recipient
