@@ -1,6 +1,31 @@
 import { equalBytes, toHex } from "../primitives/bytes.js";
-import { sha256 } from "../primitives/hash.js";
-import { QuarryError } from "../util/errors.js";
+import { sha256Node } from "./tree-hash.js";
+import {
+  assertHash,
+  checkNodeEncoding,
+  FIRST_FIELD,
+  INTERNAL_TAG,
+  isEmptyAt,
+  LEAF_TAG,
+  SECOND_FIELD,
+  StateTreeError,
+  StateTreeErrorCode,
+  TREE_HASH_LENGTH,
+  TREE_NODE_SIZE,
+} from "./tree-node.js";
+
+export {
+  decodeTreeNode,
+  EMPTY_TREE_ROOT,
+  encodeTreeNode,
+  hashTreeNode,
+  StateTreeError,
+  StateTreeErrorCode,
+  type StateTreeErrorType,
+  TREE_HASH_LENGTH,
+  TREE_NODE_SIZE,
+  type TreeNode,
+} from "./tree-node.js";
 
 /**
  * The state tree: a compact sparse Merkle tree over 256-bit keys that commits to every account,
@@ -34,35 +59,7 @@ import { QuarryError } from "../util/errors.js";
  * because that would silently compute a wrong state root and reject valid blocks.
  */
 
-/** Byte length of keys, value hashes and node hashes. */
-export const TREE_HASH_LENGTH = 32;
-/** Byte length of every encoded node. */
-export const TREE_NODE_SIZE = 1 + 2 * TREE_HASH_LENGTH;
-/** Root (and subtree hash) of the empty tree: 32 zero bytes. */
-export const EMPTY_TREE_ROOT: Uint8Array = new Uint8Array(TREE_HASH_LENGTH);
-
-const LEAF_TAG = 0x00;
-const INTERNAL_TAG = 0x01;
 const KEY_BITS = TREE_HASH_LENGTH * 8;
-
-export enum StateTreeErrorCode {
-  /** the store has no node for a hash the tree points to */
-  MISSING_NODE = "STATE_TREE_MISSING_NODE",
-  /** the store returned bytes that do not hash to the requested node hash */
-  CORRUPT_NODE = "STATE_TREE_CORRUPT_NODE",
-  /** bytes that are not a node encoding (wrong length, unknown tag, internal node with two empty sides) */
-  MALFORMED_NODE = "STATE_TREE_MALFORMED_NODE",
-}
-
-export type StateTreeErrorType = { code: StateTreeErrorCode; nodeHash?: string };
-
-/** A state tree failure; MISSING_NODE and CORRUPT_NODE mean the store is damaged. */
-export class StateTreeError extends QuarryError<StateTreeErrorType> {}
-
-/** A decoded tree node. */
-export type TreeNode =
-  | { kind: "leaf"; key: Uint8Array; valueHash: Uint8Array }
-  | { kind: "internal"; left: Uint8Array; right: Uint8Array };
 
 /**
  * Reads encoded nodes by node hash. What `getNode` returns is untrusted (it may come off a damaged
@@ -75,7 +72,8 @@ export interface TreeNodeReader {
   /**
    * The node for `hash` if the reader holds it verified — created by `updateTree` (the caller
    * stored `newNodes`) or passed to `nodeVerified` — else `undefined`. Synchronous, no I/O; the
-   * tree uses these bytes without re-hashing.
+   * tree uses these bytes without re-hashing. When every node a batch needs is here, `updateTree`
+   * runs without awaiting anything.
    */
   getVerifiedNode?(hash: Uint8Array): Uint8Array | undefined;
   /** Called with each node read through `getNode` once it matched its hash. */
@@ -99,7 +97,7 @@ export interface TreeUpdateResult {
   newNodes: Map<string, Uint8Array>;
 }
 
-/** An in-memory node store, for tests, replays and benchmarks. */
+/** An in-memory node store, for tests, replays and benchmarks. Every read is verified by the tree. */
 export class MemoryTreeNodeStore implements TreeNodeReader {
   private readonly nodes = new Map<string, Uint8Array>();
 
@@ -119,52 +117,6 @@ export class MemoryTreeNodeStore implements TreeNodeReader {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Node codec
-
-/** Encodes a node into its 65-byte form. Throws RangeError on wrong sizes or two empty sides. */
-export function encodeTreeNode(node: TreeNode): Uint8Array {
-  const out = new Uint8Array(TREE_NODE_SIZE);
-  if (node.kind === "leaf") {
-    assertHash(node.key, "key");
-    assertHash(node.valueHash, "valueHash");
-    out[0] = LEAF_TAG;
-    out.set(node.key, 1);
-    out.set(node.valueHash, 1 + TREE_HASH_LENGTH);
-  } else if (node.kind === "internal") {
-    assertHash(node.left, "left");
-    assertHash(node.right, "right");
-    if (isEmpty(node.left) && isEmpty(node.right)) throw new RangeError("internal node with two empty sides");
-    out[0] = INTERNAL_TAG;
-    out.set(node.left, 1);
-    out.set(node.right, 1 + TREE_HASH_LENGTH);
-  } else {
-    throw new TypeError("unknown tree node kind");
-  }
-  return out;
-}
-
-/** Decodes a 65-byte node; throws StateTreeError MALFORMED_NODE on anything else (incl. trailing bytes). */
-export function decodeTreeNode(bytes: Uint8Array): TreeNode {
-  if (!(bytes instanceof Uint8Array)) throw malformed("node is not a byte array");
-  if (bytes.length !== TREE_NODE_SIZE) {
-    throw malformed(`node must be ${TREE_NODE_SIZE} bytes, got ${bytes.length}`);
-  }
-  const first = bytes.slice(1, 1 + TREE_HASH_LENGTH);
-  const second = bytes.slice(1 + TREE_HASH_LENGTH);
-  if (bytes[0] === LEAF_TAG) return { kind: "leaf", key: first, valueHash: second };
-  if (bytes[0] === INTERNAL_TAG) {
-    if (isEmpty(first) && isEmpty(second)) throw malformed("internal node with two empty sides");
-    return { kind: "internal", left: first, right: second };
-  }
-  throw malformed(`unknown node tag ${bytes[0]}`);
-}
-
-/** The node hash: SHA-256 of the encoding (leafHash / internalHash of the module comment). */
-export function hashTreeNode(node: TreeNode): Uint8Array {
-  return sha256(encodeTreeNode(node));
-}
-
-// ---------------------------------------------------------------------------------------------
 // Queries and updates
 
 /** The value hash stored under `key` in the tree with root `root`, or null if absent. */
@@ -178,20 +130,23 @@ export async function getValue(
   assertReader(reader);
   let hash = root;
   for (let depth = 0; ; depth++) {
-    if (isEmpty(hash)) return null;
-    const node = await loadNode(reader, hash);
-    if (node.kind === "leaf") return equalBytes(node.key, key) ? node.valueHash : null;
+    if (isEmptyAt(hash, 0)) return null;
+    const node = verifiedNode(reader, hash) ?? (await loadNode(reader, hash));
+    if (node[0] === LEAF_TAG) {
+      return equalAt(node, FIRST_FIELD, key, 0) ? node.slice(SECOND_FIELD) : null;
+    }
     // Distinct 256-bit keys part at depth < 256, so an internal node deeper than that is corruption.
     if (depth === KEY_BITS) throw pathTooLong();
-    hash = bitAt(key, depth) === 0 ? node.left : node.right;
+    hash = bitAt(key, depth) === 0 ? node.slice(FIRST_FIELD, SECOND_FIELD) : node.slice(SECOND_FIELD);
   }
 }
 
 /**
  * Applies a batch of updates to the tree with root `root` and returns the new root with the nodes
- * created (the caller persists them). Updates are sorted by key; first every node on a touched path
- * is read (one round of concurrent reads per depth, each node once; untouched subtrees are never
- * read), then the new root is computed synchronously in one pass.
+ * created (the caller persists them). Updates are sorted by key. First every node on a touched path
+ * is read: from the reader's verified nodes synchronously, the others concurrently, one round per
+ * depth that has any (untouched subtrees are never read). Then one synchronous bottom-up pass
+ * computes the new root, hashing each new node once.
  */
 export async function updateTree(
   root: Uint8Array,
@@ -201,12 +156,28 @@ export async function updateTree(
   assertHash(root, "root");
   assertReader(reader);
   const sorted = sortedUpdates(updates);
-  const top = childSubtree(root);
-  if (sorted.length > 0) await readTouchedPaths(reader, top, sorted);
   const newNodes = new Map<string, Uint8Array>();
-  const ctx: UpdateContext = { updates: sorted, newNodes };
-  const result = updateSubtree(ctx, top, 0, 0, sorted.length);
-  return { root: result.hash, newNodes };
+  if (sorted.length === 0) return { root, newNodes };
+  const top = isEmptyAt(root, 0) ? undefined : readSubtree(root);
+  if (top !== undefined) {
+    let pending: PendingRead[] = [];
+    visit(reader, sorted, top, 0, 0, sorted.length, pending);
+    while (pending.length > 0) {
+      const nodes = await Promise.all(pending.map((p) => loadNode(reader, p.subtree.hash)));
+      const reading = pending;
+      pending = [];
+      for (let i = 0; i < reading.length; i++) {
+        const { subtree, depth, lo, hi } = reading[i]!;
+        subtree.node = nodes[i]!;
+        descend(reader, sorted, subtree, depth, lo, hi, pending);
+      }
+    }
+  }
+  // The pass below is synchronous: nothing else can use the shared scratch buffer meanwhile.
+  SCRATCH.set(root, ROOT_OUT);
+  const kind = updateSide({ updates: sorted, sink: newNodes }, top, 0, 0, sorted.length, ROOT_OUT);
+  if ((kind & CHANGED) === 0) return { root, newNodes };
+  return { root: SCRATCH.slice(ROOT_OUT, ROOT_OUT + TREE_HASH_LENGTH), newNodes };
 }
 
 /** Builds the root of the tree holding exactly `leaves`, in memory; equals `updateTree` from empty. */
@@ -218,85 +189,84 @@ export function rootFromLeaves(leaves: readonly TreeLeaf[]): Uint8Array {
   }
   const sorted = [...leaves].sort((a, b) => compareKeys(a.key, b.key));
   assertNoDuplicateKeys(sorted);
-  return buildSubtree(sorted, 0, sorted.length, 0, undefined).hash;
+  buildSubtree({ updates: sorted, sink: undefined }, sorted, 0, sorted.length, 0, ROOT_OUT);
+  return SCRATCH.slice(ROOT_OUT, ROOT_OUT + TREE_HASH_LENGTH);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Internals
+// Reading the touched paths
 
 /**
- * A subtree hash and what it is; `unknown` for a child that was not read. `readTouchedPaths`
- * fills in `node` (and so the kind) and the children it descended into.
+ * A non-empty subtree on a touched path: its hash (a view into the parent's encoding), its node
+ * once read, and the children the update descends into (or needs the kind of).
  */
 interface Subtree {
   hash: Uint8Array;
-  kind: "empty" | "leaf" | "internal" | "unknown";
-  node?: TreeNode;
-  left?: Subtree;
-  right?: Subtree;
+  node: Uint8Array | undefined;
+  left: Subtree | undefined;
+  right: Subtree | undefined;
 }
 
-interface UpdateContext {
-  /** sorted by key, no duplicates */
-  updates: readonly TreeUpdate[];
-  newNodes: Map<string, Uint8Array>;
-}
-
-/** A subtree still to read, with the updates [lo, hi) that fall into it. */
-interface PathStep {
+/** A subtree whose node is not among the reader's verified nodes: read it, then descend. */
+interface PendingRead {
   subtree: Subtree;
+  depth: number;
   lo: number;
   hi: number;
 }
 
-const EMPTY_SUBTREE: Subtree = { hash: EMPTY_TREE_ROOT, kind: "empty" };
-
-/**
- * Reads, depth by depth, every node the updates pass through, and links them below `top`.
- * Verified nodes come from the reader's cache synchronously; the others are read concurrently.
- * Also reads the untouched sibling of a side that has deletions: if that side ends up empty,
- * `joinChildren` needs to know whether the sibling is a single leaf (which then moves up).
- */
-async function readTouchedPaths(
-  reader: TreeNodeReader,
-  top: Subtree,
-  updates: readonly TreeUpdate[],
-): Promise<void> {
-  let level: PathStep[] = top.kind === "empty" ? [] : [{ subtree: top, lo: 0, hi: updates.length }];
-  for (let depth = 0; level.length > 0; depth++) {
-    const misses: Subtree[] = [];
-    for (const { subtree } of level) {
-      const cached = reader.getVerifiedNode?.(subtree.hash);
-      if (cached === undefined) misses.push(subtree);
-      else setNode(subtree, decodeTreeNode(cached));
-    }
-    if (misses.length > 0) {
-      const nodes = await Promise.all(misses.map((subtree) => loadNode(reader, subtree.hash)));
-      for (let i = 0; i < misses.length; i++) setNode(misses[i]!, nodes[i]!);
-    }
-    const next: PathStep[] = [];
-    for (const { subtree, lo, hi } of level) {
-      const node = subtree.node!;
-      if (node.kind === "leaf" || lo === hi) continue;
-      // Distinct 256-bit keys part at depth < 256, so an internal node deeper than that is corruption.
-      if (depth === KEY_BITS) throw pathTooLong();
-      const mid = splitByBit(updates, lo, hi, depth);
-      const left = childSubtree(node.left);
-      const right = childSubtree(node.right);
-      subtree.left = left;
-      subtree.right = right;
-      const leftReads = lo < mid || (mid < hi && hasDeletion(updates, mid, hi));
-      const rightReads = mid < hi || (lo < mid && hasDeletion(updates, lo, mid));
-      if (leftReads && left.kind !== "empty") next.push({ subtree: left, lo, hi: mid });
-      if (rightReads && right.kind !== "empty") next.push({ subtree: right, lo: mid, hi });
-    }
-    level = next;
-  }
+function readSubtree(hash: Uint8Array): Subtree {
+  return { hash, node: undefined, left: undefined, right: undefined };
 }
 
-function setNode(subtree: Subtree, node: TreeNode): void {
+/** Takes the subtree's node from the verified nodes and descends, or queues it for reading. */
+function visit(
+  reader: TreeNodeReader,
+  updates: readonly TreeUpdate[],
+  subtree: Subtree,
+  depth: number,
+  lo: number,
+  hi: number,
+  pending: PendingRead[],
+): void {
+  const node = verifiedNode(reader, subtree.hash);
+  if (node === undefined) {
+    pending.push({ subtree, depth, lo, hi });
+    return;
+  }
   subtree.node = node;
-  subtree.kind = node.kind;
+  descend(reader, updates, subtree, depth, lo, hi, pending);
+}
+
+/**
+ * Visits the children of a read subtree that updates[lo, hi) pass through. Also visits the untouched
+ * sibling of a side that has deletions: if that side ends up empty, the update needs to know
+ * whether the sibling is a single leaf (which then moves up).
+ */
+function descend(
+  reader: TreeNodeReader,
+  updates: readonly TreeUpdate[],
+  subtree: Subtree,
+  depth: number,
+  lo: number,
+  hi: number,
+  pending: PendingRead[],
+): void {
+  const node = subtree.node!;
+  if (node[0] === LEAF_TAG || lo === hi) return;
+  // Distinct 256-bit keys part at depth < 256, so an internal node deeper than that is corruption.
+  if (depth === KEY_BITS) throw pathTooLong();
+  const mid = splitByBit(updates, lo, hi, depth);
+  const leftReads = lo < mid || (mid < hi && hasDeletion(updates, mid, hi));
+  const rightReads = mid < hi || (lo < mid && hasDeletion(updates, lo, mid));
+  if (leftReads && !isEmptyAt(node, FIRST_FIELD)) {
+    subtree.left = readSubtree(node.subarray(FIRST_FIELD, SECOND_FIELD));
+    visit(reader, updates, subtree.left, depth + 1, lo, mid, pending);
+  }
+  if (rightReads && !isEmptyAt(node, SECOND_FIELD)) {
+    subtree.right = readSubtree(node.subarray(SECOND_FIELD, TREE_NODE_SIZE));
+    visit(reader, updates, subtree.right, depth + 1, mid, hi, pending);
+  }
 }
 
 function hasDeletion(updates: readonly TreeUpdate[], lo: number, hi: number): boolean {
@@ -304,122 +274,234 @@ function hasDeletion(updates: readonly TreeUpdate[], lo: number, hi: number): bo
   return false;
 }
 
-/** Applies updates[lo, hi) (all sharing the subtree's `depth`-bit path) to `subtree`, read before. */
-function updateSubtree(ctx: UpdateContext, subtree: Subtree, depth: number, lo: number, hi: number): Subtree {
-  if (lo === hi) return subtree;
-  if (subtree.kind === "empty")
-    return buildSubtree(insertsOf(ctx.updates, lo, hi), 0, -1, depth, ctx.newNodes);
-  const node = readNode(subtree);
-  if (node.kind === "leaf") {
-    // The subtree holds one leaf: rebuild it from that leaf merged with the updates.
-    const leaves = mergeLeaf(node, ctx.updates, lo, hi);
-    if (
-      leaves.length === 1 &&
-      equalBytes(leaves[0]!.key, node.key) &&
-      equalBytes(leaves[0]!.valueHash, node.valueHash)
-    ) {
-      return subtree;
-    }
-    return buildSubtree(leaves, 0, -1, depth, ctx.newNodes);
+/** A node the reader holds verified; only its shape is checked (it was hashed when it came in). */
+function verifiedNode(reader: TreeNodeReader, hash: Uint8Array): Uint8Array | undefined {
+  const node = reader.getVerifiedNode?.(hash);
+  if (node !== undefined && (node.length !== TREE_NODE_SIZE || node[0]! > INTERNAL_TAG)) {
+    checkNodeEncoding(node);
   }
+  return node;
+}
+
+async function loadNode(reader: TreeNodeReader, hash: Uint8Array): Promise<Uint8Array> {
+  const encoded = await reader.getNode(hash);
+  if (encoded === undefined) {
+    throw new StateTreeError(
+      { code: StateTreeErrorCode.MISSING_NODE, nodeHash: toHex(hash) },
+      `state tree node ${toHex(hash)} is missing from the store`,
+    );
+  }
+  // Content addressing lets us detect a damaged store here rather than compute a wrong root.
+  if (!(encoded instanceof Uint8Array) || !hashesTo(encoded, hash)) {
+    throw new StateTreeError(
+      { code: StateTreeErrorCode.CORRUPT_NODE, nodeHash: toHex(hash) },
+      `state tree node ${toHex(hash)} does not match its hash`,
+    );
+  }
+  checkNodeEncoding(encoded);
+  reader.nodeVerified?.(hash, encoded);
+  return encoded;
+}
+
+const CHECK_DIGEST = new Uint8Array(TREE_HASH_LENGTH);
+
+function hashesTo(encoded: Uint8Array, hash: Uint8Array): boolean {
+  // Every node is 65 bytes, so bytes of another length cannot be the node of any hash.
+  if (encoded.length !== TREE_NODE_SIZE) return false;
+  sha256Node(encoded, 0, CHECK_DIGEST, 0);
+  return equalBytes(CHECK_DIGEST, hash);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bottom-up pass
+
+/**
+ * One shared working buffer for the synchronous pass. Slot `depth + 1` (65 bytes each) holds the
+ * encoding of the internal node being rebuilt at `depth`: it starts as a copy of the old node, and
+ * each changed child writes its new hash straight into it, at FIRST_FIELD or SECOND_FIELD. Slot 0
+ * receives the root's hash (at ROOT_OUT). A new node is hashed from its slot and copied out only
+ * when it must be stored, so a rebuild without a sink allocates no encodings at all.
+ */
+const SCRATCH = new Uint8Array((KEY_BITS + 2) * TREE_NODE_SIZE);
+const SCRATCH_HEX = Buffer.from(SCRATCH.buffer, SCRATCH.byteOffset, SCRATCH.byteLength);
+const ROOT_OUT = FIRST_FIELD;
+/** Encoding of the leaf being built when no sink keeps it. */
+const LEAF_SCRATCH = new Uint8Array(TREE_NODE_SIZE);
+
+const slotOf = (depth: number): number => (depth + 1) * TREE_NODE_SIZE;
+
+/** What a subtree became: a kind, plus CHANGED when its hash differs from before. */
+const EMPTY = 0;
+const LEAF = 1;
+const INTERNAL = 2;
+/** an untouched, unread child: leaf or internal, not known */
+const UNKNOWN = 3;
+const KIND_MASK = 3;
+const CHANGED = 4;
+
+interface PassContext {
+  /** sorted by key, no duplicates */
+  updates: readonly TreeUpdate[];
+  /** created nodes by hex hash; undefined when only the root is wanted */
+  sink: Map<string, Uint8Array> | undefined;
+}
+
+/**
+ * Applies updates[lo, hi) (sharing the `depth`-bit path) to `subtree` (undefined = empty). Writes
+ * the new hash to SCRATCH[out, out + 32) when it changed (otherwise the old hash is already there)
+ * and returns its kind | CHANGED.
+ */
+function updateSide(
+  ctx: PassContext,
+  subtree: Subtree | undefined,
+  depth: number,
+  lo: number,
+  hi: number,
+  out: number,
+): number {
+  const { updates } = ctx;
+  if (subtree === undefined) {
+    if (!hasDeletion(updates, lo, hi))
+      return buildSubtree(ctx, updates as readonly TreeLeaf[], lo, hi, depth, out);
+    const inserts = insertsOf(updates, lo, hi);
+    if (inserts.length === 0) return EMPTY;
+    return buildSubtree(ctx, inserts, 0, inserts.length, depth, out);
+  }
+  const node = subtree.node;
+  if (node === undefined) throw unread(subtree);
+  if (node[0] === LEAF_TAG) {
+    // The subtree holds one leaf: rebuild it from that leaf merged with the updates.
+    const leaves = mergeLeaf(node, updates, lo, hi);
+    const only = leaves.length === 1 ? leaves[0]! : undefined;
+    if (
+      only !== undefined &&
+      equalAt(node, FIRST_FIELD, only.key, 0) &&
+      equalAt(node, SECOND_FIELD, only.valueHash, 0)
+    ) {
+      return LEAF;
+    }
+    return buildSubtree(ctx, leaves, 0, leaves.length, depth, out) | CHANGED;
+  }
+  return updateInternal(ctx, subtree, node, depth, lo, hi, out);
+}
+
+function updateInternal(
+  ctx: PassContext,
+  subtree: Subtree,
+  node: Uint8Array,
+  depth: number,
+  lo: number,
+  hi: number,
+  out: number,
+): number {
+  const slot = slotOf(depth);
+  SCRATCH.set(node, slot);
   const mid = splitByBit(ctx.updates, lo, hi, depth);
-  const left = updateSubtree(ctx, subtree.left!, depth + 1, lo, mid);
-  const right = updateSubtree(ctx, subtree.right!, depth + 1, mid, hi);
-  if (left === subtree.left && right === subtree.right) return subtree;
-  if (equalBytes(left.hash, node.left) && equalBytes(right.hash, node.right)) return subtree;
-  return joinChildren(ctx, left, right);
+  const left =
+    lo < mid
+      ? updateSide(ctx, subtree.left, depth + 1, lo, mid, slot + FIRST_FIELD)
+      : kindOf(subtree.left, node, FIRST_FIELD);
+  const right =
+    mid < hi
+      ? updateSide(ctx, subtree.right, depth + 1, mid, hi, slot + SECOND_FIELD)
+      : kindOf(subtree.right, node, SECOND_FIELD);
+  if (((left | right) & CHANGED) === 0 || equalAt(SCRATCH, slot + 1, node, 1, TREE_NODE_SIZE - 1)) {
+    return INTERNAL;
+  }
+  return joinChildren(ctx, slot, left & KIND_MASK, right & KIND_MASK, out, subtree);
 }
 
 /** The parent of two updated children, collapsing a lone leaf upwards to keep the shape canonical. */
-function joinChildren(ctx: UpdateContext, left: Subtree, right: Subtree): Subtree {
-  if (left.kind === "empty" && right.kind === "empty") return EMPTY_SUBTREE;
-  if (left.kind === "empty" || right.kind === "empty") {
-    const only = left.kind === "empty" ? right : left;
-    // A deletion emptied one side; if the other side (maybe untouched) is a single leaf, it moves up.
-    if (knownKind(only) === "leaf") return { hash: only.hash, kind: "leaf" };
+function joinChildren(
+  ctx: PassContext,
+  slot: number,
+  left: number,
+  right: number,
+  out: number,
+  subtree: Subtree | undefined,
+): number {
+  if (left === EMPTY && right === EMPTY) {
+    SCRATCH.fill(0, out, out + TREE_HASH_LENGTH);
+    return EMPTY | CHANGED;
   }
-  return internalSubtree(left.hash, right.hash, ctx.newNodes);
+  if (left === EMPTY || right === EMPTY) {
+    const only = left === EMPTY ? right : left;
+    // A deletion emptied one side; if the other side (maybe untouched) is a single leaf, it moves up.
+    if (only === UNKNOWN && subtree !== undefined) throw unread(subtree);
+    if (only === LEAF) {
+      const from = slot + (left === EMPTY ? SECOND_FIELD : FIRST_FIELD);
+      SCRATCH.copyWithin(out, from, from + TREE_HASH_LENGTH);
+      return LEAF | CHANGED;
+    }
+  }
+  SCRATCH[slot] = INTERNAL_TAG;
+  emitNode(ctx, SCRATCH, slot, out);
+  return INTERNAL | CHANGED;
 }
 
-/** The node of a subtree that readTouchedPaths read. */
-function readNode(subtree: Subtree): TreeNode {
-  if (subtree.node === undefined) throw unread(subtree);
-  return subtree.node;
-}
-
-/** The kind of a subtree that was read, built or is empty. */
-function knownKind(subtree: Subtree): "empty" | "leaf" | "internal" {
-  if (subtree.kind === "unknown") throw unread(subtree);
-  return subtree.kind;
-}
-
-// readTouchedPaths reads every subtree the update pass looks into; anything else is a bug here.
-function unread(subtree: Subtree): Error {
-  return new Error(`state tree update reached the unread subtree ${toHex(subtree.hash)}`);
+/** The kind of an untouched child: empty, or the tag of its node if it was read. */
+function kindOf(child: Subtree | undefined, parent: Uint8Array, field: number): number {
+  if (isEmptyAt(parent, field)) return EMPTY;
+  const node = child?.node;
+  if (node === undefined) return UNKNOWN;
+  return node[0] === LEAF_TAG ? LEAF : INTERNAL;
 }
 
 /**
  * Builds the canonical subtree at `depth` holding `leaves[lo, hi)` (sorted, distinct keys, sharing
- * the `depth`-bit path); `hi = -1` means the end. Records every created node in `sink` if given.
+ * the `depth`-bit path), writes its hash to SCRATCH[out, out + 32) and returns its kind | CHANGED.
  */
 function buildSubtree(
+  ctx: PassContext,
   leaves: readonly TreeLeaf[],
   lo: number,
   hi: number,
   depth: number,
-  sink: Map<string, Uint8Array> | undefined,
-): Subtree {
-  const end = hi < 0 ? leaves.length : hi;
-  const count = end - lo;
-  if (count === 0) return EMPTY_SUBTREE;
-  if (count === 1) return leafSubtree(leaves[lo]!, sink);
-  const mid = splitByBit(leaves, lo, end, depth);
-  const left = buildSubtree(leaves, lo, mid, depth + 1, sink);
-  const right = buildSubtree(leaves, mid, end, depth + 1, sink);
-  return internalSubtree(left.hash, right.hash, sink);
+  out: number,
+): number {
+  const count = hi - lo;
+  if (count === 0) {
+    SCRATCH.fill(0, out, out + TREE_HASH_LENGTH);
+    return EMPTY | CHANGED;
+  }
+  if (count === 1) {
+    const leaf = leaves[lo]!;
+    const encoded = ctx.sink === undefined ? LEAF_SCRATCH : new Uint8Array(TREE_NODE_SIZE);
+    encoded[0] = LEAF_TAG;
+    encoded.set(leaf.key, FIRST_FIELD);
+    encoded.set(leaf.valueHash, SECOND_FIELD);
+    emitNode(ctx, encoded, 0, out);
+    return LEAF | CHANGED;
+  }
+  const slot = slotOf(depth);
+  const mid = splitByBit(leaves, lo, hi, depth);
+  const left = buildSubtree(ctx, leaves, lo, mid, depth + 1, slot + FIRST_FIELD) & KIND_MASK;
+  const right = buildSubtree(ctx, leaves, mid, hi, depth + 1, slot + SECOND_FIELD) & KIND_MASK;
+  return joinChildren(ctx, slot, left, right, out, undefined);
 }
 
-function leafSubtree(leaf: TreeLeaf, sink: Map<string, Uint8Array> | undefined): Subtree {
-  const encoded = encodingBuffer(sink);
-  encoded[0] = LEAF_TAG;
-  encoded.set(leaf.key, 1);
-  encoded.set(leaf.valueHash, 1 + TREE_HASH_LENGTH);
-  return { hash: storeEncoded(encoded, sink), kind: "leaf" };
+/** Hashes the node encoded at source[at, at + 65) into SCRATCH[out, out + 32) and records it. */
+function emitNode(ctx: PassContext, source: Uint8Array, at: number, out: number): void {
+  if (ctx.sink === undefined) {
+    sha256Node(source, at, SCRATCH, out);
+    return;
+  }
+  const encoded = source === SCRATCH ? SCRATCH.slice(at, at + TREE_NODE_SIZE) : source;
+  sha256Node(encoded, 0, SCRATCH, out);
+  ctx.sink.set(SCRATCH_HEX.toString("hex", out, out + TREE_HASH_LENGTH), encoded);
 }
 
-function internalSubtree(
-  left: Uint8Array,
-  right: Uint8Array,
-  sink: Map<string, Uint8Array> | undefined,
-): Subtree {
-  const encoded = encodingBuffer(sink);
-  encoded[0] = INTERNAL_TAG;
-  encoded.set(left, 1);
-  encoded.set(right, 1 + TREE_HASH_LENGTH);
-  return { hash: storeEncoded(encoded, sink), kind: "internal" };
-}
-
-// Without a sink the encoding is hashed and dropped at once, so one buffer serves every node:
-// a full rebuild (rootFromLeaves over all accounts) is otherwise dominated by GC of 65-byte arrays.
-const SCRATCH = new Uint8Array(TREE_NODE_SIZE);
-
-function encodingBuffer(sink: Map<string, Uint8Array> | undefined): Uint8Array {
-  return sink === undefined ? SCRATCH : new Uint8Array(TREE_NODE_SIZE);
-}
-
-function storeEncoded(encoded: Uint8Array, sink: Map<string, Uint8Array> | undefined): Uint8Array {
-  const hash = sha256(encoded);
-  sink?.set(toHex(hash), encoded);
-  return hash;
+// The read phase reads every subtree the pass looks into; anything else is a bug here.
+function unread(subtree: Subtree): Error {
+  return new Error(`state tree update reached the unread subtree ${toHex(subtree.hash)}`);
 }
 
 /** The leaves that remain in a one-leaf subtree after updates[lo, hi): sorted, distinct. */
-function mergeLeaf(
-  existing: { key: Uint8Array; valueHash: Uint8Array },
-  updates: readonly TreeUpdate[],
-  lo: number,
-  hi: number,
-): TreeLeaf[] {
+function mergeLeaf(leafNode: Uint8Array, updates: readonly TreeUpdate[], lo: number, hi: number): TreeLeaf[] {
+  const existing: TreeLeaf = {
+    key: leafNode.slice(FIRST_FIELD, SECOND_FIELD),
+    valueHash: leafNode.slice(SECOND_FIELD, TREE_NODE_SIZE),
+  };
   const out: TreeLeaf[] = [];
   let placed = false;
   for (let i = lo; i < hi; i++) {
@@ -458,33 +540,6 @@ function splitByBit(items: readonly { key: Uint8Array }[], lo: number, hi: numbe
   return a;
 }
 
-function childSubtree(hash: Uint8Array): Subtree {
-  return isEmpty(hash) ? EMPTY_SUBTREE : { hash, kind: "unknown" };
-}
-
-async function loadNode(reader: TreeNodeReader, hash: Uint8Array): Promise<TreeNode> {
-  // Trusted fast path: nodes this process created or verified before are not hashed again.
-  const verified = reader.getVerifiedNode?.(hash);
-  if (verified !== undefined) return decodeTreeNode(verified);
-  const encoded = await reader.getNode(hash);
-  if (encoded === undefined) {
-    throw new StateTreeError(
-      { code: StateTreeErrorCode.MISSING_NODE, nodeHash: toHex(hash) },
-      `state tree node ${toHex(hash)} is missing from the store`,
-    );
-  }
-  // Content addressing lets us detect a damaged store here rather than compute a wrong root.
-  if (!(encoded instanceof Uint8Array) || !equalBytes(sha256(encoded), hash)) {
-    throw new StateTreeError(
-      { code: StateTreeErrorCode.CORRUPT_NODE, nodeHash: toHex(hash) },
-      `state tree node ${toHex(hash)} does not match its hash`,
-    );
-  }
-  const node = decodeTreeNode(encoded);
-  reader.nodeVerified?.(hash, encoded);
-  return node;
-}
-
 function sortedUpdates(updates: readonly TreeUpdate[]): TreeUpdate[] {
   if (!Array.isArray(updates)) throw new TypeError("updates must be an array");
   for (const update of updates) {
@@ -513,20 +568,14 @@ function compareKeys(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
-function bitAt(key: Uint8Array, index: number): number {
-  return (key[index >>> 3]! >>> (7 - (index & 7))) & 1;
-}
-
-function isEmpty(hash: Uint8Array): boolean {
-  for (let i = 0; i < hash.length; i++) if (hash[i] !== 0) return false;
+/** Whether a[aAt, aAt + length) equals b[bAt, bAt + length); length defaults to a hash. */
+function equalAt(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number, length = TREE_HASH_LENGTH): boolean {
+  for (let i = 0; i < length; i++) if (a[aAt + i] !== b[bAt + i]) return false;
   return true;
 }
 
-function assertHash(value: unknown, name: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array`);
-  if (value.length !== TREE_HASH_LENGTH) {
-    throw new RangeError(`${name} must be ${TREE_HASH_LENGTH} bytes, got ${value.length}`);
-  }
+function bitAt(key: Uint8Array, index: number): number {
+  return (key[index >>> 3]! >>> (7 - (index & 7))) & 1;
 }
 
 function assertReader(reader: unknown): asserts reader is TreeNodeReader {
@@ -540,8 +589,4 @@ function pathTooLong(): StateTreeError {
     { code: StateTreeErrorCode.CORRUPT_NODE },
     "state tree path is longer than a key",
   );
-}
-
-function malformed(message: string): StateTreeError {
-  return new StateTreeError({ code: StateTreeErrorCode.MALFORMED_NODE }, message);
 }

@@ -1,0 +1,199 @@
+/**
+ * SHA-256 of one 65-byte tree node, in JavaScript, for the state tree's hot path.
+ *
+ * Why not node:crypto: `crypto.hash` runs SHA-NI but costs ~1 µs per call in call overhead and a
+ * fresh Buffer, which is most of a state-tree update. A node is always 65 bytes, so its SHA-256 is
+ * always two 64-byte blocks, and the second block is fixed but for its first byte (the node's
+ * last byte, then the 0x80 pad and the bit length 520). Its message schedule, added to the round
+ * constants, is therefore one of 256 precomputed tables: the second block costs 64 rounds and no
+ * schedule. Results are bit-identical to SHA-256 (checked against node:crypto in the unit tests).
+ */
+
+const K = new Int32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+  0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+  0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+  0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+  0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+  0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+  0xc67178f2,
+]);
+
+const IV = new Int32Array([
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+]);
+
+/** Byte length of the input this hasher takes. */
+export const NODE_HASH_INPUT_LENGTH = 65;
+
+const W = new Int32Array(64);
+const STATE = new Int32Array(8);
+
+/** K[i] + W[i] of the second block for each possible last node byte: 256 rows of 64 words. */
+const TAIL_KW = buildTailTables();
+
+function buildTailTables(): Int32Array {
+  const out = new Int32Array(256 * 64);
+  for (let last = 0; last < 256; last++) {
+    W.fill(0);
+    W[0] = (last << 24) | (0x80 << 16);
+    W[15] = NODE_HASH_INPUT_LENGTH * 8;
+    expandSchedule();
+    for (let i = 0; i < 64; i++) out[last * 64 + i] = (K[i]! + W[i]!) | 0;
+  }
+  return out;
+}
+
+function expandSchedule(): void {
+  for (let i = 16; i < 64; i++) {
+    const w15 = W[i - 15]!;
+    const w2 = W[i - 2]!;
+    const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
+    const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
+    W[i] = (s1 + W[i - 7]! + s0 + W[i - 16]!) | 0;
+  }
+}
+
+/** 64 rounds over STATE with the round inputs kw[base + i] = K[i] + W[i]. */
+function rounds(kw: Int32Array, base: number): void {
+  let a = STATE[0]!;
+  let b = STATE[1]!;
+  let c = STATE[2]!;
+  let d = STATE[3]!;
+  let e = STATE[4]!;
+  let f = STATE[5]!;
+  let g = STATE[6]!;
+  let h = STATE[7]!;
+  // Eight rounds per pass with the working variables renamed instead of shifted.
+  for (let i = 0; i < 64; i += 8) {
+    h =
+      (h +
+        (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) +
+        ((e & f) ^ (~e & g)) +
+        kw[base + i + 0]!) |
+      0;
+    d = (d + h) | 0;
+    h =
+      (h +
+        (((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) +
+        ((a & b) ^ (a & c) ^ (b & c))) |
+      0;
+    g =
+      (g +
+        (((d >>> 6) | (d << 26)) ^ ((d >>> 11) | (d << 21)) ^ ((d >>> 25) | (d << 7))) +
+        ((d & e) ^ (~d & f)) +
+        kw[base + i + 1]!) |
+      0;
+    c = (c + g) | 0;
+    g =
+      (g +
+        (((h >>> 2) | (h << 30)) ^ ((h >>> 13) | (h << 19)) ^ ((h >>> 22) | (h << 10))) +
+        ((h & a) ^ (h & b) ^ (a & b))) |
+      0;
+    f =
+      (f +
+        (((c >>> 6) | (c << 26)) ^ ((c >>> 11) | (c << 21)) ^ ((c >>> 25) | (c << 7))) +
+        ((c & d) ^ (~c & e)) +
+        kw[base + i + 2]!) |
+      0;
+    b = (b + f) | 0;
+    f =
+      (f +
+        (((g >>> 2) | (g << 30)) ^ ((g >>> 13) | (g << 19)) ^ ((g >>> 22) | (g << 10))) +
+        ((g & h) ^ (g & a) ^ (h & a))) |
+      0;
+    e =
+      (e +
+        (((b >>> 6) | (b << 26)) ^ ((b >>> 11) | (b << 21)) ^ ((b >>> 25) | (b << 7))) +
+        ((b & c) ^ (~b & d)) +
+        kw[base + i + 3]!) |
+      0;
+    a = (a + e) | 0;
+    e =
+      (e +
+        (((f >>> 2) | (f << 30)) ^ ((f >>> 13) | (f << 19)) ^ ((f >>> 22) | (f << 10))) +
+        ((f & g) ^ (f & h) ^ (g & h))) |
+      0;
+    d =
+      (d +
+        (((a >>> 6) | (a << 26)) ^ ((a >>> 11) | (a << 21)) ^ ((a >>> 25) | (a << 7))) +
+        ((a & b) ^ (~a & c)) +
+        kw[base + i + 4]!) |
+      0;
+    h = (h + d) | 0;
+    d =
+      (d +
+        (((e >>> 2) | (e << 30)) ^ ((e >>> 13) | (e << 19)) ^ ((e >>> 22) | (e << 10))) +
+        ((e & f) ^ (e & g) ^ (f & g))) |
+      0;
+    c =
+      (c +
+        (((h >>> 6) | (h << 26)) ^ ((h >>> 11) | (h << 21)) ^ ((h >>> 25) | (h << 7))) +
+        ((h & a) ^ (~h & b)) +
+        kw[base + i + 5]!) |
+      0;
+    g = (g + c) | 0;
+    c =
+      (c +
+        (((d >>> 2) | (d << 30)) ^ ((d >>> 13) | (d << 19)) ^ ((d >>> 22) | (d << 10))) +
+        ((d & e) ^ (d & f) ^ (e & f))) |
+      0;
+    b =
+      (b +
+        (((g >>> 6) | (g << 26)) ^ ((g >>> 11) | (g << 21)) ^ ((g >>> 25) | (g << 7))) +
+        ((g & h) ^ (~g & a)) +
+        kw[base + i + 6]!) |
+      0;
+    f = (f + b) | 0;
+    b =
+      (b +
+        (((c >>> 2) | (c << 30)) ^ ((c >>> 13) | (c << 19)) ^ ((c >>> 22) | (c << 10))) +
+        ((c & d) ^ (c & e) ^ (d & e))) |
+      0;
+    a =
+      (a +
+        (((f >>> 6) | (f << 26)) ^ ((f >>> 11) | (f << 21)) ^ ((f >>> 25) | (f << 7))) +
+        ((f & g) ^ (~f & h)) +
+        kw[base + i + 7]!) |
+      0;
+    e = (e + a) | 0;
+    a =
+      (a +
+        (((b >>> 2) | (b << 30)) ^ ((b >>> 13) | (b << 19)) ^ ((b >>> 22) | (b << 10))) +
+        ((b & c) ^ (b & d) ^ (c & d))) |
+      0;
+  }
+  STATE[0] = (STATE[0]! + a) | 0;
+  STATE[1] = (STATE[1]! + b) | 0;
+  STATE[2] = (STATE[2]! + c) | 0;
+  STATE[3] = (STATE[3]! + d) | 0;
+  STATE[4] = (STATE[4]! + e) | 0;
+  STATE[5] = (STATE[5]! + f) | 0;
+  STATE[6] = (STATE[6]! + g) | 0;
+  STATE[7] = (STATE[7]! + h) | 0;
+}
+
+/**
+ * Writes SHA-256(input[inOffset .. inOffset + 65)) to out[outOffset .. outOffset + 32).
+ * The caller guarantees the bounds (internal hot path; the tree checks sizes at its boundary).
+ */
+export function sha256Node(input: Uint8Array, inOffset: number, out: Uint8Array, outOffset: number): void {
+  for (let i = 0; i < 16; i++) {
+    const p = inOffset + 4 * i;
+    W[i] = (input[p]! << 24) | (input[p + 1]! << 16) | (input[p + 2]! << 8) | input[p + 3]!;
+  }
+  expandSchedule();
+  for (let i = 0; i < 64; i++) W[i] = (W[i]! + K[i]!) | 0;
+  STATE.set(IV);
+  rounds(W, 0);
+  rounds(TAIL_KW, input[inOffset + 64]! * 64);
+  for (let i = 0; i < 8; i++) {
+    const s = STATE[i]!;
+    const p = outOffset + 4 * i;
+    out[p] = s >>> 24;
+    out[p + 1] = s >>> 16;
+    out[p + 2] = s >>> 8;
+    out[p + 3] = s;
+  }
+}
