@@ -91,10 +91,45 @@ export interface TreeLeaf {
   valueHash: Uint8Array;
 }
 
-/** The result of a batch: the new root and the nodes to persist (hex node hash -> encoding). */
+/** The result of a batch: the new root and the nodes to persist. */
 export interface TreeUpdateResult {
   root: Uint8Array;
-  newNodes: Map<string, Uint8Array>;
+  newNodes: NewTreeNodes;
+}
+
+/**
+ * The nodes one update created, children before parents, each once: node `i` is `hashAt(i)` ->
+ * `encodingAt(i)`. The hashes stay bytes (no string per node on the hot path); iterating yields
+ * `[hex hash, encoding]` pairs, for callers that want `Map`-like entries.
+ */
+export class NewTreeNodes implements Iterable<[string, Uint8Array]> {
+  private readonly hashes: Uint8Array[] = [];
+  private readonly encodings: Uint8Array[] = [];
+
+  /** Number of nodes. */
+  get size(): number {
+    return this.hashes.length;
+  }
+
+  /** The 32-byte hash of node `i` (0 <= i < size). */
+  hashAt(i: number): Uint8Array {
+    return this.hashes[i]!;
+  }
+
+  /** The 65-byte encoding of node `i` (0 <= i < size). */
+  encodingAt(i: number): Uint8Array {
+    return this.encodings[i]!;
+  }
+
+  /** Records a created node (used by the tree). */
+  add(hash: Uint8Array, encoding: Uint8Array): void {
+    this.hashes.push(hash);
+    this.encodings.push(encoding);
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, Uint8Array]> {
+    for (let i = 0; i < this.hashes.length; i++) yield [toHex(this.hashes[i]!), this.encodings[i]!];
+  }
 }
 
 /** An in-memory node store, for tests, replays and benchmarks. Every read is verified by the tree. */
@@ -156,7 +191,7 @@ export async function updateTree(
   assertHash(root, "root");
   assertReader(reader);
   const sorted = sortedUpdates(updates);
-  const newNodes = new Map<string, Uint8Array>();
+  const newNodes = new NewTreeNodes();
   if (sorted.length === 0) return { root, newNodes };
   const top = isEmptyAt(root, 0) ? undefined : readSubtree(root);
   if (top !== undefined) {
@@ -323,7 +358,6 @@ function hashesTo(encoded: Uint8Array, hash: Uint8Array): boolean {
  * when it must be stored, so a rebuild without a sink allocates no encodings at all.
  */
 const SCRATCH = new Uint8Array((KEY_BITS + 2) * TREE_NODE_SIZE);
-const SCRATCH_HEX = Buffer.from(SCRATCH.buffer, SCRATCH.byteOffset, SCRATCH.byteLength);
 const ROOT_OUT = FIRST_FIELD;
 /** Encoding of the leaf being built when no sink keeps it. */
 const LEAF_SCRATCH = new Uint8Array(TREE_NODE_SIZE);
@@ -342,8 +376,8 @@ const CHANGED = 4;
 interface PassContext {
   /** sorted by key, no duplicates */
   updates: readonly TreeUpdate[];
-  /** created nodes by hex hash; undefined when only the root is wanted */
-  sink: Map<string, Uint8Array> | undefined;
+  /** where created nodes go; undefined when only the root is wanted */
+  sink: NewTreeNodes | undefined;
 }
 
 /**
@@ -467,9 +501,12 @@ function buildSubtree(
   if (count === 1) {
     const leaf = leaves[lo]!;
     const encoded = ctx.sink === undefined ? LEAF_SCRATCH : new Uint8Array(TREE_NODE_SIZE);
+    const { key, valueHash } = leaf;
     encoded[0] = LEAF_TAG;
-    encoded.set(leaf.key, FIRST_FIELD);
-    encoded.set(leaf.valueHash, SECOND_FIELD);
+    for (let i = 0; i < TREE_HASH_LENGTH; i++) {
+      encoded[FIRST_FIELD + i] = key[i]!;
+      encoded[SECOND_FIELD + i] = valueHash[i]!;
+    }
     emitNode(ctx, encoded, 0, out);
     return LEAF | CHANGED;
   }
@@ -486,9 +523,16 @@ function emitNode(ctx: PassContext, source: Uint8Array, at: number, out: number)
     sha256Node(source, at, SCRATCH, out);
     return;
   }
-  const encoded = source === SCRATCH ? SCRATCH.slice(at, at + TREE_NODE_SIZE) : source;
+  let encoded = source;
+  if (source === SCRATCH) {
+    // A loop over a fresh array is several times cheaper than TypedArray#slice for 65 bytes.
+    encoded = new Uint8Array(TREE_NODE_SIZE);
+    for (let i = 0; i < TREE_NODE_SIZE; i++) encoded[i] = SCRATCH[at + i]!;
+  }
   sha256Node(encoded, 0, SCRATCH, out);
-  ctx.sink.set(SCRATCH_HEX.toString("hex", out, out + TREE_HASH_LENGTH), encoded);
+  const hash = new Uint8Array(TREE_HASH_LENGTH);
+  for (let i = 0; i < TREE_HASH_LENGTH; i++) hash[i] = SCRATCH[out + i]!;
+  ctx.sink.add(hash, encoded);
 }
 
 // The read phase reads every subtree the pass looks into; anything else is a bug here.

@@ -4,7 +4,7 @@ import { senderOf, type Transaction, TxType } from "../primitives/transaction.js
 import { type Account, accountTreeKey, accountValueHash, EMPTY_ACCOUNT } from "./account.js";
 import { BlockError, BlockErrorCode, TxError } from "./errors.js";
 import { blockSubsidy, type NetworkParams } from "./params.js";
-import { type TreeNodeReader, updateTree } from "./state-tree.js";
+import { type TreeNodeReader, type TreeUpdateResult, updateTree } from "./state-tree.js";
 import { applyTransfer } from "./tx-rules.js";
 
 /**
@@ -113,7 +113,7 @@ export async function stateRootAfter(
   prevRoot: Uint8Array,
   changes: Iterable<{ address: Uint8Array; after: Account }>,
   reader: TreeNodeReader,
-): Promise<{ root: Uint8Array; newNodes: Map<string, Uint8Array> }> {
+): Promise<TreeUpdateResult> {
   const updates = [...changes].map((c) => ({
     key: accountTreeKey(c.address),
     valueHash: accountValueHash(c.after),

@@ -2,13 +2,12 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../consensus/account.js";
-import type { TreeNodeReader } from "../consensus/state-tree.js";
+import type { NewTreeNodes, TreeNodeReader } from "../consensus/state-tree.js";
 import { type DecodedBlock, decodeBlockEnvelope } from "../primitives/block.js";
 import { toHex } from "../primitives/bytes.js";
 import { StoreError, StoreErrorCode } from "./errors.js";
 import { keys, Prefix, prefixRange, SCHEMA_VERSION } from "./layout.js";
 import { CHAIN_DB_MEMORY } from "./level-options.js";
-import { TwoGenerationCache } from "./node-cache.js";
 import {
   type BlockIndexEntry,
   decodeIndexEntry,
@@ -17,6 +16,7 @@ import {
   encodeUndo,
   type UndoRecord,
 } from "./records.js";
+import { TreeNodeCache } from "./tree-node-cache.js";
 
 export interface ChainStoreOptions {
   /** directory of the LevelDB database */
@@ -31,34 +31,27 @@ export interface ChainStoreOptions {
   /** fsync every batch (survives power loss; slower). kill -9 safety does not need it. */
   syncWrites?: boolean;
   /**
-   * Memory for verified state tree nodes kept in memory, in bytes (estimated per entry: the
-   * encoding plus TREE_CACHE_ENTRY_OVERHEAD). Default DEFAULT_TREE_NODE_CACHE_BYTES.
+   * Memory for verified state tree nodes kept in memory, in bytes (TREE_NODE_CACHE_ENTRY_BYTES per
+   * node). Default DEFAULT_TREE_NODE_CACHE_BYTES.
    */
   treeNodeCacheBytes?: number;
 }
 
 /**
- * Default memory for the tree-node cache: 32 MiB, ~125k nodes of 65 bytes (it was 200k nodes,
- * ~40 MiB of heap plus keys). Importing 300 blocks of 100 transfers over 5,200 accounts costs the
+ * Default memory for the tree-node cache: 32 MiB, ~320k nodes at TREE_NODE_CACHE_ENTRY_BYTES (105 B)
+ * each (it was ~125k nodes when they were Map entries of ~265 B). Importing 300 blocks of 100 transfers over 5,200 accounts costs the
  * same CPU as with 200k nodes (±3 %, noise); with 24 MiB it cost ~13 % more (nodes evicted between
  * two touches are read back from LevelDB and hashed). docs/BENCHMARKS.md, "Memory".
  */
 export const DEFAULT_TREE_NODE_CACHE_BYTES = 32 * 1024 * 1024;
-
-/**
- * What a cached tree node costs besides its encoding, measured on Node 24 (RSS growth per entry
- * of a Map of 100k entries, 261 B with 65-byte values): the 32-char latin1 key string, the Map
- * slot, the Uint8Array and ArrayBuffer objects and the off-heap backing store's bookkeeping.
- */
-export const TREE_CACHE_ENTRY_OVERHEAD = 200;
 
 type Op = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
 
 /** Collects the writes of one block connect/disconnect; `ChainStore.write` applies them atomically. */
 export class StoreBatch {
   readonly ops: Op[] = [];
-  /** tree nodes of this batch by cache key (see treeCacheKey), for the cache once written */
-  readonly treeNodes: [string, Uint8Array][] = [];
+  /** tree nodes of this batch (hash, encoding), for the cache once written */
+  readonly treeNodes: NewTreeNodes[] = [];
 
   putIndex(entry: BlockIndexEntry): this {
     this.ops.push({ type: "put", key: keys.index(entry.hash), value: encodeIndexEntry(entry) });
@@ -93,13 +86,11 @@ export class StoreBatch {
     return this;
   }
 
-  putTreeNodes(nodes: Map<string, Uint8Array>): this {
-    for (const [hashHex, node] of nodes) {
-      const key = keys.treeNodeFromHex(hashHex);
-      this.ops.push({ type: "put", key, value: node });
-      // The cache key from the bytes just decoded into the LevelDB key (after its prefix byte).
-      this.treeNodes.push([latin1(key, 1, 33), node]);
+  putTreeNodes(nodes: NewTreeNodes): this {
+    for (let i = 0; i < nodes.size; i++) {
+      this.ops.push({ type: "put", key: keys.treeNode(nodes.hashAt(i)), value: nodes.encodingAt(i) });
     }
+    this.treeNodes.push(nodes);
     return this;
   }
 
@@ -126,8 +117,8 @@ export class StoreBatch {
  */
 export class ChainStore implements TreeNodeReader {
   private readonly db: ClassicLevel<Uint8Array, Uint8Array>;
-  /** verified state tree nodes by treeCacheKey(hash) (see getVerifiedNode) */
-  private readonly treeCache: TwoGenerationCache<string, Uint8Array>;
+  /** verified state tree nodes by hash (see getVerifiedNode) */
+  private readonly treeCache: TreeNodeCache;
 
   constructor(private readonly opts: ChainStoreOptions) {
     this.db = new ClassicLevel<Uint8Array, Uint8Array>(opts.location, {
@@ -137,10 +128,7 @@ export class ChainStore implements TreeNodeReader {
       createIfMissing: opts.create === true,
       ...CHAIN_DB_MEMORY,
     });
-    this.treeCache = new TwoGenerationCache<string, Uint8Array>(
-      opts.treeNodeCacheBytes ?? DEFAULT_TREE_NODE_CACHE_BYTES,
-      (_key, node) => node.byteLength + TREE_CACHE_ENTRY_OVERHEAD,
-    );
+    this.treeCache = new TreeNodeCache(opts.treeNodeCacheBytes ?? DEFAULT_TREE_NODE_CACHE_BYTES);
   }
 
   /** Opens the database; refuses a missing or unreadable one, a newer schema, another network's data. */
@@ -200,7 +188,9 @@ export class ChainStore implements TreeNodeReader {
       else chained.del(op.key);
     }
     await chained.write({ sync: this.opts.syncWrites ?? false });
-    for (const [key, node] of batch.treeNodes) this.treeCache.set(key, node);
+    for (const nodes of batch.treeNodes) {
+      for (let i = 0; i < nodes.size; i++) this.treeCache.set(nodes.hashAt(i), nodes.encodingAt(i));
+    }
   }
 
   async *indexEntries(): AsyncGenerator<BlockIndexEntry> {
@@ -275,11 +265,11 @@ export class ChainStore implements TreeNodeReader {
 
   /** A tree node from the cache; it holds only nodes written by `write` or verified by the tree. */
   getVerifiedNode(hash: Uint8Array): Uint8Array | undefined {
-    return this.treeCache.get(treeCacheKey(hash));
+    return this.treeCache.get(hash);
   }
 
   nodeVerified(hash: Uint8Array, encoded: Uint8Array): void {
-    this.treeCache.set(treeCacheKey(hash), encoded);
+    this.treeCache.set(hash, encoded);
   }
 
   /** Bytes the tree-node cache holds by its estimate (at most treeNodeCacheBytes). */
@@ -304,18 +294,6 @@ function openError(location: string, err: unknown): StoreError {
     );
   }
   return new StoreError(StoreErrorCode.UNREADABLE, `chain database ${location} cannot be opened: ${reason}`);
-}
-
-/**
- * The tree-node cache's key: the hash's bytes as a latin1 string (one char per byte), half the
- * length of hex and cheaper to build and hash as a Map key.
- */
-function treeCacheKey(hash: Uint8Array): string {
-  return latin1(hash, 0, hash.byteLength);
-}
-
-function latin1(bytes: Uint8Array, start: number, end: number): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("latin1");
 }
 
 function u32(n: number): Uint8Array {

@@ -40,7 +40,7 @@ class VerifiedCacheReader implements TreeNodeReader {
     this.reported.push(toHex(hash));
     this.verified.set(toHex(hash), encoded);
   }
-  remember(nodes: Map<string, Uint8Array>): void {
+  remember(nodes: Iterable<[string, Uint8Array]>): void {
     this.disk.putNodes(nodes);
     for (const [hash, encoded] of nodes) this.verified.set(hash, encoded);
   }

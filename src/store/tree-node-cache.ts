@@ -1,0 +1,126 @@
+/**
+ * A bounded cache of verified state tree nodes, keyed by node hash without building strings.
+ *
+ * A `Map` keyed by the hash as a string costs a string per lookup and several dependent memory
+ * reads per hit (table, key string, value object, its bytes). Node hashes are uniformly random
+ * 32-byte values and every node is 65 bytes, so one generation here is an open-addressing table
+ * (linear probing, load ≤ 1/2) of entry numbers over one arena of `hash (32) | node (65)` entries:
+ * the hash's first four bytes pick the slot, a hit compares 32 bytes and returns a view of the
+ * node in the arena.
+ *
+ * Bounded like `TwoGenerationCache`: writes go to the young generation; a hit in the old one is
+ * copied to the young one; a full young generation becomes the old one and the previous old one is
+ * dropped. A dropped arena is never reused, so a view handed out earlier keeps its bytes.
+ */
+
+const HASH_LENGTH = 32;
+const NODE_LENGTH = 65;
+const ENTRY_LENGTH = HASH_LENGTH + NODE_LENGTH;
+/** Bytes per entry: arena entry plus two Int32 slots (load ≤ 1/2). */
+export const TREE_NODE_CACHE_ENTRY_BYTES = ENTRY_LENGTH + 2 * 4;
+
+class Generation {
+  readonly arena: Uint8Array;
+  /** entry number + 1 per slot; 0 = free */
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+  count = 0;
+
+  constructor(readonly capacity: number) {
+    let slotCount = 1;
+    while (slotCount < capacity * 2) slotCount *= 2;
+    this.slots = new Int32Array(slotCount);
+    this.mask = slotCount - 1;
+    this.arena = new Uint8Array(capacity * ENTRY_LENGTH);
+  }
+
+  /** Arena offset of the entry for `hash`, or -1. */
+  find(hash: Uint8Array): number {
+    const { slots, mask, arena } = this;
+    for (let slot = startSlot(hash) & mask; ; slot = (slot + 1) & mask) {
+      const entry = slots[slot]!;
+      if (entry === 0) return -1;
+      const at = (entry - 1) * ENTRY_LENGTH;
+      let same = true;
+      for (let i = 0; i < HASH_LENGTH; i++) {
+        if (arena[at + i] !== hash[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return at;
+    }
+  }
+
+  /** Adds an entry (the caller checked it is absent and the generation not full). */
+  add(hash: Uint8Array, node: Uint8Array): number {
+    const { slots, mask } = this;
+    let slot = startSlot(hash) & mask;
+    while (slots[slot] !== 0) slot = (slot + 1) & mask;
+    const at = this.count * ENTRY_LENGTH;
+    const arena = this.arena;
+    // Loops: TypedArray#set costs more than the copy itself at these sizes.
+    for (let i = 0; i < HASH_LENGTH; i++) arena[at + i] = hash[i]!;
+    for (let i = 0; i < NODE_LENGTH; i++) arena[at + HASH_LENGTH + i] = node[i]!;
+    this.count++;
+    slots[slot] = this.count;
+    return at;
+  }
+}
+
+function startSlot(hash: Uint8Array): number {
+  return (hash[0]! << 24) | (hash[1]! << 16) | (hash[2]! << 8) | hash[3]!;
+}
+
+export class TreeNodeCache {
+  private young: Generation;
+  private old: Generation | undefined;
+  private readonly generationEntries: number;
+
+  /** `capacityBytes` bounds the memory held (both generations, TREE_NODE_CACHE_ENTRY_BYTES each). */
+  constructor(capacityBytes: number) {
+    if (!Number.isInteger(capacityBytes) || capacityBytes < 2 * TREE_NODE_CACHE_ENTRY_BYTES) {
+      throw new RangeError(`capacity must be an integer >= ${2 * TREE_NODE_CACHE_ENTRY_BYTES} bytes`);
+    }
+    this.generationEntries = Math.floor(capacityBytes / 2 / TREE_NODE_CACHE_ENTRY_BYTES);
+    this.young = new Generation(this.generationEntries);
+  }
+
+  /** Entries held (an entry in both generations counts twice). */
+  get size(): number {
+    return this.young.count + (this.old?.count ?? 0);
+  }
+
+  /** Bytes the held entries take by TREE_NODE_CACHE_ENTRY_BYTES (at most the capacity). */
+  get weight(): number {
+    return this.size * TREE_NODE_CACHE_ENTRY_BYTES;
+  }
+
+  /** The node for a 32-byte hash (a view into the cache's memory; do not modify), or undefined. */
+  get(hash: Uint8Array): Uint8Array | undefined {
+    const at = this.young.find(hash);
+    if (at >= 0) return this.young.arena.subarray(at + HASH_LENGTH, at + ENTRY_LENGTH);
+    if (this.old === undefined) return undefined;
+    const aged = this.old.find(hash);
+    if (aged < 0) return undefined;
+    const node = this.old.arena.subarray(aged + HASH_LENGTH, aged + ENTRY_LENGTH);
+    const copied = this.insert(hash, node);
+    return this.young.arena.subarray(copied + HASH_LENGTH, copied + ENTRY_LENGTH);
+  }
+
+  /** Adds a verified node (32-byte hash, 65-byte encoding); a node already young is kept. */
+  set(hash: Uint8Array, node: Uint8Array): void {
+    if (hash.length !== HASH_LENGTH) throw new RangeError(`hash must be ${HASH_LENGTH} bytes`);
+    if (node.length !== NODE_LENGTH) throw new RangeError(`node must be ${NODE_LENGTH} bytes`);
+    if (this.young.find(hash) >= 0) return;
+    this.insert(hash, node);
+  }
+
+  private insert(hash: Uint8Array, node: Uint8Array): number {
+    if (this.young.count === this.generationEntries) {
+      this.old = this.young;
+      this.young = new Generation(this.generationEntries);
+    }
+    return this.young.add(hash, node);
+  }
+}
