@@ -6,7 +6,8 @@
  * 32-byte values and every node is 65 bytes, so one generation here is an open-addressing table
  * (linear probing, load ≤ 1/2) of entry numbers over one arena of `hash (32) | node (65)` entries:
  * the hash's first four bytes pick the slot, a hit compares 32 bytes and returns a view of the
- * node in the arena.
+ * node in the arena. A generation starts small and doubles up to its bound, so a small store does
+ * not hold the whole capacity.
  *
  * Bounded like `TwoGenerationCache`: writes go to the young generation; a hit in the old one is
  * copied to the young one; a full young generation becomes the old one and the previous old one is
@@ -19,25 +20,31 @@ const ENTRY_LENGTH = HASH_LENGTH + NODE_LENGTH;
 /** Bytes per entry: arena entry plus two Int32 slots (load ≤ 1/2). */
 export const TREE_NODE_CACHE_ENTRY_BYTES = ENTRY_LENGTH + 2 * 4;
 
+/** Entries a generation starts with; it doubles up to its bound as it fills. */
+const INITIAL_ENTRIES = 4096;
+
 class Generation {
-  readonly arena: Uint8Array;
+  arena: Uint8Array;
   /** entry number + 1 per slot; 0 = free */
-  private readonly slots: Int32Array;
-  private readonly mask: number;
+  private slots: Int32Array;
+  private mask: number;
   count = 0;
 
-  constructor(readonly capacity: number) {
-    let slotCount = 1;
-    while (slotCount < capacity * 2) slotCount *= 2;
-    this.slots = new Int32Array(slotCount);
-    this.mask = slotCount - 1;
-    this.arena = new Uint8Array(capacity * ENTRY_LENGTH);
+  constructor(readonly maxEntries: number) {
+    const entries = Math.min(maxEntries, INITIAL_ENTRIES);
+    this.arena = new Uint8Array(entries * ENTRY_LENGTH);
+    this.slots = new Int32Array(slotCountFor(entries));
+    this.mask = this.slots.length - 1;
+  }
+
+  get full(): boolean {
+    return this.count === this.maxEntries;
   }
 
   /** Arena offset of the entry for `hash`, or -1. */
   find(hash: Uint8Array): number {
     const { slots, mask, arena } = this;
-    for (let slot = startSlot(hash) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = startSlot(hash, 0) & mask; ; slot = (slot + 1) & mask) {
       const entry = slots[slot]!;
       if (entry === 0) return -1;
       const at = (entry - 1) * ENTRY_LENGTH;
@@ -54,22 +61,46 @@ class Generation {
 
   /** Adds an entry (the caller checked it is absent and the generation not full). */
   add(hash: Uint8Array, node: Uint8Array): number {
-    const { slots, mask } = this;
-    let slot = startSlot(hash) & mask;
-    while (slots[slot] !== 0) slot = (slot + 1) & mask;
+    if (this.count * ENTRY_LENGTH === this.arena.length) this.grow();
     const at = this.count * ENTRY_LENGTH;
     const arena = this.arena;
     // Loops: TypedArray#set costs more than the copy itself at these sizes.
     for (let i = 0; i < HASH_LENGTH; i++) arena[at + i] = hash[i]!;
     for (let i = 0; i < NODE_LENGTH; i++) arena[at + HASH_LENGTH + i] = node[i]!;
     this.count++;
-    slots[slot] = this.count;
+    this.place(at, this.count);
     return at;
+  }
+
+  private place(at: number, entry: number): void {
+    const { slots, mask } = this;
+    let slot = startSlot(this.arena, at) & mask;
+    while (slots[slot] !== 0) slot = (slot + 1) & mask;
+    slots[slot] = entry;
+  }
+
+  /** Doubles the arena (a new one: views handed out keep the old bytes) and re-slots every entry. */
+  private grow(): void {
+    const entries = Math.min(this.maxEntries, 2 * (this.arena.length / ENTRY_LENGTH));
+    const arena = new Uint8Array(entries * ENTRY_LENGTH);
+    arena.set(this.arena);
+    this.arena = arena;
+    this.slots = new Int32Array(slotCountFor(entries));
+    this.mask = this.slots.length - 1;
+    for (let entry = 1; entry <= this.count; entry++) this.place((entry - 1) * ENTRY_LENGTH, entry);
   }
 }
 
-function startSlot(hash: Uint8Array): number {
-  return (hash[0]! << 24) | (hash[1]! << 16) | (hash[2]! << 8) | hash[3]!;
+/** A power of two at least twice the entries: load ≤ 1/2 keeps probe runs short. */
+function slotCountFor(entries: number): number {
+  let slotCount = 1;
+  while (slotCount < entries * 2) slotCount *= 2;
+  return slotCount;
+}
+
+/** The hash's first four bytes (hashes are uniformly random, so these spread evenly). */
+function startSlot(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
 }
 
 export class TreeNodeCache {
@@ -117,7 +148,7 @@ export class TreeNodeCache {
   }
 
   private insert(hash: Uint8Array, node: Uint8Array): number {
-    if (this.young.count === this.generationEntries) {
+    if (this.young.full) {
       this.old = this.young;
       this.young = new Generation(this.generationEntries);
     }

@@ -73,3 +73,16 @@ describe("TreeNodeCache", () => {
     expect(() => new TreeNodeCache(1000.5)).toThrow(RangeError);
   });
 });
+
+describe("TreeNodeCache growth", () => {
+  it("keeps every entry and every view handed out while a generation grows past its first size", () => {
+    const cache = cacheOf(20_000);
+    cache.set(hashOf(0), nodeOf(0));
+    const early = cache.get(hashOf(0))!;
+    for (let i = 1; i < 10_000; i++) cache.set(hashOf(i), nodeOf(i));
+    for (let i = 0; i < 10_000; i += 97) expect(cache.get(hashOf(i))).toEqual(nodeOf(i));
+    expect(cache.get(hashOf(9_999))).toEqual(nodeOf(9_999));
+    expect(cache.size).toBe(10_000);
+    expect(early).toEqual(nodeOf(0));
+  });
+});
