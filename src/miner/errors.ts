@@ -10,6 +10,8 @@ export enum MinerErrorCode {
   WORKER_FAILED = "MINER_WORKER_FAILED",
   /** running from TypeScript sources and the compiled worker (dist/) is missing: run `npm run build` */
   WORKER_NOT_BUILT = "MINER_WORKER_NOT_BUILT",
+  /** the WebAssembly kernel was asked for and this runtime does not support WebAssembly SIMD */
+  KERNEL_UNAVAILABLE = "MINER_KERNEL_UNAVAILABLE",
 }
 
 export class MinerError extends QuarryError<{ code: MinerErrorCode }> {

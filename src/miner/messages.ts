@@ -3,9 +3,13 @@
  * copied, the nonce travels as a bigint).
  */
 
+import type { MinerKernel } from "./wasm-kernel.js";
+
 /** Scan low nonce words [start, end) of `header` with high word `nonceHigh` for a hash ≤ target. */
 export interface JobMessage {
   type: "job";
+  /** which scan kernel to use */
+  kernel: MinerKernel;
   jobId: number;
   /** the 116 header bytes (its nonce field is ignored) */
   header: Uint8Array;

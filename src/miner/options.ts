@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import type { MinerKernel } from "./wasm-kernel.js";
 
 /** Options of {@link MinerPool}; every field has a default in {@link defaultMinerPoolOptions}. */
 export interface MinerPoolOptions {
@@ -12,6 +13,11 @@ export interface MinerPoolOptions {
   hashrateWindowMs: number;
   /** how often the pool logs its hashrate while mining */
   logIntervalMs: number;
+  /**
+   * the scan kernel: `auto` (WebAssembly SIMD where supported, else JS), or `js`/`wasm` to force
+   * one; default: the environment's `QUARRY_MINER_KERNEL`, else `auto`
+   */
+  kernel: MinerKernel;
 }
 
 /** Defaults for this machine (the thread count depends on its cores). */
@@ -22,5 +28,7 @@ export function defaultMinerPoolOptions(): MinerPoolOptions {
     progressIntervalMs: 100,
     hashrateWindowMs: 5_000,
     logIntervalMs: 10_000,
+    // Validated by the pool: a misspelt value fails its construction rather than being ignored.
+    kernel: (process.env.QUARRY_MINER_KERNEL ?? "auto") as MinerKernel,
   };
 }

@@ -9,6 +9,7 @@ import { MinerError, MinerErrorCode } from "./errors.js";
 import type { FromWorkerMessage, ToWorkerMessage } from "./messages.js";
 import { defaultMinerPoolOptions, type MinerPoolOptions } from "./options.js";
 import { NONCE_LOW_SPACE } from "./scanner.js";
+import { MINER_KERNELS, simdKernelSupported } from "./wasm-kernel.js";
 
 /** What {@link MinerPool} needs from the node. */
 export interface MinerPoolDeps {
@@ -114,11 +115,22 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
   constructor(opts: Partial<MinerPoolOptions> = {}, deps: MinerPoolDeps = {}) {
     super();
     this.opts = { ...defaultMinerPoolOptions(), ...opts };
-    const { threads, chunkSize } = this.opts;
+    const { threads, chunkSize, kernel } = this.opts;
     if (!Number.isInteger(threads) || threads < 1)
       throw new RangeError(`threads must be ≥ 1, got ${threads}`);
     if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > NONCE_LOW_SPACE) {
       throw new RangeError(`chunkSize must be in [1, 2^32], got ${chunkSize}`);
+    }
+    if (!MINER_KERNELS.includes(kernel)) {
+      throw new RangeError(
+        `kernel (QUARRY_MINER_KERNEL) must be one of ${MINER_KERNELS.join("|")}, got ${kernel}`,
+      );
+    }
+    if (kernel === "wasm" && !simdKernelSupported()) {
+      throw new MinerError(
+        MinerErrorCode.KERNEL_UNAVAILABLE,
+        "this runtime does not support WebAssembly SIMD",
+      );
     }
     this.log = (deps.log ?? silentLogger).child({ module: "miner" });
   }
@@ -126,6 +138,12 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
   /** Worker threads configured. */
   get threads(): number {
     return this.opts.threads;
+  }
+
+  /** The scan kernel the workers use (`auto` resolved: checks this runtime's WebAssembly SIMD once). */
+  get kernel(): "js" | "wasm" {
+    if (this.opts.kernel === "auto") return simdKernelSupported() ? "wasm" : "js";
+    return this.opts.kernel;
   }
 
   /** Worker threads alive right now (0 after `stop()` has resolved). */
@@ -277,7 +295,7 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
     const now = performance.now();
     this.windowStartMs = now;
     this.lastLogMs = now;
-    this.log.info({ threads: this.opts.threads }, "miner started");
+    this.log.info({ threads: this.opts.threads, kernel: this.kernel }, "miner started");
   }
 
   /** A worker threw or exited while it still belonged to the pool: fail the job, stop the pool. */
@@ -353,6 +371,7 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
     slot.state.busy = true;
     this.post(slot, {
       type: "job",
+      kernel: this.opts.kernel,
       jobId: job.jobId,
       header: job.headerBytes,
       target: job.targetHex,

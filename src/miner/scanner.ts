@@ -6,11 +6,17 @@
  * stays on 32-bit integers. Everything that does not depend on the low word — the midstate of the
  * first 64 bytes, 12½ rounds of the second block, most of its message schedule — is computed once
  * in {@link createScanJob}.
+ *
+ * Two kernels answer the same question bit for bit: the generated unrolled JavaScript of
+ * sha256-kernel.ts, one nonce at a time, and the generated WebAssembly SIMD module of
+ * wasm-kernel.ts, four nonces at a time (used by default where the runtime supports it).
  */
 import { hashToBigInt } from "../consensus/pow.js";
 import { HEADER_NONCE_OFFSET, HEADER_SIZE, U32_MAX } from "../primitives/index.js";
+import { MinerError, MinerErrorCode } from "./errors.js";
 import { prepareKernel, scanKernel } from "./sha256-kernel.js";
 import { headerDigestFromMidstate, headerMidstate, readWordsBE } from "./sha256-midstate.js";
+import { loadSimdKernel, MINER_KERNELS, type MinerKernel, type SimdScanKernel } from "./wasm-kernel.js";
 
 /** Low nonce words run over [0, 2^32). */
 export const NONCE_LOW_SPACE = 2 ** 32;
@@ -24,8 +30,13 @@ export interface ScanJob {
   readonly target: bigint;
   readonly nonceHigh: number;
   readonly midstate: Int32Array;
-  /** the scan loop's per-job constants */
-  readonly kernel: Int32Array;
+  /** the words of header bytes 64..111, the last one the high nonce word */
+  readonly tail: Int32Array;
+  /** the kernel this job scans with (`auto` resolved) */
+  readonly kernel: "js" | "wasm";
+  /** the JS kernel's per-job constants (empty for the WebAssembly kernel) */
+  readonly constants: Int32Array;
+  readonly simd: SimdScanKernel | undefined;
   /** the target's most significant 32 bits: the cheap first test of every hash */
   readonly target0: number;
 }
@@ -42,12 +53,18 @@ export interface SearchResult {
 
 /**
  * Prepare a search over `header` (116 bytes, any nonce) with high nonce word `nonceHigh` for a
- * hash ≤ `target` (the digest read big-endian, as `hashToBigInt`).
+ * hash ≤ `target` (the digest read big-endian, as `hashToBigInt`), with `kernel`: `auto` takes the
+ * WebAssembly SIMD kernel where the runtime supports it and the JS kernel elsewhere.
  *
- * @throws TypeError / RangeError on a malformed header, a target outside [0, 2^256), or a
- *   nonceHigh outside u32
+ * @throws TypeError / RangeError on a malformed header, a target outside [0, 2^256), a nonceHigh
+ *   outside u32 or an unknown kernel; MinerError KERNEL_UNAVAILABLE for `wasm` without SIMD support
  */
-export function createScanJob(header: Uint8Array, target: bigint, nonceHigh: number): ScanJob {
+export function createScanJob(
+  header: Uint8Array,
+  target: bigint,
+  nonceHigh: number,
+  kernel: MinerKernel = "auto",
+): ScanJob {
   if (!(header instanceof Uint8Array)) throw new TypeError("header must be a Uint8Array");
   if (header.length !== HEADER_SIZE)
     throw new RangeError(`header must be ${HEADER_SIZE} bytes, got ${header.length}`);
@@ -55,6 +72,12 @@ export function createScanJob(header: Uint8Array, target: bigint, nonceHigh: num
   if (target < 0n || target >= TWO_256) throw new RangeError("target must be in [0, 2^256)");
   if (!Number.isInteger(nonceHigh) || nonceHigh < 0 || nonceHigh > U32_MAX) {
     throw new RangeError(`nonceHigh must be a u32, got ${nonceHigh}`);
+  }
+  if (!MINER_KERNELS.includes(kernel))
+    throw new RangeError(`kernel must be one of ${MINER_KERNELS.join("|")}`);
+  const simd = kernel === "js" ? undefined : loadSimdKernel();
+  if (kernel === "wasm" && !simd) {
+    throw new MinerError(MinerErrorCode.KERNEL_UNAVAILABLE, "this runtime does not support WebAssembly SIMD");
   }
   const copy = Uint8Array.from(header);
   const midstate = headerMidstate(copy);
@@ -66,7 +89,10 @@ export function createScanJob(header: Uint8Array, target: bigint, nonceHigh: num
     target,
     nonceHigh,
     midstate,
-    kernel: prepareKernel(midstate, tail),
+    tail,
+    kernel: simd ? "wasm" : "js",
+    constants: simd ? new Int32Array(0) : prepareKernel(midstate, tail),
+    simd,
     target0: Number(target >> 224n),
   };
 }
@@ -87,7 +113,9 @@ export function searchNonce(job: ScanJob, startNonce: number, endNonce: number):
   }
   let n = startNonce;
   while (n < endNonce) {
-    const candidate = scanKernel(job.kernel, n, endNonce, job.target0);
+    const candidate = job.simd
+      ? job.simd.scan(job.midstate, job.tail, n, endNonce, job.target0)
+      : scanKernel(job.constants, n, endNonce, job.target0);
     if (candidate < 0) break;
     const hash = headerDigestFromMidstate(job.midstate, job.header, job.nonceHigh, candidate);
     if (hashToBigInt(hash) <= job.target) {

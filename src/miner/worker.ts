@@ -1,5 +1,6 @@
 /**
- * The worker thread: a thin shell around {@link searchNonce}. It scans its job in chunks and
+ * The worker thread: a thin shell around {@link searchNonce} (with the kernel the job names: the
+ * WebAssembly SIMD module is compiled once per thread, on the first job). It scans its job in chunks and
  * yields to the event loop between chunks (`setImmediate`), so a new job or a stop message takes
  * effect within one chunk (~10 ms) and progress is reported as it goes.
  */
@@ -44,7 +45,7 @@ function startJob(msg: JobMessage): void {
   flushProgress();
   active = {
     jobId: msg.jobId,
-    scan: createScanJob(msg.header, BigInt(`0x${msg.target}`), msg.nonceHigh),
+    scan: createScanJob(msg.header, BigInt(`0x${msg.target}`), msg.nonceHigh, msg.kernel),
     next: msg.start,
     end: msg.end,
     chunkSize: msg.chunkSize,

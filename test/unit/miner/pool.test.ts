@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { checkProofOfWork, compactToTarget } from "../../../src/consensus/pow.js";
-import { MinerError, MinerErrorCode, MinerPool, type MinerPoolEvents } from "../../../src/miner/index.js";
+import {
+  MinerError,
+  MinerErrorCode,
+  type MinerKernel,
+  MinerPool,
+  type MinerPoolEvents,
+} from "../../../src/miner/index.js";
 import { type BlockHeader, headerHash } from "../../../src/primitives/index.js";
 
 // These tests run real worker threads from dist/src/miner/worker.js (`npm test` builds first).
@@ -41,8 +47,8 @@ function countResources(kinds: string[]): number {
 }
 
 const pools: MinerPool[] = [];
-function newPool(threads: number): MinerPool {
-  const pool = new MinerPool({ threads });
+function newPool(threads: number, kernel: MinerKernel = "auto"): MinerPool {
+  const pool = new MinerPool({ threads, kernel });
   pools.push(pool);
   return pool;
 }
@@ -53,10 +59,12 @@ afterEach(async () => {
 
 describe("MinerPool", () => {
   it.each([
-    ["regtest", REGTEST_BITS],
-    ["0x1f00ffff", HARDER_BITS],
-  ])("mines a header that passes the consensus PoW check (%s)", async (_name, bits) => {
-    const pool = newPool(2);
+    ["regtest", REGTEST_BITS, "auto"],
+    ["0x1f00ffff", HARDER_BITS, "auto"],
+    ["0x1f00ffff, JS kernel", HARDER_BITS, "js"],
+    ["0x1f00ffff, WebAssembly SIMD kernel", HARDER_BITS, "wasm"],
+  ] as const)("mines a header that passes the consensus PoW check (%s)", async (_name, bits, kernel) => {
+    const pool = newPool(2, kernel);
     await pool.start();
     const header = { ...template, bits };
     const found = nextEvent(pool, "found");
