@@ -126,12 +126,6 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
         `kernel (QUARRY_MINER_KERNEL) must be one of ${MINER_KERNELS.join("|")}, got ${kernel}`,
       );
     }
-    if (kernel === "wasm" && !simdKernelSupported()) {
-      throw new MinerError(
-        MinerErrorCode.KERNEL_UNAVAILABLE,
-        "this runtime does not support WebAssembly SIMD",
-      );
-    }
     this.log = (deps.log ?? silentLogger).child({ module: "miner" });
   }
 
@@ -140,7 +134,11 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
     return this.opts.threads;
   }
 
-  /** The scan kernel the workers use (`auto` resolved: checks this runtime's WebAssembly SIMD once). */
+  /**
+   * The scan kernel the workers use (`auto` resolved: validates the WebAssembly module once).
+   *
+   * @throws Error when the WebAssembly kernel's file is missing
+   */
   get kernel(): "js" | "wasm" {
     if (this.opts.kernel === "auto") return simdKernelSupported() ? "wasm" : "js";
     return this.opts.kernel;
@@ -172,8 +170,9 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
   /**
    * Spawn the worker threads and wait until each is online. Idempotent.
    *
-   * @throws MinerError WORKER_FAILED when a worker cannot start (the others are terminated);
-   *   WORKER_NOT_BUILT when running from sources without a build
+   * @throws MinerError WORKER_FAILED when a worker cannot start (the others are terminated) or
+   *   the WebAssembly kernel's file is missing; WORKER_NOT_BUILT when running from sources without
+   *   a build; KERNEL_UNAVAILABLE when `kernel` is `wasm` and the runtime has no WebAssembly SIMD
    */
   async start(): Promise<void> {
     if (this.stopping) await this.stopping;
@@ -267,7 +266,15 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
   }
 
   private async spawnAll(): Promise<void> {
+    let kernel: "js" | "wasm";
     try {
+      kernel = this.kernel;
+      if (this.opts.kernel === "wasm" && !simdKernelSupported()) {
+        throw new MinerError(
+          MinerErrorCode.KERNEL_UNAVAILABLE,
+          "this runtime does not support WebAssembly SIMD",
+        );
+      }
       this.workers ??= new WorkerPool<SlotState, ToWorkerMessage, FromWorkerMessage>(
         {
           url: minerWorkerUrl(),
@@ -295,7 +302,7 @@ export class MinerPool extends TypedEmitter<MinerPoolEvents> {
     const now = performance.now();
     this.windowStartMs = now;
     this.lastLogMs = now;
-    this.log.info({ threads: this.opts.threads, kernel: this.kernel }, "miner started");
+    this.log.info({ threads: this.opts.threads, kernel }, "miner started");
   }
 
   /** A worker threw or exited while it still belonged to the pool: fail the job, stop the pool. */

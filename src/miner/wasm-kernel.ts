@@ -39,11 +39,24 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-let loaded: SimdScanKernel | null | undefined;
+let bytes: Uint8Array | undefined;
+let supported: boolean | undefined;
+let loaded: SimdScanKernel | undefined;
 
-/** Whether the module validates here (WebAssembly with 128-bit SIMD). */
+function moduleBytes(): Uint8Array {
+  bytes ??= new Uint8Array(readFileSync(fileURLToPath(SIMD_KERNEL_URL)));
+  return bytes;
+}
+
+/**
+ * Whether this runtime accepts the module (WebAssembly with 128-bit SIMD); validates it once per
+ * thread without compiling it.
+ *
+ * @throws Error when the module file is missing (a build that skipped copying it)
+ */
 export function simdKernelSupported(): boolean {
-  return loadSimdKernel() !== undefined;
+  supported ??= wasmApi.validate(moduleBytes());
+  return supported;
 }
 
 /**
@@ -53,13 +66,9 @@ export function simdKernelSupported(): boolean {
  * @throws Error when the module file is missing (a build that skipped copying it)
  */
 export function loadSimdKernel(): SimdScanKernel | undefined {
-  if (loaded !== undefined) return loaded ?? undefined;
-  const bytes = readFileSync(fileURLToPath(SIMD_KERNEL_URL));
-  if (!wasmApi.validate(bytes)) {
-    loaded = null;
-    return undefined;
-  }
-  const instance = new wasmApi.Instance(new wasmApi.Module(bytes), {});
+  if (loaded) return loaded;
+  if (!simdKernelSupported()) return undefined;
+  const instance = new wasmApi.Instance(new wasmApi.Module(moduleBytes()), {});
   const memory = instance.exports.memory as { buffer: ArrayBuffer };
   const scanExport = instance.exports.scan as (start: number, count: number, target0: number) => number;
   const words = new Int32Array(memory.buffer, 0, TAIL_WORD + 12);
