@@ -5,6 +5,7 @@ import type { Chain } from "./chain/chain.js";
 import type { ReorgEvent } from "./chain/events.js";
 import { getNetworkParams, type NetworkParams } from "./consensus/params.js";
 import { loadOrCreateNodeIdentity } from "./keystore/index.js";
+import { writeBackup } from "./maintenance/index.js";
 import type { Mempool } from "./mempool/index.js";
 import { NodeMetrics } from "./metrics/index.js";
 import type { MinerPool } from "./miner/index.js";
@@ -139,7 +140,13 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   const stopRequested = new Promise<void>((resolve) => {
     requestStop = resolve;
   });
-  const services = { options, chain, mempool, host, sync, producer, miner, metrics, reorgs };
+  // backup: copies the open databases through snapshots, plus the datadir's key files
+  const backup = (target: string) =>
+    writeBackup(
+      { datadir, target, params },
+      { chain: local.store, mempool: local.mempoolStore, peers: peerDb },
+    );
+  const services = { options, chain, mempool, host, sync, producer, miner, metrics, reorgs, backup };
   // api: needs every service it reports on
   const api = new ApiServer(
     { host: options.apiHost, port: options.apiPort, datadir, vhosts: options.apiVhosts },

@@ -30,6 +30,7 @@ export async function callNode(
   target: ApiTarget,
   method: string,
   params: Record<string, unknown> = {},
+  timeoutMs = 30_000,
 ): Promise<unknown> {
   let res: Response;
   try {
@@ -40,7 +41,7 @@ export async function callNode(
         ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
       },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch {
     throw new CliError(

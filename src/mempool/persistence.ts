@@ -2,6 +2,7 @@ import { ClassicLevel } from "classic-level";
 import { ByteReader, ByteWriter } from "../primitives/codec.js";
 import { decodeTransaction, encodeTransaction, type TransferTx, TxType } from "../primitives/transaction.js";
 import { SMALL_DB_MEMORY } from "../store/index.js";
+import { copyLevelDatabase, type LevelCopyReport } from "../util/level-copy.js";
 import { type Deferred, deferred } from "./deferred.js";
 
 /**
@@ -79,6 +80,11 @@ export class LevelMempoolStore implements MempoolStore {
     } else if (new ByteReader(version, "mempool version").u32() !== SCHEMA_VERSION) {
       throw new RangeError(`mempool store schema is not version ${SCHEMA_VERSION}`);
     }
+  }
+
+  /** Copies the database as it is now (one snapshot) into a new LevelDB at `location`, for backups. */
+  copyTo(location: string): Promise<LevelCopyReport> {
+    return copyLevelDatabase(this.db, location);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { ClassicLevel } from "classic-level";
 import { SMALL_DB_MEMORY } from "../store/level-options.js";
 import { QuarryError } from "../util/errors.js";
+import { copyLevelDatabase, type LevelCopyReport } from "../util/level-copy.js";
 import { PEER_DB_SCHEMA_VERSION, PeerPrefix, peerKeys, peerPrefixRange } from "./layout.js";
 import type { BanRecord, KnownPeer, SecurityLogEntry } from "./records.js";
 
@@ -94,6 +95,11 @@ export class LevelPeerDb implements PeerDb {
         `peer database ${this.opts.location} has another schema`,
       );
     }
+  }
+
+  /** Copies the database as it is now (one snapshot) into a new LevelDB at `location`, for backups. */
+  copyTo(location: string): Promise<LevelCopyReport> {
+    return copyLevelDatabase(this.db, location);
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,8 @@ export interface ChainServices {
   readonly signatures: SignatureVerifier;
   readonly chain: Chain;
   readonly mempool: Mempool;
+  /** the mempool's LevelDB at <datadir>/mempool (backups copy it) */
+  readonly mempoolStore: LevelMempoolStore;
   /** start order; stop runs in reverse */
   readonly steps: readonly LifecycleStep[];
 }
@@ -57,13 +59,14 @@ export function createChainServices(opts: ChainServicesOptions, deps: ChainServi
   );
   // mempool: needs the chain (tip accounts), the signature verifier (one cache of verified ids for
   // both: a relayed transfer is verified once) and its own LevelDB at <datadir>/mempool
+  const mempoolStore = new LevelMempoolStore({ location: join(datadir, "mempool") });
   const mempool = new Mempool(
     {},
     {
       params,
       state: chain,
       signatures,
-      store: new LevelMempoolStore({ location: join(datadir, "mempool") }),
+      store: mempoolStore,
       log,
       ...(deps.clock ? { clock: deps.clock } : {}),
     },
@@ -77,6 +80,7 @@ export function createChainServices(opts: ChainServicesOptions, deps: ChainServi
     signatures,
     chain,
     mempool,
+    mempoolStore,
     steps: [
       ["signatures", () => signatures.start(), () => signatures.stop()],
       ["store", () => store.open(), () => store.close()],

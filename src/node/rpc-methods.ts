@@ -1,3 +1,4 @@
+import { isAbsolute } from "node:path";
 import {
   optionalIntParam,
   RpcError,
@@ -8,6 +9,7 @@ import {
 } from "../api/rpc.js";
 import type { Chain } from "../chain/chain.js";
 import type { ReorgEvent } from "../chain/events.js";
+import { type BackupReport, MaintenanceError } from "../maintenance/index.js";
 import type { Mempool } from "../mempool/index.js";
 import type { MinerPool } from "../miner/index.js";
 import type { NetworkHost } from "../network/index.js";
@@ -91,6 +93,8 @@ export interface RpcServices {
   miner: Pick<MinerPool, "hashrate" | "threads"> | undefined;
   /** recent reorganisations, oldest first */
   reorgs: readonly ReorgEvent[];
+  /** writes a consistent backup of the datadir into a new directory (absolute path) */
+  backup: (targetDir: string) => Promise<BackupReport>;
 }
 
 /** The JSON-RPC methods of a running node; read-only ones are also REST GETs at /api/<name>. */
@@ -98,6 +102,7 @@ export interface RpcServices {
 export function buildRpcMethods(node: RpcServices, control: { stop: () => void }): RpcMethodTable {
   const { chain, mempool, host, sync } = node;
   const prefix = chain.networkParams.addressPrefix;
+  let backupRunning = false;
 
   const status = async () => {
     const tip = chain.tip;
@@ -276,6 +281,30 @@ export function buildRpcMethods(node: RpcServices, control: { stop: () => void }
       params: ["limit"],
       async handler(params) {
         return host.securityLog.recent(optionalIntParam(params, "limit", 1, 1000) ?? 100);
+      },
+    },
+    backup: {
+      summary:
+        "copy chain, mempool, peers, keystore and node key into a new directory, with a manifest (param: dir, absolute)",
+      readOnly: false,
+      async handler(params) {
+        const dir = stringParam(params, "dir");
+        if (!isAbsolute(dir))
+          throw new RpcError(
+            RpcErrorCode.INVALID_PARAMS,
+            "dir must be an absolute path on the node's machine",
+          );
+        if (backupRunning) throw new RpcError(RpcErrorCode.REJECTED, "a backup is already running");
+        backupRunning = true;
+        try {
+          return await node.backup(dir);
+        } catch (err) {
+          if (err instanceof MaintenanceError)
+            throw new RpcError(RpcErrorCode.REJECTED, err.message, { code: err.code });
+          throw err;
+        } finally {
+          backupRunning = false;
+        }
       },
     },
     stop: {

@@ -5,6 +5,7 @@ import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../c
 import type { NewTreeNodes, TreeNodeReader } from "../consensus/state-tree.js";
 import { type DecodedBlock, decodeBlockEnvelope } from "../primitives/block.js";
 import { toHex } from "../primitives/bytes.js";
+import { copyLevelDatabase, type LevelCopyReport } from "../util/level-copy.js";
 import { StoreError, StoreErrorCode } from "./errors.js";
 import { keys, Prefix, prefixRange, SCHEMA_VERSION } from "./layout.js";
 import { CHAIN_DB_MEMORY } from "./level-options.js";
@@ -44,6 +45,12 @@ export interface ChainStoreOptions {
  * two touches are read back from LevelDB and hashed). docs/BENCHMARKS.md, "Memory".
  */
 export const DEFAULT_TREE_NODE_CACHE_BYTES = 32 * 1024 * 1024;
+
+export interface ChainCopyReport extends LevelCopyReport {
+  /** hex hash of the tip in the copy */
+  tip: string;
+  height: number;
+}
 
 type Op = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
 
@@ -195,6 +202,39 @@ export class ChainStore implements TreeNodeReader {
 
   async *indexEntries(): AsyncGenerator<BlockIndexEntry> {
     for await (const value of this.db.values(prefixRange(Prefix.index))) yield decodeIndexEntry(value);
+  }
+
+  /**
+   * Every stored block body as raw bytes with the hash its key names, in key order; for repair,
+   * which decodes each itself and counts the unreadable ones.
+   */
+  async *blockEntries(): AsyncGenerator<{ hash: Uint8Array; bytes: Uint8Array }> {
+    for await (const [key, value] of this.db.iterator(prefixRange(Prefix.block))) {
+      yield { hash: key.subarray(1), bytes: value };
+    }
+  }
+
+  /**
+   * Copies the whole database into a new LevelDB at `location`, from one snapshot (consistent
+   * while blocks keep connecting), and says which tip and height the copy holds.
+   */
+  async copyTo(location: string): Promise<ChainCopyReport> {
+    let tip: Uint8Array | undefined;
+    let lastHeight = -1;
+    let lastHeightHash: Uint8Array | undefined;
+    const copied = await copyLevelDatabase(this.db, location, (key, value) => {
+      if (key[0] === Prefix.height && key.byteLength === 5) {
+        lastHeight = new DataView(key.buffer, key.byteOffset).getUint32(1);
+        lastHeightHash = value;
+      } else if (key[0] === Prefix.tip && key.byteLength === 1) tip = value;
+    });
+    // 'h' keys sort before 't': the highest main-chain height must name the tip the copy holds.
+    if (!tip || !lastHeightHash || toHex(tip) !== toHex(lastHeightHash))
+      throw new StoreError(
+        StoreErrorCode.CORRUPT,
+        "the copied store's tip is not its highest main-chain block",
+      );
+    return { ...copied, tip: toHex(tip), height: lastHeight };
   }
 
   async getTip(): Promise<Uint8Array | undefined> {

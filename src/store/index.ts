@@ -1,4 +1,4 @@
-export { ChainStore, type ChainStoreOptions, StoreBatch } from "./chain-store.js";
+export { type ChainCopyReport, ChainStore, type ChainStoreOptions, StoreBatch } from "./chain-store.js";
 export {
   CACHE_STORE_DIRS,
   CHAIN_STORE_DIR,

@@ -4,6 +4,7 @@ import { chainGenesisCommand, chainInfoCommand, verifyCommand } from "./chain.js
 import { idCommand } from "./id.js";
 import { initCommand } from "./init.js";
 import { keysCommands } from "./keys.js";
+import { maintenanceCommands } from "./maintenance.js";
 import { mineCommand } from "./mine.js";
 import { nodeClientCommands } from "./node-client.js";
 import { startCommand } from "./start.js";
@@ -19,6 +20,7 @@ export const commands: readonly Command[] = [
   chainGenesisCommand,
   chainInfoCommand,
   verifyCommand,
+  ...maintenanceCommands,
   ...keysCommands,
   idCommand,
   txSignCommand,
