@@ -139,7 +139,7 @@ export const backupCommand: Command = {
     let via: string;
     try {
       await chainStore.open();
-      via = "offline";
+      via = "stopped datadir";
       try {
         report = await offlineBackup(datadir, target, network, chainStore);
       } finally {
@@ -159,7 +159,7 @@ export const backupCommand: Command = {
     if (values.json) io.out(JSON.stringify({ ...report, via }));
     else
       io.out(
-        `backup of ${report.network} at height ${report.tip.height} (${report.tip.hash}) written to ${report.dir} from the ${via}: ${report.files} files, ${report.bytes} bytes, ${report.seconds.toFixed(1)} s`,
+        `backup of ${report.network} at height ${report.tip.height} (${report.tip.hash}) written to ${report.dir} via the ${via}: ${report.files} files, ${report.bytes} bytes, ${report.seconds.toFixed(1)} s`,
       );
     return 0;
   },
