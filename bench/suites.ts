@@ -2,6 +2,7 @@ import { chainSuite, consensusSuite } from "./chain.bench.js";
 import type { BenchSuite } from "./harness.js";
 import { keystoreSuite } from "./keystore.bench.js";
 import { leveldbSuite } from "./leveldb.bench.js";
+import { maintenanceSuite } from "./maintenance.bench.js";
 import { mempoolSuite } from "./mempool.bench.js";
 import { minerSuite } from "./miner.bench.js";
 import { nodeSuite } from "./node.bench.js";
@@ -23,4 +24,5 @@ export const suites: BenchSuite[] = [
   minerSuite,
   keystoreSuite,
   nodeSuite,
+  maintenanceSuite,
 ];

@@ -5,7 +5,7 @@ import type { NetworkParams } from "../consensus/params.js";
 import { NODE_KEY_FILE } from "../keystore/index.js";
 import { blockHash } from "../primitives/block.js";
 import { toHex } from "../primitives/bytes.js";
-import type { ChainCopyReport } from "../store/index.js";
+import { type ChainCopyReport, DATADIR_MARKER_FILE } from "../store/index.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import type { LevelCopyReport } from "../util/level-copy.js";
 import { MaintenanceError, MaintenanceErrorCode } from "./errors.js";
@@ -21,7 +21,7 @@ export interface BackupSources {
 }
 
 /** Plain files and directories of a datadir that a backup copies as they are, when present. */
-export const BACKED_UP_FILES: readonly string[] = ["keystore", NODE_KEY_FILE, "datadir.json"];
+export const BACKED_UP_FILES: readonly string[] = ["keystore", NODE_KEY_FILE, DATADIR_MARKER_FILE];
 
 /** The datadir's database directories, by the name a backup gives them. */
 export const BACKED_UP_DATABASES = ["chain", "mempool", "peers"] as const;

@@ -130,7 +130,7 @@ export async function reindexChain(opts: ReindexOptions, deps: ReindexDeps = {})
     "reindex: read stored blocks",
   );
 
-  const fresh = new ChainStore({ location: freshDir, network: params.name });
+  const fresh = new ChainStore({ location: freshDir, network: params.name, create: true });
   const signatures = new SignatureVerifier({}, { log });
   let imported = 0;
   let rejected = 0;

@@ -40,6 +40,7 @@ async function expectRefused(backupDir: string, datadir: string, code: string, n
   expect(r.code).toBe(1);
   expect(r.stderr.trim().split("\n")).toHaveLength(1);
   expect(r.stderr).toContain(`[${code}]`);
+  if (code !== "BACKUP_TARGET_NOT_EMPTY") expect(existsSync(join(datadir, "chain"))).toBe(false);
   return r;
 }
 
@@ -94,6 +95,9 @@ describe("quarry backup / restore (real processes, real LevelDB)", () => {
     });
     expect(existsSync(join(restored, "keystore", "miner.json"))).toBe(true);
     expect(readFileSync(join(restored, "node-key"))).toEqual(readFileSync(join(datadir, "node-key")));
+    expect(readFileSync(join(restored, "datadir.json"), "utf8")).toBe(
+      readFileSync(join(datadir, "datadir.json"), "utf8"),
+    );
 
     const resumed = await ProcessNode.start({ datadir: restored });
     try {
@@ -138,18 +142,15 @@ describe("quarry backup / restore (real processes, real LevelDB)", () => {
     const changed = Buffer.from(original);
     changed[Math.floor(changed.length / 2)]! ^= 0x01;
     writeFileSync(file, changed);
-    let datadir = fresh("restored");
-    await expectRefused(target, datadir, "BACKUP_CHECKSUM_MISMATCH");
-    expect(existsSync(join(datadir, "chain"))).toBe(false);
+    await expectRefused(target, fresh("restored"), "BACKUP_CHECKSUM_MISMATCH");
 
     writeFileSync(file, original);
     writeFileSync(join(target, "chain", "extra"), "x");
-    await expectRefused(target, (datadir = fresh("restored")), "BACKUP_CHECKSUM_MISMATCH");
+    await expectRefused(target, fresh("restored"), "BACKUP_CHECKSUM_MISMATCH");
     rmSync(join(target, "chain", "extra"));
 
     rmSync(join(target, "chain", "CURRENT"));
-    await expectRefused(target, (datadir = fresh("restored")), "BACKUP_CHECKSUM_MISMATCH");
-    expect(existsSync(join(datadir, "chain"))).toBe(false);
+    await expectRefused(target, fresh("restored"), "BACKUP_CHECKSUM_MISMATCH");
   }, 120_000);
 
   it("BACKUP_NETWORK_MISMATCH and BACKUP_TARGET_NOT_EMPTY: another network's restore and a datadir holding a store are refused", async () => {
@@ -159,9 +160,10 @@ describe("quarry backup / restore (real processes, real LevelDB)", () => {
     const holding = fresh("holding");
     copyDatadir(fixture, holding);
     await expectRefused(target, holding, "BACKUP_TARGET_NOT_EMPTY");
-    // The one that verifies restores, to a chain at the backed-up tip.
+    // The one that verifies restores, to a chain at the backed-up tip; the network comes from the
+    // manifest when none is named.
     const restored = fresh("restored");
-    await quarryOk(["restore", target, ...at(restored)]);
+    await quarryOk(["restore", target, "--datadir", restored]);
     expect(await offlineInfo(restored)).toMatchObject({ tip: stored.tip, height: stored.height });
   }, 120_000);
 

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { getNetworkParams } from "../../consensus/params.js";
+import { getNetworkParams, isNetworkName, type NetworkName } from "../../consensus/params.js";
 import {
   assertEmptyTarget,
   type BackupReport,
   type BackupSources,
+  readManifest,
   reindexChain,
   restoreBackup,
   writeBackup,
@@ -14,7 +15,7 @@ import { LevelPeerDb } from "../../network/index.js";
 import { ChainStore, StoreError, StoreErrorCode } from "../../store/index.js";
 import { callNode, findNode } from "../api-client.js";
 import { CliError, type CliIo, type Command, parseFlags, parseOnlyFlags } from "../command.js";
-import { parseNetworkName, resolveDatadir } from "../datadir.js";
+import { parseNetworkName, resolveNetworkAndDatadir } from "../datadir.js";
 
 /**
  * `quarry reindex`, `quarry backup DIR`, `quarry restore DIR --datadir X`: repair a damaged store
@@ -68,8 +69,7 @@ export const reindexCommand: Command = {
   usage: "reindex [--network N] [--datadir DIR] [--json]",
   async run(args, io) {
     const { values } = parseOnlyFlags(args, common, this.usage);
-    const network = parseNetworkName(values.network, io.env);
-    const datadir = resolveDatadir(values.datadir, network, io.env);
+    const { network, datadir } = resolveNetworkAndDatadir(values, io.env);
     const progress = progressReporter(io);
     const report = await reindexChain(
       { datadir, params: getNetworkParams(network) },
@@ -97,7 +97,7 @@ export const reindexCommand: Command = {
 async function offlineBackup(
   datadir: string,
   target: string,
-  network: ReturnType<typeof parseNetworkName>,
+  network: NetworkName,
   chainStore: ChainStore,
 ): Promise<BackupReport> {
   const params = getNetworkParams(network);
@@ -129,8 +129,7 @@ export const backupCommand: Command = {
   async run(args, io) {
     const { values, positionals } = parseFlags(args, { ...common, api: { type: "string" } }, this.usage);
     if (positionals.length !== 1) throw new CliError(`give one backup directory (usage: ${this.usage})`);
-    const network = parseNetworkName(values.network, io.env);
-    const datadir = resolveDatadir(values.datadir, network, io.env);
+    const { network, datadir } = resolveNetworkAndDatadir(values, io.env);
     const target = resolve(positionals[0]!);
     if (!existsSync(join(datadir, "chain"))) throw new CliError(`${datadir} has no chain store to back up`);
     await assertEmptyTarget(target);
@@ -173,9 +172,14 @@ export const restoreCommand: Command = {
     const { values, positionals } = parseFlags(args, common, this.usage);
     if (positionals.length !== 1) throw new CliError(`give one backup directory (usage: ${this.usage})`);
     if (!values.datadir) throw new CliError(`--datadir is required: the new datadir to restore into`);
-    const network = parseNetworkName(values.network, io.env);
+    const source = resolve(positionals[0]!);
+    // The network: --network (or QUARRY_NETWORK), else the one the backup's manifest names.
+    const named = values.network ?? io.env.QUARRY_NETWORK;
+    const network =
+      named !== undefined ? parseNetworkName(named, io.env) : (await readManifest(source)).network;
+    if (!isNetworkName(network)) throw new CliError(`the backup names an unknown network '${network}'`);
     const report = await restoreBackup({
-      source: resolve(positionals[0]!),
+      source,
       datadir: resolve(values.datadir),
       params: getNetworkParams(network),
     });
