@@ -8,6 +8,7 @@ import { type Block, blockHash, decodeBlock } from "../primitives/block.js";
 import { equalBytes, toHex } from "../primitives/bytes.js";
 import { ChainStore } from "../store/index.js";
 import { fsyncDir, writeFileAtomic } from "../util/atomic-file.js";
+import { ValidationError } from "../util/errors.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { MaintenanceError, MaintenanceErrorCode } from "./errors.js";
 
@@ -158,6 +159,8 @@ export async function reindexChain(opts: ReindexOptions, deps: ReindexDeps = {})
         if (result.status === "connected" || result.status === "side-branch") imported++;
         else rejected++;
       } catch (err) {
+        // A block the rules refuse is counted; anything else (the fresh store failing) stops the run.
+        if (!(err instanceof ValidationError)) throw err;
         rejected++;
         log.warn({ err, hash: order[i]!.hex }, "reindex: block refused");
       }
