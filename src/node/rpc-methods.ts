@@ -287,6 +287,7 @@ export function buildRpcMethods(node: RpcServices, control: { stop: () => void }
       summary:
         "copy chain, mempool, peers, keystore and node key into a new directory, with a manifest (param: dir, absolute)",
       readOnly: false,
+      params: ["dir"],
       async handler(params) {
         const dir = stringParam(params, "dir");
         if (!isAbsolute(dir))
