@@ -167,6 +167,33 @@ describe("quarry backup / restore (real processes, real LevelDB)", () => {
     expect(await offlineInfo(restored)).toMatchObject({ tip: stored.tip, height: stored.height });
   }, 120_000);
 
+  it("BACKUP_NO_MANIFEST: the node SIGKILLed in the middle of its backup leaves a copy restore refuses, and restarts at its tip", async () => {
+    const datadir = fresh("node");
+    copyDatadir(fixture, datadir);
+    const node = await ProcessNode.start({ datadir });
+    const target = fresh("backup");
+    mkdirSync(target);
+    // Killed as soon as the node starts writing the copy (the chain database appears in the target).
+    const watcher = watch(target, () => process.kill(node.pid, "SIGKILL"));
+    let cli: Awaited<ReturnType<typeof runQuarry>>;
+    try {
+      cli = await runQuarry(["backup", target, ...at(datadir)], { timeoutMs: 60_000 });
+    } finally {
+      watcher.close();
+    }
+    expect(await node.stop()).toBe(-1);
+    expect(cli.code).not.toBe(0);
+    expect(existsSync(join(target, "manifest.json"))).toBe(false);
+    await expectRefused(target, fresh("restored"), "BACKUP_NO_MANIFEST");
+    const restarted = await ProcessNode.start({ datadir });
+    try {
+      const status = await restarted.status();
+      expect({ tip: status.tip, height: status.height }).toEqual({ tip: stored.tip, height: stored.height });
+    } finally {
+      await restarted.stop();
+    }
+  }, 120_000);
+
   it("BACKUP_NO_MANIFEST: SIGKILL in the middle of a backup leaves a copy that restore refuses; a new backup works", async () => {
     const target = fresh("backup");
     mkdirSync(target);
