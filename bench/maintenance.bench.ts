@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { REGTEST } from "../src/consensus/params.js";
-import type { Block } from "../src/primitives/index.js";
+import { type Block, blockEnvelope } from "../src/primitives/index.js";
 import { ChainBuilder } from "../test/helpers/chain-builder.js";
 import { openChain } from "../test/helpers/open-chain.js";
 import { quarryOk } from "../test/helpers/process-node.js";
@@ -17,8 +17,9 @@ const SENDERS = 200;
 async function importStore(datadir: string, blocks: readonly Block[]): Promise<void> {
   const opened = await openChain(datadir, { signatureWorkers: true });
   try {
-    opened.chain.prefetchSignatures(blocks);
-    for (const block of blocks) await opened.chain.processBlock(block);
+    const envelopes = blocks.map(blockEnvelope);
+    opened.chain.prefetchSignatures(envelopes);
+    for (const block of envelopes) await opened.chain.processBlock(block);
   } finally {
     await opened.close();
   }

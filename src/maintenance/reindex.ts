@@ -4,7 +4,7 @@ import { Chain } from "../chain/index.js";
 import { SignatureVerifier } from "../chain/signature-verifier.js";
 import { genesisBlock } from "../consensus/genesis.js";
 import type { NetworkParams } from "../consensus/params.js";
-import { type Block, blockHash, decodeBlock } from "../primitives/block.js";
+import { blockHash, type DecodedBlock, decodeBlockEnvelope } from "../primitives/block.js";
 import { equalBytes, toHex } from "../primitives/bytes.js";
 import { ChainStore } from "../store/index.js";
 import { fsyncDir, writeFileAtomic } from "../util/atomic-file.js";
@@ -103,9 +103,9 @@ export async function reindexChain(opts: ReindexOptions, deps: ReindexDeps = {})
   try {
     for await (const { hash, bytes } of old.blockEntries()) {
       try {
-        const block = decodeBlock(bytes);
-        if (!equalBytes(blockHash(block), hash)) throw new RangeError("hash mismatch");
-        links.set(toHex(hash), { parentHex: toHex(block.header.prevHash) });
+        const decoded = decodeBlockEnvelope(bytes);
+        if (!equalBytes(decoded.hash, hash)) throw new RangeError("hash mismatch");
+        links.set(decoded.hashHex, { parentHex: toHex(decoded.block.header.prevHash) });
       } catch {
         unreadable++;
       }
@@ -141,7 +141,7 @@ export async function reindexChain(opts: ReindexOptions, deps: ReindexDeps = {})
     await fresh.open();
     const chain = new Chain({ params }, { store: fresh, signatures, log });
     await chain.open();
-    const ahead: Block[] = [];
+    const ahead: DecodedBlock[] = [];
     const readAt = async (i: number) => {
       const block = i < order.length ? await old.getBlock(order[i]!.hash) : undefined;
       if (block) ahead.push(block);

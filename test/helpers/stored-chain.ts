@@ -1,7 +1,7 @@
 import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
-import { blockHash, fromHex, toHex } from "../../src/primitives/index.js";
+import { blockEnvelope, blockHash, fromHex, toHex } from "../../src/primitives/index.js";
 import { keys } from "../../src/store/index.js";
 import { ChainBuilder, testKey, transfer } from "./chain-builder.js";
 import { openChain } from "./open-chain.js";
@@ -31,9 +31,10 @@ export async function buildStoredChain(datadir: string, blocks: number): Promise
   for (let i = 0; i < 5; i++) sideBlocks.push(await side.mine({ miner: testKey(2).address }));
   const opened = await openChain(datadir, { signatureWorkers: true });
   try {
-    opened.chain.prefetchSignatures(main.blocks.slice(1));
-    for (const block of main.blocks.slice(1)) await opened.chain.processBlock(block);
-    for (const block of sideBlocks) await opened.chain.processBlock(block);
+    const mainBlocks = main.blocks.slice(1).map(blockEnvelope);
+    opened.chain.prefetchSignatures(mainBlocks);
+    for (const block of mainBlocks) await opened.chain.processBlock(block);
+    for (const block of sideBlocks) await opened.chain.processBlock(blockEnvelope(block));
     const tip = opened.chain.tip;
     return {
       tip: tip.hashHex,
