@@ -98,7 +98,8 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   const { chain, mempool } = local;
   // peer db: known peers, bans, security log at <datadir>/peers
   const peerDb = new LevelPeerDb({ location: join(datadir, "peers") });
-  // network host: needs the identity, the peer db and the one penalty table
+  // network host: needs the identity, the peer db, the one penalty table and the metrics registry
+  // (libp2p's own metrics register there, so GET /metrics serves them beside Quarry's)
   const host = await createNetworkHost(
     {
       network: params.name,
@@ -108,7 +109,14 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       localNetwork: params.name !== "testnet",
       peers: { minPeers: options.minPeers, maxPeers: options.maxPeers },
     },
-    { privateKey: identity.privateKey, penalties: penaltyFor, log, peerDb, clock },
+    {
+      privateKey: identity.privateKey,
+      penalties: penaltyFor,
+      log,
+      peerDb,
+      clock,
+      metricsRegistry: metrics.registry,
+    },
   );
   // sync: needs libp2p and reputation (the one penalty table; it also keeps the security log)
   // from the host, the chain, the identity (batch signatures) and the clock

@@ -10,13 +10,17 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import { type Ping, ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
+import type { Registry } from "prom-client";
 import { getNetworkParams } from "../consensus/params.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
+import { AddressBans } from "./address-bans.js";
 import type { NetworkEvents } from "./events.js";
 import { type GossipHandler, GossipTopics } from "./gossip.js";
+import { ConnectionTraffic, libp2pMetrics } from "./libp2p-metrics.js";
 import { type NetworkHostInit, type NetworkHostOptions, resolveNetworkHostOptions } from "./options.js";
+import { PeerControl } from "./peer-control.js";
 import { MemoryPeerDb, type PeerDb } from "./peer-db.js";
 import { connectionCeiling, PeerManager } from "./peer-manager.js";
 import { PeerReputation, type PenaltyLookup } from "./reputation.js";
@@ -39,6 +43,8 @@ export interface NetworkHostDeps {
   peerDb?: PeerDb;
   /** wall clock (default systemClock): score decay, ban expiry, backoff, rate limits, log times */
   clock?: Clock;
+  /** the node's Prometheus registry: libp2p's own metrics register there (none without one) */
+  metricsRegistry?: Registry;
 }
 
 /**
@@ -62,6 +68,8 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
     log,
   });
   const banned = (peerId: PeerId) => reputation.isBanned(peerId.toString());
+  const addressBans = new AddressBans({ peerDb, clock, log });
+  const traffic = new ConnectionTraffic();
   const libp2p = await createLibp2p<NetworkServices>({
     start: false,
     privateKey: deps.privateKey,
@@ -69,7 +77,13 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    metrics: libp2pMetrics(
+      deps.metricsRegistry === undefined ? {} : { registry: deps.metricsRegistry },
+      traffic,
+    ),
     connectionGater: {
+      denyInboundConnection: (maConn) => addressBans.refuses(maConn.remoteAddr),
+      denyDialMultiaddr: (ma) => addressBans.refuses(ma),
       denyDialPeer: banned,
       denyInboundEncryptedConnection: banned,
       denyOutboundEncryptedConnection: banned,
@@ -115,6 +129,8 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
     libp2p,
     peerDb,
     reputation,
+    addressBans,
+    traffic,
     securityLog,
     clock,
     log,
@@ -126,6 +142,8 @@ interface NetworkHostParts {
   libp2p: Libp2p<NetworkServices>;
   peerDb: PeerDb;
   reputation: PeerReputation;
+  addressBans: AddressBans;
+  traffic: ConnectionTraffic;
   securityLog: SecurityLog;
   clock: Clock;
   log: Logger;
@@ -140,6 +158,9 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
   readonly libp2p: Libp2p<NetworkServices>;
   readonly reputation: PeerReputation;
   readonly securityLog: SecurityLog;
+  /** the operator's peer table, bans, connect and disconnect (the API's peer methods) */
+  readonly control: PeerControl;
+  private readonly addressBans: AddressBans;
   private readonly gossip: GossipTopics;
   private readonly peerManager: PeerManager;
   private readonly peerDb: PeerDb;
@@ -161,6 +182,7 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
     this.log = parts.log;
     this.ownsPeerDb = parts.ownsPeerDb;
     this.securityLog = parts.securityLog;
+    this.addressBans = parts.addressBans;
     this.gossip = new GossipTopics(
       {
         blockTopic: params.blockTopic,
@@ -182,6 +204,15 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
       reputation: parts.reputation,
       bootstrap: opts.bootstrap,
       clock: parts.clock,
+      log: parts.log,
+    });
+    this.control = new PeerControl({
+      libp2p: parts.libp2p,
+      reputation: parts.reputation,
+      addressBans: parts.addressBans,
+      traffic: parts.traffic,
+      lastPingMs: (peerId) => this.peerManager.lastPingMs(peerId),
+      dialTimeoutMs: opts.peers.dialTimeoutMs,
       log: parts.log,
     });
     this.libp2p.addEventListener("peer:connect", (evt) =>
@@ -216,6 +247,7 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
     try {
       if (this.ownsPeerDb) await this.peerDb.open();
       await this.reputation.load();
+      await this.addressBans.load();
       await this.securityLog.load();
       await this.libp2p.start();
       this.gossip.start();
@@ -238,6 +270,7 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
     this.gossip.stop();
     await this.libp2p.stop();
     await this.reputation.flush();
+    await this.addressBans.flush();
     await this.securityLog.flush();
     if (this.ownsPeerDb) await this.peerDb.close();
     this.state = "stopped";

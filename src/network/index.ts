@@ -1,3 +1,4 @@
+export { AddressBans, canonicalIp, ipOfMultiaddr } from "./address-bans.js";
 export { type BlockProcessor, blockGossipHandler } from "./chain-handlers.js";
 export { NetworkError, NetworkErrorCode, type NetworkErrorType } from "./errors.js";
 export type { NetworkEvents, OrphanBlockEvent, PeerEvent } from "./events.js";
@@ -9,6 +10,12 @@ export {
   type NetworkServices,
 } from "./host.js";
 export { PEER_DB_SCHEMA_VERSION } from "./layout.js";
+export {
+  type ConnectionBytes,
+  ConnectionTraffic,
+  type Libp2pMetricsInit,
+  libp2pMetrics,
+} from "./libp2p-metrics.js";
 export {
   DEFAULT_GOSSIP_RATE_OPTIONS,
   DEFAULT_NETWORK_HOST_OPTIONS,
@@ -24,6 +31,14 @@ export {
   type SecurityLogOptions,
 } from "./options.js";
 export {
+  type BanTarget,
+  type BanView,
+  PeerControl,
+  PeerControlError,
+  PeerControlErrorCode,
+  type PeerView,
+} from "./peer-control.js";
+export {
   LevelPeerDb,
   type LevelPeerDbOptions,
   MemoryPeerDb,
@@ -31,8 +46,9 @@ export {
   PeerDbError,
   PeerDbErrorCode,
 } from "./peer-db.js";
-export type { BanRecord, KnownPeer, SecurityLogEntry, SecurityLogKind } from "./records.js";
+export type { AddressBanRecord, BanRecord, KnownPeer, SecurityLogEntry, SecurityLogKind } from "./records.js";
 export {
+  OPERATOR_BAN_CODE,
   type PeerOffence,
   type PeerPenalizedEvent,
   PeerReputation,

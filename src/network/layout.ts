@@ -6,6 +6,7 @@
  *   'M' + name (utf8)         -> meta: "schema" -> u32 BE schema version
  *   'a' + peer id (utf8)      -> KnownPeer   {peerId, addrs: multiaddr strings without /p2p, lastSeenMs}
  *   'b' + peer id (utf8)      -> BanRecord   {peerId, code, reason, sinceMs, untilMs}
+ *   'i' + IP address (utf8)   -> AddressBanRecord {address, code, reason, sinceMs, untilMs}
  *   'l' + seq (u64 BE)        -> SecurityLogEntry {seq, timeMs, peerId, code, kind, detail?}
  *
  * Log keys sort by sequence, so trimming the oldest entries is one range delete. Nothing here
@@ -18,6 +19,7 @@ export const PeerPrefix = {
   meta: 0x4d, // 'M'
   knownPeer: 0x61, // 'a'
   ban: 0x62, // 'b'
+  addressBan: 0x69, // 'i'
   log: 0x6c, // 'l'
 } as const;
 
@@ -34,6 +36,7 @@ export const peerKeys = {
   meta: (name: string) => prefixed(PeerPrefix.meta, utf8.encode(name)),
   knownPeer: (peerId: string) => prefixed(PeerPrefix.knownPeer, utf8.encode(peerId)),
   ban: (peerId: string) => prefixed(PeerPrefix.ban, utf8.encode(peerId)),
+  addressBan: (address: string) => prefixed(PeerPrefix.addressBan, utf8.encode(address)),
   log: (seq: number) => {
     const key = new Uint8Array(9);
     key[0] = PeerPrefix.log;

@@ -3,7 +3,7 @@ import { SMALL_DB_MEMORY } from "../store/level-options.js";
 import { QuarryError } from "../util/errors.js";
 import { copyLevelDatabase, type LevelCopyReport } from "../util/level-copy.js";
 import { PEER_DB_SCHEMA_VERSION, PeerPrefix, peerKeys, peerPrefixRange } from "./layout.js";
-import type { BanRecord, KnownPeer, SecurityLogEntry } from "./records.js";
+import type { AddressBanRecord, BanRecord, KnownPeer, SecurityLogEntry } from "./records.js";
 
 export enum PeerDbErrorCode {
   /** another process holds the database */
@@ -34,6 +34,9 @@ export interface PeerDb {
   bans(): Promise<BanRecord[]>;
   putBan(ban: BanRecord): Promise<void>;
   deleteBan(peerId: string): Promise<void>;
+  addressBans(): Promise<AddressBanRecord[]>;
+  putAddressBan(ban: AddressBanRecord): Promise<void>;
+  deleteAddressBan(address: string): Promise<void>;
   /** the newest `limit` entries, oldest first */
   logEntries(limit: number): Promise<SecurityLogEntry[]>;
   /** appends `entries` and deletes every entry with a sequence below `keepFromSeq`, atomically */
@@ -147,6 +150,20 @@ export class LevelPeerDb implements PeerDb {
     await this.db.del(peerKeys.ban(peerId));
   }
 
+  addressBans(): Promise<AddressBanRecord[]> {
+    return this.values<AddressBanRecord>(PeerPrefix.addressBan);
+  }
+
+  async putAddressBan(ban: AddressBanRecord): Promise<void> {
+    this.assertOpen();
+    await this.db.put(peerKeys.addressBan(ban.address), encodeJson(ban));
+  }
+
+  async deleteAddressBan(address: string): Promise<void> {
+    this.assertOpen();
+    await this.db.del(peerKeys.addressBan(address));
+  }
+
   async logEntries(limit: number): Promise<SecurityLogEntry[]> {
     const newestFirst = await this.values<SecurityLogEntry>(PeerPrefix.log, { limit, reverse: true });
     return newestFirst.reverse();
@@ -172,6 +189,7 @@ export class LevelPeerDb implements PeerDb {
 export class MemoryPeerDb implements PeerDb {
   private readonly known = new Map<string, KnownPeer>();
   private readonly banned = new Map<string, BanRecord>();
+  private readonly bannedAddresses = new Map<string, AddressBanRecord>();
   private log: SecurityLogEntry[] = [];
 
   async open(): Promise<void> {}
@@ -199,6 +217,18 @@ export class MemoryPeerDb implements PeerDb {
 
   async deleteBan(peerId: string): Promise<void> {
     this.banned.delete(peerId);
+  }
+
+  async addressBans(): Promise<AddressBanRecord[]> {
+    return [...this.bannedAddresses.values()].map((b) => structuredClone(b));
+  }
+
+  async putAddressBan(ban: AddressBanRecord): Promise<void> {
+    this.bannedAddresses.set(ban.address, structuredClone(ban));
+  }
+
+  async deleteAddressBan(address: string): Promise<void> {
+    this.bannedAddresses.delete(address);
   }
 
   async logEntries(limit: number): Promise<SecurityLogEntry[]> {

@@ -74,6 +74,8 @@ export class PeerManager {
   private readonly candidates = new Map<string, Candidate>();
   private readonly dialing = new Set<string>();
   private readonly pingFailures = new Map<string, number>();
+  /** connected peers' last health-check ping round trip (ms) */
+  private readonly pingRtts = new Map<string, number>();
   /** connected peers' last useful deliveries, for eviction's protected categories */
   private readonly deliveries = new Map<string, { blockMs: number; txMs: number }>();
   private controller: AbortController | undefined;
@@ -153,6 +155,11 @@ export class PeerManager {
     if (kind === "block") d.blockMs = this.clock.nowMs();
     else d.txMs = this.clock.nowMs();
     this.deliveries.set(peerId, d);
+  }
+
+  /** The last health-check ping's round trip to `peerId` in ms (undefined: none answered yet). */
+  lastPingMs(peerId: string): number | undefined {
+    return this.pingRtts.get(peerId);
   }
 
   /** Peer ids the manager would dial, for diagnostics. */
@@ -284,6 +291,7 @@ export class PeerManager {
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     this.deliveries.delete(evt.detail.toString());
+    this.pingRtts.delete(evt.detail.toString());
     const c = this.candidates.get(evt.detail.toString());
     // Do not hammer a peer that just dropped us; the upkeep loop redials after the backoff,
     // which grows while connections to it keep ending within the eviction grace.
@@ -408,10 +416,11 @@ export class PeerManager {
   private async pingOnce(peerId: PeerId, signal: AbortSignal): Promise<void> {
     const key = peerId.toString();
     try {
-      await this.libp2p.services.ping.ping(peerId, {
+      const rtt = await this.libp2p.services.ping.ping(peerId, {
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.pingTimeoutMs)]),
       });
       this.pingFailures.delete(key);
+      if (this.libp2p.getConnections(peerId).length > 0) this.pingRtts.set(key, rtt);
     } catch {
       if (signal.aborted) return;
       const failures = (this.pingFailures.get(key) ?? 0) + 1;

@@ -11,7 +11,7 @@ export interface KnownPeer {
 /** A banned peer: refused on dial and on inbound connections until `untilMs`. */
 export interface BanRecord {
   peerId: string;
-  /** the penalty code of the offence that crossed the ban threshold */
+  /** the penalty code of the offence that crossed the ban threshold, or OPERATOR_BAN */
   code: string;
   reason: string;
   sinceMs: number;
@@ -29,4 +29,15 @@ export interface SecurityLogEntry {
   code: string;
   kind: SecurityLogKind;
   detail?: Record<string, unknown>;
+}
+
+/** A banned IP address (an operator's ban): connections from and dials to it are refused until `untilMs`. */
+export interface AddressBanRecord {
+  /** the IP address, in its canonical text form (e.g. 192.0.2.7, 2001:db8::1) */
+  address: string;
+  /** OPERATOR_BAN */
+  code: string;
+  reason: string;
+  sinceMs: number;
+  untilMs: number;
 }

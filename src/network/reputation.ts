@@ -53,6 +53,9 @@ interface Score {
   atMs: number;
 }
 
+/** The code of a ban the operator set (`banPeer`), as opposed to one a penalty score reached. */
+export const OPERATOR_BAN_CODE = "OPERATOR_BAN";
+
 // Scores below this are forgotten when the table is pruned.
 const NEGLIGIBLE = 0.5;
 const PRUNE_AT = 10_000;
@@ -152,11 +155,22 @@ export class PeerReputation extends TypedEmitter<ReputationEvents> {
     return ban;
   }
 
-  /** Lifts a ban and clears the score. */
-  unban(peerId: string): void {
+  /**
+   * The operator's ban (code OPERATOR_BAN): replaces any ban the peer already has (a penalty ban's
+   * expiry and reason give way to the operator's), persisted, and emits `banned` like any other.
+   */
+  banByOperator(peerId: string, reason: string, durationMs: number): BanRecord {
+    this.banned.delete(peerId);
+    return this.ban(peerId, OPERATOR_BAN_CODE, reason, durationMs);
+  }
+
+  /** Lifts a ban and clears the score; returns the ban that was lifted (undefined: there was none). */
+  unban(peerId: string): BanRecord | undefined {
+    const lifted = this.activeBan(peerId);
     this.banned.delete(peerId);
     this.scores.delete(peerId);
     this.track(this.peerDb.deleteBan(peerId));
+    return lifted;
   }
 
   isBanned(peerId: string): boolean {

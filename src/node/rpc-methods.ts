@@ -30,6 +30,7 @@ import type { BlockIndexEntry } from "../store/records.js";
 import type { SyncManager } from "../sync/index.js";
 import { ValidationError } from "../util/errors.js";
 import type { BlockProducer } from "./block-producer.js";
+import { buildPeerRpcMethods } from "./peer-rpc-methods.js";
 
 const HASH_RE = /^[0-9a-f]{64}$/;
 const MAX_RECENT_BLOCKS = 100;
@@ -86,9 +87,9 @@ export interface RpcServices {
   mempool: Pick<Mempool, "size" | "bytes" | "get" | "all" | "add" | "info" | "ids">;
   host: Pick<
     NetworkHost,
-    "peerId" | "connectedPeers" | "multiaddrs" | "publishTx" | "reputation" | "securityLog"
+    "peerId" | "connectedPeers" | "multiaddrs" | "publishTx" | "reputation" | "securityLog" | "control"
   >;
-  sync: Pick<SyncManager, "progress">;
+  sync: Pick<SyncManager, "progress" | "peerStatus">;
   producer: Pick<BlockProducer, "running" | "blocksMined"> | undefined;
   miner: Pick<MinerPool, "hashrate" | "threads"> | undefined;
   /** recent reorganisations, oldest first */
@@ -125,6 +126,7 @@ export function buildRpcMethods(node: RpcServices, control: { stop: () => void }
   };
 
   return {
+    ...buildPeerRpcMethods(node),
     getStatus: {
       summary: "height, tip, peers, sync progress, mining, mempool",
       readOnly: true,
@@ -240,18 +242,6 @@ export function buildRpcMethods(node: RpcServices, control: { stop: () => void }
         return {
           ...mempool.info(),
           ...(params.txs === "1" || params.txs === true ? { txs: mempool.ids() } : {}),
-        };
-      },
-    },
-    getPeers: {
-      summary: "connected peers, and bans",
-      readOnly: true,
-      async handler() {
-        return {
-          peerId: host.peerId,
-          connected: host.connectedPeers(),
-          listen: host.multiaddrs(),
-          bans: host.reputation.bans(),
         };
       },
     },

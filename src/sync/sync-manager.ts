@@ -174,6 +174,14 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     };
   }
 
+  /** What `peerId` last told us in the status exchange (undefined: no status yet). */
+  peerStatus(peerId: string): { height: number; tipHash: string; chainWork: bigint } | undefined {
+    const peer = this.peers.get(peerId);
+    return peer
+      ? { height: peer.status.height, tipHash: peer.tipHex, chainWork: peer.status.chainWork }
+      : undefined;
+  }
+
   /** The composition root calls this when gossip shows a peer has blocks we lack. */
   onPeerAnnouncedWork(peerId: string): void {
     if (!this.controller) return;

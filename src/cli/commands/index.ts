@@ -7,6 +7,7 @@ import { keysCommands } from "./keys.js";
 import { maintenanceCommands } from "./maintenance.js";
 import { mineCommand } from "./mine.js";
 import { nodeClientCommands } from "./node-client.js";
+import { peerCommands } from "./peers.js";
 import { startCommand } from "./start.js";
 import { txSignCommand } from "./tx-sign.js";
 
@@ -15,6 +16,7 @@ export const commands: readonly Command[] = [
   startCommand,
   initCommand,
   ...nodeClientCommands,
+  ...peerCommands,
   mineCommand,
   ...blockPackageCommands,
   chainGenesisCommand,

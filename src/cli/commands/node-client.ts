@@ -6,14 +6,16 @@ import { networkFromNode, resolveNetworkAndDatadir } from "../datadir.js";
 import { keyPassword, keystoreFlags, openKeystore, withKeyErrors } from "./keys.js";
 import { parseRecipient, parseU64, signWithKey } from "./tx-sign.js";
 
-const clientFlags = {
+/** The flags of every command that talks to a running node. */
+export const clientFlags = {
   network: { type: "string" },
   datadir: { type: "string" },
   api: { type: "string" },
   json: { type: "boolean" },
 } as const;
 
-function target(values: { network?: string; datadir?: string; api?: string }, io: CliIo) {
+/** The running node a client command talks to. */
+export function target(values: { network?: string; datadir?: string; api?: string }, io: CliIo) {
   return findNode(resolveNetworkAndDatadir(values, io.env).datadir, values.api);
 }
 
@@ -49,26 +51,6 @@ export const statusCommand: Command = {
         mining: status.mining ? `yes, ${Math.round(Number(status.hashrate))} H/s` : "no",
         mempool: (status.mempool as { size: number }).size,
       });
-    }
-    return 0;
-  },
-};
-
-export const peersCommand: Command = {
-  path: ["peers"],
-  summary: "peers of the running node, and bans",
-  usage: "peers [--network N] [--datadir DIR | --api URL] [--json]",
-  async run(args, io) {
-    const { values } = parseFlags(args, clientFlags, this.usage);
-    const peers = (await callNode(target(values, io), "getPeers")) as {
-      connected: string[];
-      bans: unknown[];
-    };
-    if (values.json) io.out(JSON.stringify(peers));
-    else {
-      io.out(`${peers.connected.length} connected`);
-      for (const p of peers.connected) io.out(`  ${p}`);
-      if (peers.bans.length > 0) io.out(`${peers.bans.length} banned: ${JSON.stringify(peers.bans)}`);
     }
     return 0;
   },
@@ -193,7 +175,6 @@ export const stopCommand: Command = {
 
 export const nodeClientCommands: readonly Command[] = [
   statusCommand,
-  peersCommand,
   blockCommand,
   balanceCommand,
   txBroadcastCommand,
