@@ -90,6 +90,13 @@ const HTML = `<!doctype html>
     <div id="chartScale" class="mono" style="color:var(--dim)"></div>
   </section>
   <section class="wide">
+    <h2>Peers</h2>
+    <table><thead><tr><th>peer</th><th style="width:5.5rem">direction</th><th style="width:13rem">address</th><th style="width:5rem">up</th><th style="width:5rem">rtt</th><th style="width:5rem">height</th><th style="width:4rem">score</th><th style="width:6rem">in</th><th style="width:6rem">out</th><th style="width:12rem">agent</th></tr></thead>
+    <tbody id="peerTable" data-testid="peer-table"></tbody></table>
+    <table><thead><tr><th>banned</th><th style="width:9rem">code</th><th style="width:12rem">until</th><th>reason</th></tr></thead>
+    <tbody id="banTable" data-testid="ban-table"></tbody></table>
+  </section>
+  <section class="wide">
     <h2>Recent blocks</h2>
     <table><thead><tr><th style="width:6rem">height</th><th>hash</th><th style="width:5rem">txs</th><th style="width:14rem">time</th></tr></thead>
     <tbody id="blocks"></tbody></table>
@@ -125,6 +132,15 @@ const SCRIPT = `"use strict";
     while (hs >= 1000 && i < units.length - 1) { hs /= 1000; i++; }
     return hs.toFixed(i === 0 ? 0 : 2) + " " + units[i];
   }
+  function bytes(n) {
+    if (n < 1024) return n + " B";
+    if (n < 1048576) return (n / 1024).toFixed(1) + " KiB";
+    return (n / 1048576).toFixed(1) + " MiB";
+  }
+  function age(sinceMs) {
+    var s = Math.max(0, Math.round((Date.now() - sinceMs) / 1000));
+    return s < 120 ? s + " s" : s < 7200 ? Math.round(s / 60) + " min" : Math.round(s / 3600) + " h";
+  }
   function get(method, query) {
     return fetch("/api/" + method + (query ? "?" + query : ""), { cache: "no-store" }).then(function (res) {
       if (!res.ok) throw new Error(method + ": HTTP " + res.status);
@@ -136,7 +152,7 @@ const SCRIPT = `"use strict";
     var fresh = document.createDocumentFragment();
     if (items.length === 0) {
       var tr = document.createElement("tr"); var td = document.createElement("td");
-      td.colSpan = 4; td.className = "empty"; td.textContent = emptyText; tr.appendChild(td); fresh.appendChild(tr);
+      td.colSpan = body.parentElement.querySelectorAll("th").length; td.className = "empty"; td.textContent = emptyText; tr.appendChild(td); fresh.appendChild(tr);
     }
     items.forEach(function (item) {
       var tr = document.createElement("tr");
@@ -163,9 +179,9 @@ const SCRIPT = `"use strict";
   function poll() {
     return Promise.all([
       get("getStatus"), get("getMiningInfo"), get("getRecentBlocks", "count=10"),
-      get("getReorgs"), get("getSecurityLog", "limit=20"), get("getMempool"),
+      get("getReorgs"), get("getSecurityLog", "limit=20"), get("getMempool"), get("getPeers"),
     ]).then(function (r) {
-      var s = r[0], m = r[1], blocks = r[2], reorgs = r[3], security = r[4], mempool = r[5];
+      var s = r[0], m = r[1], blocks = r[2], reorgs = r[3], security = r[4], mempool = r[5], peers = r[6];
       text("network", s.network);
       text("height", s.height);
       text("tip", s.tip);
@@ -187,6 +203,13 @@ const SCRIPT = `"use strict";
       hashrates.push(Number(m.hashrate) || 0);
       if (hashrates.length > HISTORY) hashrates.shift();
       drawChart();
+      rows("peerTable", peers.peers, function (p) {
+        return [p.peerId, p.direction, p.address, age(p.connectedSinceMs), p.latencyMs == null ? "–" : p.latencyMs + " ms",
+          p.height == null ? "–" : p.height, p.score, bytes(p.bytesIn), bytes(p.bytesOut), p.agent || "–"];
+      }, "no peers connected");
+      rows("banTable", peers.bans, function (b) {
+        return [b.target, b.code, new Date(b.untilMs).toLocaleString(), b.reason];
+      }, "no bans");
       rows("blocks", blocks, function (b) { return [b.height, b.hash, b.txs, time(b.time)]; }, "no blocks yet");
       rows("reorgs", reorgs.slice().reverse().slice(0, 10), function (x) {
         return [x.depth, x.forkPoint.height + " " + short(x.forkPoint.hash), x.newTip.height + " " + short(x.newTip.hash), x.returnedTransactions.length];

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getNetworkParams } from "../../src/consensus/params.js";
@@ -109,7 +109,16 @@ describe("operator control of peers on a running node", () => {
     expect(body).toMatch(/libp2p_connection_manager_connections\{[^}]*network="regtest"/);
     // one HELP line per name: no metric registered twice
     const helps = body.split("\n").filter((l) => l.startsWith("# HELP "));
-    expect(new Set(helps.map((l) => l.split(" ")[2])).size).toBe(helps.length);
+    const names = new Set(helps.map((l) => l.split(" ")[2]));
+    expect(names.size).toBe(helps.length);
+    // every series the Grafana dashboard queries is one this node exports
+    const dashboard = readFileSync(join("monitoring", "grafana", "quarry-dashboard.json"), "utf8");
+    const queried = new Set(
+      [...dashboard.matchAll(/\b((?:quarry|libp2p|nodejs|process)_[a-z0-9_]+)/g)].map((m) =>
+        m[1]!.replace(/_(bucket|count|sum)$/, ""),
+      ),
+    );
+    expect([...queried].filter((name) => !names.has(name))).toEqual([]);
   });
 
   it("banPeer without the token is UNAUTHORIZED (-32001); bad params are INVALID_PARAMS (-32602) naming the field", async () => {

@@ -21,6 +21,7 @@ const runnable = haveChromium() || required;
 describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
   let tmp: { path: string; cleanup: () => void };
   let node: ProcessNode | undefined;
+  let peer: ProcessNode | undefined;
   let context: BrowserContext | undefined;
 
   beforeAll(async () => {
@@ -53,6 +54,7 @@ describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
 
   afterAll(async () => {
     await context?.close();
+    await peer?.stop();
     await node?.stop();
     tmp?.cleanup();
   });
@@ -115,6 +117,49 @@ describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
     expect(await page.textContent("#conn")).toMatch(/^live/);
     const points = await page.getAttribute("#chartLine", "points");
     expect(points?.split(" ").length).toBeGreaterThanOrEqual(2);
+    expect(errors).toEqual([]);
+  });
+
+  it("the peer table shows a peer that joins, and the ban table an operator ban of it", async () => {
+    const url = node!.apiUrl;
+    const page = await context!.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    await page.goto(`${url}/`);
+    await waitFor(
+      async () => ((await page.textContent("#peerTable")) ?? "").includes("no peers connected"),
+      15_000,
+      "the empty peer table",
+    );
+    peer = await ProcessNode.start({ datadir: join(tmp.path, "peer"), bootstrap: [node!.multiaddr] });
+    const cells = await waitFor(
+      async () => {
+        const row = page.locator("#peerTable tr").filter({ hasText: peer!.peerId });
+        return (await row.count()) === 1 ? row.locator("td").allTextContents() : undefined;
+      },
+      15_000,
+      "the joining peer's row",
+    );
+    expect(cells[1]).toBe("inbound");
+    expect(cells[2]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+$/);
+    expect(cells[9]).toMatch(/libp2p/);
+
+    await node!.rpc("banPeer", { target: peer.peerId, reason: "dashboard ban" });
+    const ban = await waitFor(
+      async () => {
+        const row = page.locator("#banTable tr").filter({ hasText: peer!.peerId });
+        return (await row.count()) === 1 ? row.locator("td").allTextContents() : undefined;
+      },
+      15_000,
+      "the ban's row",
+    );
+    expect(ban[1]).toBe("OPERATOR_BAN");
+    expect(ban[3]).toBe("dashboard ban");
+    await waitFor(
+      async () => !((await page.textContent("#peerTable")) ?? "").includes(peer!.peerId),
+      15_000,
+      "the banned peer gone from the peer table",
+    );
     expect(errors).toEqual([]);
   });
 });

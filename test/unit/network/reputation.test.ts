@@ -6,6 +6,7 @@ import {
   LevelPeerDb,
   MemoryPeerDb,
   NetworkErrorCode,
+  OPERATOR_BAN_CODE,
   PeerReputation,
   type SecurityLogEntry,
 } from "../../../src/network/index.js";
@@ -192,6 +193,34 @@ describe("PeerReputation", () => {
     } finally {
       tmp.cleanup();
     }
+  });
+
+  it("OPERATOR_BAN replaces a penalty ban (code, reason, expiry) and unban returns the lifted ban", () => {
+    const clock = clockAt();
+    const rep = new PeerReputation({}, { penalties: penaltyFor, peerDb: new MemoryPeerDb(), clock });
+    const seen: BanRecord[] = [];
+    rep.on("banned", (ban) => seen.push(ban));
+    rep.penalize("peerA", SyncErrorCode.BAD_BATCH_SIGNATURE);
+    const ban = rep.banByOperator("peerA", "keeps lying", 5_000);
+    expect(ban).toMatchObject({ peerId: "peerA", code: OPERATOR_BAN_CODE, reason: "keeps lying" });
+    expect(ban.untilMs).toBe(clock.nowMs() + 5_000);
+    expect(rep.bans()).toEqual([ban]);
+    expect(seen.map((b) => b.code)).toEqual([SyncErrorCode.BAD_BATCH_SIGNATURE, OPERATOR_BAN_CODE]);
+    expect(rep.unban("peerA")).toEqual(ban);
+    expect(rep.unban("peerA")).toBeUndefined();
+    expect(rep.isBanned("peerA")).toBe(false);
+    expect(rep.score("peerA")).toBe(0);
+  });
+
+  it("an OPERATOR_BAN ends at its expiry like any ban", () => {
+    const clock = clockAt();
+    const rep = new PeerReputation({}, { penalties: penaltyFor, peerDb: new MemoryPeerDb(), clock });
+    rep.banByOperator("peerA", "an hour", 3_600_000);
+    clock.advanceMs(3_599_999);
+    expect(rep.isBanned("peerA")).toBe(true);
+    clock.advanceMs(1);
+    expect(rep.isBanned("peerA")).toBe(false);
+    expect(rep.bans()).toEqual([]);
   });
 
   it("rejects bad input at the boundary", () => {
