@@ -93,7 +93,7 @@ const HTML = `<!doctype html>
     <h2>Peers</h2>
     <table><thead><tr><th>peer</th><th style="width:5.5rem">direction</th><th style="width:13rem">address</th><th style="width:5rem">up</th><th style="width:5rem">rtt</th><th style="width:5rem">height</th><th style="width:4rem">score</th><th style="width:6rem">in</th><th style="width:6rem">out</th><th style="width:12rem">agent</th></tr></thead>
     <tbody id="peerTable" data-testid="peer-table"></tbody></table>
-    <table><thead><tr><th>banned</th><th style="width:9rem">code</th><th style="width:12rem">until</th><th>reason</th></tr></thead>
+    <table style="margin-top:.6rem"><thead><tr><th>banned</th><th style="width:9rem">code</th><th style="width:12rem">until</th><th>reason</th></tr></thead>
     <tbody id="banTable" data-testid="ban-table"></tbody></table>
   </section>
   <section class="wide">
