@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getNetworkParams } from "../../src/consensus/params.js";
 import { addressHashOf, encodeAddress } from "../../src/primitives/index.js";
@@ -148,13 +150,14 @@ describe("operator control of peers on a running node", () => {
   });
 
   it("CLI mistakes are one line and a non-zero exit", async () => {
+    const stranger = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
     for (const args of [
       ["peers", "ban"],
       ["peers", "ban", b.peerId, "--seconds", "-5"],
       ["peers", "ban", "not-a-peer"],
       ["peers", "frobnicate"],
       ["peers", "unban", b.peerId],
-      ["peers", "disconnect", "12D3KooWHFrmLWTTDD4NodngtRMEVYgxrsDbmaNaDhHTUVdZ4VtG"],
+      ["peers", "disconnect", stranger],
     ]) {
       const r = await cli(args);
       expect(r.code, args.join(" ")).not.toBe(0);
@@ -162,6 +165,7 @@ describe("operator control of peers on a running node", () => {
     }
     expect((await cli(["peers", "ban", "not-a-peer"])).stderr).toContain("[PEER_BAD_TARGET]");
     expect((await cli(["peers", "unban", b.peerId])).stderr).toContain("[PEER_NOT_BANNED]");
+    expect((await cli(["peers", "disconnect", stranger])).stderr).toContain("[PEER_NOT_CONNECTED]");
   });
 
   it("peers ban disconnects and lists the ban; it survives a restart; unban and connect bring the peer back; disconnect drops it", async () => {
