@@ -300,20 +300,3 @@ export class MempoolExchange {
     this.deps.host.reputation.penalize(peerId, code, { kind: "frame", detail: { protocol: this.protocol } });
   }
 }
-
-/**
- * Wiring for the composition root, in one call: creates the exchange and ties it to the host's
- * libp2p lifecycle (started once libp2p has started, stopped when it stops), so the root needs no
- * extra start/stop steps.
- */
-export function attachMempoolExchange(deps: MempoolExchangeDeps): MempoolExchange {
-  const exchange = new MempoolExchange({ network: deps.host.opts.network }, deps);
-  const { libp2p } = deps.host;
-  const log = (deps.log ?? silentLogger).child({ module: "mempool-exchange" });
-  const start = () =>
-    void exchange.start().catch((err: unknown) => log.error({ err }, "mempool exchange start failed"));
-  if (libp2p.status === "started") start();
-  else libp2p.addEventListener("start", start, { once: true });
-  libp2p.addEventListener("stop", () => void exchange.stop(), { once: true });
-  return exchange;
-}

@@ -31,11 +31,6 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** Lexicographic comparison, for sorting keys. */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
-}
-
 export function assertBytes(
   value: unknown,
   length: number | undefined,

@@ -30,7 +30,6 @@ export interface BlockHeader {
 
 export const HEADER_SIZE = 116;
 export const HEADER_NONCE_OFFSET = 108;
-export const HEADER_TIME_OFFSET = 100;
 export const HASH_LENGTH = 32;
 
 export function encodeHeader(h: BlockHeader): Uint8Array {

@@ -12,7 +12,6 @@ export {
 } from "./block.js";
 export {
   assertBytes,
-  compareBytes,
   concatBytes,
   equalBytes,
   fromHex,
@@ -33,7 +32,6 @@ export {
   HASH_LENGTH,
   HEADER_NONCE_OFFSET,
   HEADER_SIZE,
-  HEADER_TIME_OFFSET,
   headerHash,
   headerToJson,
 } from "./header.js";

@@ -9,7 +9,7 @@
  * node in the arena. A generation starts small and doubles up to its bound, so a small store does
  * not hold the whole capacity.
  *
- * Bounded like `TwoGenerationCache`: writes go to the young generation; a hit in the old one is
+ * Two generations: writes go to the young generation; a hit in the old one is
  * copied to the young one; a full young generation becomes the old one and the previous old one is
  * dropped. A dropped arena is never reused, so a view handed out earlier keeps its bytes.
  */

@@ -4,7 +4,6 @@ import { REGTEST } from "../../src/consensus/params.js";
 import { Mempool } from "../../src/mempool/index.js";
 import type { NetworkHost } from "../../src/network/index.js";
 import {
-  attachMempoolExchange,
   decodeMempoolRequest,
   encodeInventoryRequest,
   encodeTxsRequest,
@@ -77,8 +76,11 @@ describe("mempool exchange", () => {
     for (const tx of txs) await a.mempool.add(tx);
     const onlyB = runTransfers(8, 1)[0]!;
     await b.mempool.add(onlyB);
-    exchanges.push(attachMempoolExchange({ host: a.host, mempool: a.mempool }));
-    exchanges.push(attachMempoolExchange({ host: b.host, mempool: b.mempool }));
+    for (const n of [a, b]) {
+      const exchange = new MempoolExchange({ network: "regtest" }, { host: n.host, mempool: n.mempool });
+      await exchange.start();
+      exchanges.push(exchange);
+    }
     await waitFor(() => a.host.libp2p.getProtocols().includes("/quarry/regtest/mempool/1"), 5_000, "handler");
     await b.host.libp2p.dial(multiaddr(a.host.multiaddrs()[0]!));
     await waitFor(() => b.mempool.size === 301 && a.mempool.size === 301, 10_000, "both mempools refilled");
