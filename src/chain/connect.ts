@@ -102,7 +102,6 @@ export async function disconnectTip(ctx: ChainContext): Promise<ChainStep> {
   batch.delTxIndex(block.txIds).delMainChain(entry.height).putTip(entry.header.prevHash);
   await ctx.store.write(batch);
   ctx.index.popMain();
-  ctx.emit("blockDisconnected", { hash: entry.hashHex, height: entry.height, block: block.block });
   return { entry, block };
 }
 

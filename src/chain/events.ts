@@ -12,10 +12,6 @@ export interface BlockConnectedEvent extends BlockRef {
   txIds: readonly Uint8Array[];
 }
 
-export interface BlockDisconnectedEvent extends BlockRef {
-  block: Block;
-}
-
 /** A switch of the main chain to a branch that did not extend the old tip. */
 export interface ReorgEvent {
   /** blocks disconnected from the old chain */
@@ -44,7 +40,6 @@ export interface OrphanEvent {
 
 export interface ChainEvents {
   blockConnected: BlockConnectedEvent;
-  blockDisconnected: BlockDisconnectedEvent;
   reorg: ReorgEvent;
   invalidBlock: InvalidBlockEvent;
   orphan: OrphanEvent;

@@ -8,7 +8,6 @@ export {
 } from "./chain.js";
 export type {
   BlockConnectedEvent,
-  BlockDisconnectedEvent,
   BlockRef,
   ChainEvents,
   InvalidBlockEvent,
