@@ -11,6 +11,7 @@ import { NodeMetrics } from "./metrics/index.js";
 import type { MinerPool } from "./miner/index.js";
 import { blockGossipHandler, createNetworkHost, LevelPeerDb, type NetworkHost } from "./network/index.js";
 import type { BlockProducer } from "./node/block-producer.js";
+import { BlockTemplates } from "./node/block-templates.js";
 import { createChainServices } from "./node/chain-services.js";
 import { Lifecycle, NodeStartError } from "./node/lifecycle.js";
 import { MempoolExchange } from "./node/mempool-exchange.js";
@@ -155,11 +156,16 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       { chain: local.store, mempool: local.mempoolStore, peers: peerDb },
     );
   const services = { options, chain, mempool, host, sync, producer, miner, metrics, reorgs, backup };
+  // block templates for external miners (getBlockTemplate): need the chain and the mempool
+  const templates = new BlockTemplates(
+    {},
+    { chain, selectTransactions: (maxTxs, maxBytes) => mempool.selectForBlock(maxTxs, maxBytes) },
+  );
   // api: needs every service it reports on
   const api = new ApiServer(
     { host: options.apiHost, port: options.apiPort, datadir, vhosts: options.apiVhosts },
     {
-      methods: buildRpcMethods(services, { stop: () => requestStop() }),
+      methods: buildRpcMethods({ ...services, templates }, { stop: () => requestStop() }),
       metrics: () => metrics.render(),
       metricsContentType: metrics.contentType,
       pages: dashboardPages(),
@@ -231,6 +237,12 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   };
   chain.on("reorg", announceTip);
   sync.on("syncComplete", announceTip);
+  // A long-polling getBlockTemplate answers on every tip or mempool change.
+  const templatesChanged = () => templates.noteChange();
+  chain.on("blockConnected", templatesChanged);
+  chain.on("blockDisconnected", templatesChanged);
+  mempool.on("txAdded", templatesChanged);
+  mempool.on("txRemoved", templatesChanged);
   producer?.on("blockMined", ({ bytes }) => {
     void host.publishBlock(bytes).catch((err: unknown) => log.warn({ err }, "publishing block failed"));
   });
@@ -243,6 +255,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       ["sync", () => sync.start(), () => sync.stop()],
       ["mempool exchange", () => mempoolExchange.start(), () => mempoolExchange.stop()],
       ...(mining?.steps ?? []),
+      ["block templates", async () => undefined, async () => templates.stop()],
       ["api", () => api.start(), () => api.stop()],
     ],
     log,

@@ -134,19 +134,37 @@ export class BlockIndex {
     );
   }
 
-  /** The valid entry with the most work; ties go to the lower sequence (first seen). */
+  /**
+   * The valid entry with the most work; ties go to the lower sequence (first seen). The tip is
+   * one candidate among the others, so a tip marked invalid (invalidateBlock) is not chosen.
+   */
   bestCandidate(): BlockIndexEntry {
-    let best = this.tip;
+    let best: BlockIndexEntry | undefined;
     for (const entry of this.entries.values()) {
       if (entry.status !== BlockStatus.Data && entry.status !== BlockStatus.Valid) continue;
       if (
+        !best ||
         entry.chainWork > best.chainWork ||
         (entry.chainWork === best.chainWork && entry.sequence < best.sequence)
       ) {
         best = entry;
       }
     }
-    return best;
+    return best ?? this.tip;
+  }
+
+  /** Every entry no other entry builds on: the tips of all known branches. */
+  leaves(): BlockIndexEntry[] {
+    const out: BlockIndexEntry[] = [];
+    for (const entry of this.entries.values()) {
+      if ((this.children.get(entry.hashHex)?.size ?? 0) === 0) out.push(entry);
+    }
+    return out;
+  }
+
+  /** The parent entry (undefined for genesis). */
+  parentOf(entry: BlockIndexEntry): BlockIndexEntry | undefined {
+    return entry.height === 0 ? undefined : this.entries.get(toHex(entry.header.prevHash));
   }
 
   /** The main-chain ancestor of `target` and the blocks between it and `target`. */

@@ -18,6 +18,7 @@ import { BlockIndex } from "./block-index.js";
 import type { ChainContext } from "./connect.js";
 import type { ChainEvents } from "./events.js";
 import { type IntakeContext, validateNewBlock, writeGenesis } from "./new-block.js";
+import { invalidateBlock, reconsiderBlock } from "./operator-marks.js";
 import { DEFAULT_ORPHAN_POOL, OrphanPool, type OrphanPoolOptions } from "./orphan-pool.js";
 import { activateBestChain, storeAndActivate } from "./reorg.js";
 import type { SignatureVerifier } from "./signature-verifier.js";
@@ -237,6 +238,49 @@ export class Chain extends TypedEmitter<ChainEvents> {
         throw err;
       },
     );
+  }
+
+  /**
+   * The tip of every known branch (entries nothing builds on), plus the main tip, with where each
+   * branch leaves the main chain.
+   */
+  chainTips(): { entry: BlockIndexEntry; fork: BlockIndexEntry }[] {
+    const tips = new Set(this.index.leaves());
+    tips.add(this.index.tip);
+    return [...tips].map((entry) => {
+      let fork = entry;
+      while (!this.index.isOnMainChain(fork)) fork = this.index.parentOf(fork)!;
+      return { entry, fork };
+    });
+  }
+
+  /**
+   * The operator's `invalidateBlock`: marks a stored block invalid with its descendants (persisted)
+   * and moves the main chain off it. Resolves with the blocks that failed to connect on the way.
+   * @throws RangeError for an unknown block or genesis
+   */
+  invalidateBlock(hashHex: string): Promise<Map<string, BlockError>> {
+    return this.serialised(() => invalidateBlock(this.ctx, this.knownEntry(hashHex)));
+  }
+
+  /**
+   * The operator's `reconsiderBlock`: clears the invalid marks of a block, its ancestors and
+   * descendants, and runs fork choice again (see operator-marks.ts).
+   * @throws RangeError for an unknown block
+   */
+  reconsiderBlock(hashHex: string): Promise<{ cleared: number; failures: Map<string, BlockError> }> {
+    return this.serialised(() => {
+      const entry = this.knownEntry(hashHex);
+      // A block refused without being stored may be sent again after this.
+      this.recentlyRejected.delete(hashHex);
+      return reconsiderBlock(this.ctx, entry);
+    });
+  }
+
+  private knownEntry(hashHex: string): BlockIndexEntry {
+    const entry = this.index.get(hashHex);
+    if (!entry) throw new RangeError(`no block ${hashHex} in the index`);
+    return entry;
   }
 
   /**

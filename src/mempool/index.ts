@@ -10,6 +10,7 @@ export {
   type AddResult,
   Mempool,
   type MempoolDeps,
+  type MempoolEntryInfo,
   type MempoolInfo,
   type ReorgReturnResult,
   type TransferSignatureVerifier,

@@ -76,6 +76,18 @@ export interface MempoolInfo {
   minFeePerKb: string;
 }
 
+/** One pooled transaction as `describe` reports it. */
+export interface MempoolEntryInfo {
+  tx: TransferTx;
+  /** encoded bytes */
+  size: number;
+  fee: bigint;
+  /** wall-clock ms when it entered the pool */
+  addedAtMs: number;
+  /** contiguous from the sender's account nonce: a block template may take it now */
+  executable: boolean;
+}
+
 /** Result of returning a reorg's transactions to the pool. */
 export interface ReorgReturnResult {
   readded: number;
@@ -217,6 +229,20 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
   /** Every pooled transaction id (hex), oldest first: the inventory a peer asks for. */
   ids(): string[] {
     return [...this.byId.keys()];
+  }
+
+  /** One pooled transaction with what the pool knows of it (getMempoolEntry), if pooled. */
+  describe(txIdHex: string): MempoolEntryInfo | undefined {
+    const e = this.byId.get(txIdHex);
+    if (!e) return undefined;
+    const sender = this.senders.get(e.sender);
+    const executable = sender !== undefined && e.tx.nonce < nextExecutableNonce(sender);
+    return { tx: e.tx, size: e.size, fee: e.tx.fee, addedAtMs: e.addedAtMs, executable };
+  }
+
+  /** The minimum relay fee rate, base units per 1000 bytes. */
+  get minFeePerKb(): bigint {
+    return this.opts.minFeePerKb;
   }
 
   info(): MempoolInfo {

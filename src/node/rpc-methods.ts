@@ -31,6 +31,7 @@ import type { SyncManager } from "../sync/index.js";
 import { ValidationError } from "../util/errors.js";
 import type { BlockProducer } from "./block-producer.js";
 import { buildPeerRpcMethods } from "./peer-rpc-methods.js";
+import { buildChainRpcMethods, type ChainRpcServices } from "./rpc-chain-methods.js";
 
 const HASH_RE = /^[0-9a-f]{64}$/;
 const MAX_RECENT_BLOCKS = 100;
@@ -100,7 +101,10 @@ export interface RpcServices {
 
 /** The JSON-RPC methods of a running node; read-only ones are also REST GETs at /api/<name>. */
 
-export function buildRpcMethods(node: RpcServices, control: { stop: () => void }): RpcMethodTable {
+export function buildRpcMethods(
+  node: RpcServices & ChainRpcServices,
+  control: { stop: () => void },
+): RpcMethodTable {
   const { chain, mempool, host, sync } = node;
   const prefix = chain.networkParams.addressPrefix;
   let backupRunning = false;
@@ -127,6 +131,8 @@ export function buildRpcMethods(node: RpcServices, control: { stop: () => void }
 
   return {
     ...buildPeerRpcMethods(node),
+    // the operator's chain methods and external mining (rpc-chain-methods.ts)
+    ...buildChainRpcMethods(node),
     getStatus: {
       summary: "height, tip, peers, sync progress, mining, mempool",
       readOnly: true,

@@ -30,6 +30,8 @@ export interface BlockHeader {
 
 export const HEADER_SIZE = 116;
 export const HEADER_NONCE_OFFSET = 108;
+/** where the u32 time sits: external miners may move it (getBlockTemplate's `timeOffset`) */
+export const HEADER_TIME_OFFSET = 100;
 export const HASH_LENGTH = 32;
 
 export function encodeHeader(h: BlockHeader): Uint8Array {
