@@ -76,10 +76,12 @@ export function estimateFee(input: FeeEstimateInput): FeeEstimate {
   const prices = input.recentBlocks
     .map((b) => {
       if (!b.full || b.transfers.length === 0) return minFeePerKb;
-      return b.transfers.reduce((min, t) => {
+      let lowest = feePerKb(b.transfers[0]!);
+      for (const t of b.transfers) {
         const rate = feePerKb(t);
-        return rate < min ? rate : min;
-      }, feePerKb(b.transfers[0]!));
+        if (rate < lowest) lowest = rate;
+      }
+      return lowest;
     })
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   let recentBlocksFeePerKb = minFeePerKb;

@@ -1,11 +1,13 @@
 import type { Command } from "../command.js";
 import { blockPackageCommands } from "./blocks-package.js";
 import { chainGenesisCommand, chainInfoCommand, verifyCommand } from "./chain.js";
+import { chainClientCommands } from "./chain-client.js";
 import { idCommand } from "./id.js";
 import { initCommand } from "./init.js";
 import { keysCommands } from "./keys.js";
 import { maintenanceCommands } from "./maintenance.js";
 import { mineCommand } from "./mine.js";
+import { minerCommand } from "./miner.js";
 import { nodeClientCommands } from "./node-client.js";
 import { peerCommands } from "./peers.js";
 import { startCommand } from "./start.js";
@@ -18,6 +20,8 @@ export const commands: readonly Command[] = [
   ...nodeClientCommands,
   ...peerCommands,
   mineCommand,
+  minerCommand,
+  ...chainClientCommands,
   ...blockPackageCommands,
   chainGenesisCommand,
   chainInfoCommand,
