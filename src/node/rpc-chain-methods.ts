@@ -21,12 +21,12 @@ import {
 } from "../primitives/block.js";
 import { fromHex, toHex } from "../primitives/bytes.js";
 import { CodecError } from "../primitives/codec.js";
+import { sha256 } from "../primitives/hash.js";
 import {
   encodeHeader,
   HEADER_NONCE_OFFSET,
   HEADER_SIZE,
   HEADER_TIME_OFFSET,
-  headerHash,
   headerToJson,
 } from "../primitives/header.js";
 import {
@@ -177,6 +177,7 @@ export function buildChainRpcMethods(node: ChainRpcServices): RpcMethodTable {
 
   const templateView = (built: BuiltTemplate) => {
     const { block } = built;
+    const blockBytes = encodeBlock(block);
     const header = block.header;
     const parent = chain.getEntry(toHex(header.prevHash));
     const coinbase = block.txs[0] as CoinbaseTx;
@@ -184,7 +185,8 @@ export function buildChainRpcMethods(node: ChainRpcServices): RpcMethodTable {
     const fees = transfers.reduce((sum, tx) => sum + ("fee" in tx ? tx.fee : 0n), 0n);
     const height = coinbase.height;
     return {
-      templateId: toHex(headerHash({ ...header, nonce: 0n })),
+      // names the unsolved block (not a block id: nonce 0 may well solve an easy target)
+      templateId: toHex(sha256(blockBytes)),
       longpollid: built.longpollId,
       height,
       previousBlockHash: toHex(header.prevHash),
@@ -200,7 +202,7 @@ export function buildChainRpcMethods(node: ChainRpcServices): RpcMethodTable {
       nonceOffset: HEADER_NONCE_OFFSET,
       timeOffset: HEADER_TIME_OFFSET,
       header: toHex(encodeHeader(header)),
-      block: toHex(encodeBlock(block)),
+      block: toHex(blockBytes),
       coinbase: {
         recipient: encodeAddress(prefix, coinbase.recipient),
         amount: coinbase.amount,
