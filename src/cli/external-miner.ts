@@ -1,5 +1,5 @@
 import { MinerPool } from "../miner/index.js";
-import { decodeHeader, encodeHeader, HEADER_SIZE, headerHash, toHex } from "../primitives/index.js";
+import { decodeHeader, encodeHeader, headerHash, toHex } from "../primitives/index.js";
 import { QuarryError } from "../util/errors.js";
 import type { ApiTarget } from "./api-client.js";
 
@@ -136,12 +136,9 @@ export async function runExternalMiner(
       if (first.kind === "solved" && first.h) {
         const headerHex = toHex(encodeHeader(first.h));
         const hash = toHex(headerHash(first.h));
-        const answer = await rpc(
-          opts.target,
-          "submitBlock",
-          [headerHex + template.block.slice(HEADER_SIZE * 2)],
-          60_000,
-        );
+        // The solved header alone: the node keeps the template's transactions (a full block may
+        // not fit the API's request body limit).
+        const answer = await rpc(opts.target, "submitBlock", [headerHex], 60_000);
         if ("error" in answer) {
           onEvent({
             event: "rejected",

@@ -1,13 +1,17 @@
 import { prepareBlock, type TemplateChain } from "../miner/block-template.js";
 import type { Block } from "../primitives/block.js";
 import { toHex } from "../primitives/bytes.js";
+import type { BlockHeader } from "../primitives/header.js";
 import type { TransferTx } from "../primitives/transaction.js";
+import { LruCache } from "../util/lru.js";
 
 /** Templates for external miners (getBlockTemplate), with long polling on tip and mempool changes. */
 
 export interface BlockTemplatesOptions {
   /** templates kept (per long-poll id and recipient) */
   cacheSize?: number;
+  /** templates handed out that a solved header alone can still be submitted for */
+  issuedKept?: number;
 }
 
 export interface BlockTemplatesDeps {
@@ -36,6 +40,8 @@ export class BlockTemplates {
   private readonly waiters = new Set<() => void>();
   private readonly cache = new Map<string, Promise<BuiltTemplate>>();
   private readonly cacheSize: number;
+  /** templates handed out, by the header fields a miner may not change (see `issuedKey`) */
+  private readonly issued: LruCache<string, Block>;
   private stopped = false;
 
   constructor(
@@ -43,6 +49,7 @@ export class BlockTemplates {
     private readonly deps: BlockTemplatesDeps,
   ) {
     this.cacheSize = opts.cacheSize ?? 16;
+    this.issued = new LruCache(opts.issuedKept ?? 64);
   }
 
   /** The current long-poll id: it changes whenever a template would differ. */
@@ -86,7 +93,10 @@ export class BlockTemplates {
         params.maxBlockTxs - 1,
         params.maxBlockBytes - BLOCK_OVERHEAD_BYTES,
       );
-      built = prepareBlock(this.deps.chain, recipient, txs).then((block) => ({ block, longpollId }));
+      built = prepareBlock(this.deps.chain, recipient, txs).then((block) => {
+        this.issued.set(issuedKey(block.header), block);
+        return { block, longpollId };
+      });
       built.catch(() => this.cache.delete(key));
       if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(key, built);
@@ -94,9 +104,24 @@ export class BlockTemplates {
     return built;
   }
 
+  /**
+   * The template a solved header belongs to: one handed out lately whose header equals it in every
+   * field but the two a miner may change (nonce and time). The block is the template's
+   * transactions under `header`.
+   */
+  blockFor(header: BlockHeader): Block | undefined {
+    const template = this.issued.get(issuedKey(header));
+    return template ? { header, txs: template.txs } : undefined;
+  }
+
   /** Releases every long poll (the node is stopping). */
   stop(): void {
     this.stopped = true;
     for (const wake of [...this.waiters]) wake();
   }
+}
+
+/** What a miner may not change in a template's header: version, parent, both roots, bits. */
+function issuedKey(h: BlockHeader): string {
+  return `${h.version}:${toHex(h.prevHash)}:${toHex(h.merkleRoot)}:${toHex(h.stateRoot)}:${h.bits}`;
 }

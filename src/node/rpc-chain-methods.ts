@@ -14,6 +14,7 @@ import type { NetworkHost } from "../network/index.js";
 import type { NodeOptions } from "../options.js";
 import { AddressError, decodeAddress, encodeAddress } from "../primitives/address.js";
 import {
+  blockEnvelope,
   type DecodedBlock,
   decodeBlockEnvelope,
   encodeBlock,
@@ -23,6 +24,7 @@ import { fromHex, toHex } from "../primitives/bytes.js";
 import { CodecError } from "../primitives/codec.js";
 import { sha256 } from "../primitives/hash.js";
 import {
+  decodeHeader,
   encodeHeader,
   HEADER_NONCE_OFFSET,
   HEADER_SIZE,
@@ -67,6 +69,8 @@ export const SubmitBlockCode = {
   UNKNOWN_PARENT: "SUBMIT_UNKNOWN_PARENT",
   /** this node has the block already */
   DUPLICATE: "SUBMIT_DUPLICATE",
+  /** a header alone was submitted, and it belongs to no template this node handed out lately */
+  UNKNOWN_TEMPLATE: "SUBMIT_UNKNOWN_TEMPLATE",
 } as const;
 
 /** What the operator and miner methods read and call, and nothing more. */
@@ -91,7 +95,7 @@ export interface ChainRpcServices {
   >;
   mempool: Pick<Mempool, "describe" | "minFeePerKb" | "selectForBlock" | "info">;
   host: Pick<NetworkHost, "peerId" | "multiaddrs" | "connectedPeers" | "publishBlock">;
-  templates: Pick<BlockTemplates, "longpollId" | "waitForChange" | "template">;
+  templates: Pick<BlockTemplates, "longpollId" | "waitForChange" | "template" | "blockFor">;
 }
 
 function invalidParam(name: string, message: string): RpcError {
@@ -412,7 +416,8 @@ export function buildChainRpcMethods(node: ChainRpcServices): RpcMethodTable {
       },
     },
     submitBlock: {
-      summary: "submit a solved block (param: hex); answers accepted, or -32002 with the block's error code",
+      summary:
+        "submit a solved block, or just the solved header of a recent template (param: hex); answers accepted, or -32002 with the error code",
       readOnly: false,
       params: ["hex"],
       async handler(p) {
@@ -421,8 +426,20 @@ export function buildChainRpcMethods(node: ChainRpcServices): RpcMethodTable {
           throw invalidParam("hex", "parameter 'hex' is longer than any block");
         let decoded: DecodedBlock;
         try {
-          decoded = decodeBlockEnvelope(fromHex(hex));
+          const bytes = fromHex(hex);
+          if (bytes.length === HEADER_SIZE) {
+            // A solved header of a template this node handed out: the block is its transactions.
+            const block = templates.blockFor(decodeHeader(bytes));
+            if (!block)
+              throw new RpcError(RpcErrorCode.REJECTED, "the header belongs to no recent template", {
+                code: SubmitBlockCode.UNKNOWN_TEMPLATE,
+              });
+            decoded = blockEnvelope(block);
+          } else {
+            decoded = decodeBlockEnvelope(bytes);
+          }
         } catch (err) {
+          if (err instanceof RpcError) throw err;
           if (err instanceof CodecError)
             throw new RpcError(RpcErrorCode.REJECTED, err.message, { code: err.code });
           throw invalidParam("hex", "parameter 'hex' must be even-length hex");

@@ -122,6 +122,26 @@ describe("getBlockTemplate and submitBlock", () => {
     expect((await callRpc(a, "submitBlock", [good], { token: false })).error?.code).toBe(-32001);
   });
 
+  it("submitBlock with a solved header alone: the node takes its template's transactions; an unknown header is SUBMIT_UNKNOWN_TEMPLATE", async () => {
+    const t = await rpcOk<Template>(a, "getBlockTemplate", [address]);
+    const foreign = decodeHeader(Buffer.from(t.header, "hex"));
+    foreign.merkleRoot = new Uint8Array(32).fill(3);
+    expect((await callRpc(a, "submitBlock", [toHex(encodeHeader(mineHeader(foreign)))])).error).toMatchObject(
+      {
+        code: -32002,
+        data: { code: "SUBMIT_UNKNOWN_TEMPLATE" },
+      },
+    );
+    // The miner may move the time forward: still the same template.
+    const headerHex = solve(t, (h) => {
+      h.time += 1;
+    }).slice(0, HEADER_SIZE * 2);
+    const submitted = await rpcOk<{ result: string; hash: string }>(a, "submitBlock", [headerHex]);
+    expect(submitted.result).toBe("accepted");
+    expect(toHex(encodeHeader(a.chain.tip.header))).toBe(headerHex);
+    expect((await a.chain.getBlockBytes(submitted.hash))!.length).toBe(t.block.length / 2);
+  });
+
   it("long poll: answers when the tip moves (measured), when the mempool changes, and after maxWait otherwise", async () => {
     const samplesMs: number[] = [];
     for (let i = 0; i < 7; i++) {
@@ -164,7 +184,7 @@ describe("getBlockTemplate and submitBlock", () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(900);
   }, 60_000);
 
-  it("quarry miner (a separate process, RPC only, 2 worker threads) mines blocks the node accepts and relays", async () => {
+  it("quarry miner (a separate process, RPC only, 2 worker threads, header-only submits) mines blocks the node accepts and relays", async () => {
     const before = a.chain.height;
     const recipient = testAddress(7);
     const result = await runQuarry(
