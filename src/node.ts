@@ -238,11 +238,10 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   chain.on("reorg", announceTip);
   sync.on("syncComplete", announceTip);
   // A long-polling getBlockTemplate answers on every tip or mempool change.
-  const templatesChanged = () => templates.noteChange();
-  chain.on("blockConnected", templatesChanged);
-  chain.on("blockDisconnected", templatesChanged);
-  mempool.on("txAdded", templatesChanged);
-  mempool.on("txRemoved", templatesChanged);
+  chain.on("blockConnected", () => templates.noteChange("tip"));
+  chain.on("blockDisconnected", () => templates.noteChange("tip"));
+  mempool.on("txAdded", () => templates.noteChange("mempool"));
+  mempool.on("txRemoved", () => templates.noteChange("mempool"));
   producer?.on("blockMined", ({ bytes }) => {
     void host.publishBlock(bytes).catch((err: unknown) => log.warn({ err }, "publishing block failed"));
   });

@@ -12,7 +12,15 @@ export interface BlockTemplatesOptions {
   cacheSize?: number;
   /** templates handed out that a solved header alone can still be submitted for */
   issuedKept?: number;
+  /** a long poll answers a mempool-only change once it has waited this long */
+  mempoolWakeMs?: number;
 }
+
+/** What changed: the tip (a block connected or disconnected) or only the mempool. */
+export type TemplateChange = "tip" | "mempool";
+
+/** bitcoind answers a mempool-only change after 60 s; blocks here come every few seconds to minutes. */
+export const DEFAULT_MEMPOOL_WAKE_MS = 5_000;
 
 export interface BlockTemplatesDeps {
   chain: TemplateChain;
@@ -33,13 +41,15 @@ const BLOCK_OVERHEAD_BYTES = 1024;
  * Builds templates (the miner's prepareBlock on the tip and the mempool's selection), caches them
  * by long-poll id and recipient so concurrent miners share one build, and lets a caller wait for
  * the next change. The long-poll id is `<tip hash>:<change counter>`; the composition root calls
- * `noteChange()` on every block connected or disconnected and every mempool addition or removal.
+ * `noteChange("tip")` on every block connected or disconnected and `noteChange("mempool")` on every
+ * mempool addition or removal.
  */
 export class BlockTemplates {
   private changes = 0;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Set<(kind: TemplateChange) => void>();
   private readonly cache = new Map<string, Promise<BuiltTemplate>>();
   private readonly cacheSize: number;
+  private readonly mempoolWakeMs: number;
   /** templates handed out, by the header fields a miner may not change (see `issuedKey`) */
   private readonly issued: LruCache<string, Block>;
   private stopped = false;
@@ -49,6 +59,7 @@ export class BlockTemplates {
     private readonly deps: BlockTemplatesDeps,
   ) {
     this.cacheSize = opts.cacheSize ?? 16;
+    this.mempoolWakeMs = opts.mempoolWakeMs ?? DEFAULT_MEMPOOL_WAKE_MS;
     this.issued = new LruCache(opts.issuedKept ?? 64);
   }
 
@@ -57,28 +68,38 @@ export class BlockTemplates {
     return `${this.deps.chain.tip.hashHex}:${this.changes}`;
   }
 
-  /** A block connected or disconnected, or the mempool changed: wake every long poll. */
-  noteChange(): void {
+  /** A block connected or disconnected (`tip`), or the mempool changed: long polls may answer. */
+  noteChange(kind: TemplateChange): void {
     this.changes++;
     this.cache.clear();
-    for (const wake of [...this.waiters]) wake();
+    for (const wake of [...this.waiters]) wake(kind);
   }
 
   /**
-   * Resolves once the long-poll id differs from `longpollId` (at once if it already does), after
-   * `maxWaitMs`, or when the service stops; resolves with whether it changed.
+   * Resolves once the long-poll id differs from `longpollId` (at once if it already does): at a tip
+   * change at once, at a mempool change once the call has waited `mempoolWakeMs` (so a busy mempool
+   * does not make every miner rebuild a template per transaction). Also resolves after `maxWaitMs`,
+   * or when the service stops. Resolves with whether the id changed.
    */
   waitForChange(longpollId: string, maxWaitMs: number): Promise<boolean> {
     if (this.stopped || longpollId !== this.longpollId)
       return Promise.resolve(longpollId !== this.longpollId);
+    const startedMs = performance.now();
     return new Promise((resolve) => {
+      let mempoolTimer: NodeJS.Timeout | undefined;
       const done = () => {
         clearTimeout(timer);
-        this.waiters.delete(done);
+        clearTimeout(mempoolTimer);
+        this.waiters.delete(onChange);
         resolve(longpollId !== this.longpollId);
       };
+      const onChange = (kind: TemplateChange) => {
+        const waitedMs = performance.now() - startedMs;
+        if (kind !== "mempool" || waitedMs >= this.mempoolWakeMs) done();
+        else mempoolTimer ??= setTimeout(done, this.mempoolWakeMs - waitedMs);
+      };
       const timer = setTimeout(done, maxWaitMs);
-      this.waiters.add(done);
+      this.waiters.add(onChange);
     });
   }
 
@@ -117,7 +138,7 @@ export class BlockTemplates {
   /** Releases every long poll (the node is stopping). */
   stop(): void {
     this.stopped = true;
-    for (const wake of [...this.waiters]) wake();
+    for (const wake of [...this.waiters]) wake("tip");
   }
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REGTEST } from "../../src/consensus/params.js";
 import { compactToTarget, hashToBigInt } from "../../src/consensus/pow.js";
+import { DEFAULT_MEMPOOL_WAKE_MS } from "../../src/node/block-templates.js";
 import type { QuarryNode } from "../../src/node.js";
 import { toHex } from "../../src/primitives/bytes.js";
 import { decodeHeader, encodeHeader, HEADER_SIZE, headerHash } from "../../src/primitives/header.js";
@@ -142,7 +143,7 @@ describe("getBlockTemplate and submitBlock", () => {
     expect((await a.chain.getBlockBytes(submitted.hash))!.length).toBe(t.block.length / 2);
   });
 
-  it("long poll: answers when the tip moves (measured), when the mempool changes, and after maxWait otherwise", async () => {
+  it("long poll: answers when the tip moves (measured), after a mempool change once it waited 5 s, and after maxWait otherwise", async () => {
     const samplesMs: number[] = [];
     for (let i = 0; i < 7; i++) {
       const t = await rpcOk<Template>(a, "getBlockTemplate", [address]);
@@ -167,12 +168,18 @@ describe("getBlockTemplate and submitBlock", () => {
     );
     expect(samplesMs.at(-1)!).toBeLessThan(5_000);
 
-    // A new transfer wakes the poll and the next template carries it.
+    // A new transfer wakes the poll once it has waited DEFAULT_MEMPOOL_WAKE_MS; the next template carries it.
     const t = await rpcOk<Template>(a, "getBlockTemplate", [address]);
-    const poll = rpcOk<Template>(a, "getBlockTemplate", [address, t.longpollid, 30]);
+    const pollStarted = performance.now();
+    const poll = rpcOk<Template>(a, "getBlockTemplate", [address, t.longpollid, 30]).then((next) => ({
+      next,
+      waitedMs: performance.now() - pollStarted,
+    }));
     const tx = transfer(testKey(MINER), testKey(6).address, 1000n, 0n, 500n);
     await rpcOk(a, "sendRawTransaction", [toHex(encodeTransaction(tx))]);
-    const withTx = await poll;
+    const { next: withTx, waitedMs } = await poll;
+    expect(waitedMs).toBeGreaterThanOrEqual(DEFAULT_MEMPOOL_WAKE_MS - 50);
+    expect(waitedMs).toBeLessThan(DEFAULT_MEMPOOL_WAKE_MS + 5_000);
     expect(withTx.height).toBe(t.height);
     expect(withTx.transactions.map((x) => x.id)).toEqual([toHex(transactionId(tx))]);
     expect(withTx.coinbase.fees).toBe("500");
