@@ -238,8 +238,9 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   chain.on("reorg", announceTip);
   sync.on("syncComplete", announceTip);
   // A long-polling getBlockTemplate answers on every tip or mempool change.
+  // (every disconnect of the tip is part of a reorg, which reports it)
   chain.on("blockConnected", () => templates.noteChange("tip"));
-  chain.on("blockDisconnected", () => templates.noteChange("tip"));
+  chain.on("reorg", () => templates.noteChange("tip"));
   mempool.on("txAdded", () => templates.noteChange("mempool"));
   mempool.on("txRemoved", () => templates.noteChange("mempool"));
   producer?.on("blockMined", ({ bytes }) => {

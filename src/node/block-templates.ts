@@ -41,7 +41,7 @@ const BLOCK_OVERHEAD_BYTES = 1024;
  * Builds templates (the miner's prepareBlock on the tip and the mempool's selection), caches them
  * by long-poll id and recipient so concurrent miners share one build, and lets a caller wait for
  * the next change. The long-poll id is `<tip hash>:<change counter>`; the composition root calls
- * `noteChange("tip")` on every block connected or disconnected and `noteChange("mempool")` on every
+ * `noteChange("tip")` on every block connected and every reorg (which reports each disconnect), and `noteChange("mempool")` on every
  * mempool addition or removal.
  */
 export class BlockTemplates {

@@ -233,4 +233,16 @@ describe("getBlockTemplate and submitBlock", () => {
     expect(BigInt(account.balance)).toBe(paid);
     await waitForSameTip([a, b], 15_000, "B has the external miner's blocks");
   }, 90_000);
+
+  it("long poll answers when the tip moves back (invalidateBlock: a disconnect, no new block)", async () => {
+    const t = await rpcOk<Template>(a, "getBlockTemplate", [address]);
+    const poll = rpcOk<Template>(a, "getBlockTemplate", [address, t.longpollid, 30]);
+    const tip = a.chain.tip.hashHex;
+    await rpcOk(a, "invalidateBlock", [tip]);
+    const back = await poll;
+    expect(back.height).toBe(t.height - 1);
+    expect(back.previousBlockHash).not.toBe(tip);
+    await rpcOk(a, "reconsiderBlock", [tip]);
+    expect(a.chain.tip.hashHex).toBe(tip);
+  });
 });
