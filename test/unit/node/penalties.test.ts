@@ -23,6 +23,8 @@ const LOCAL_ONLY = new Map<string, string>([
   ["StateTreeErrorCode", "our own state store"],
   ["StoreErrorCode", "our own chain store"],
   ["DatadirErrorCode", "our own datadir and its marker file"],
+  ["MaintenanceErrorCode", "backup, restore and reindex of our own datadir"],
+  ["PeerControlErrorCode", "the operator's peer commands (ban, unban, connect, disconnect)"],
 ]);
 
 function sourceFiles(dir: string): string[] {
