@@ -15,6 +15,13 @@ export interface ClusterNodeInit {
   bootstrap?: string[];
   /** mine with one worker thread, paying the coinbase to `testKey(minerKey).address` */
   minerKey?: number;
+  /**
+   * false: the miner's producer stays idle until `producer.start()` (or `mineBlocks`); default
+   * true, mining from `start()` on. A test that builds its chain out of band wants it idle: a
+   * producer stopped only after `add` resolves has already mined an unknown number of blocks
+   * (ten or more on a busy machine, enough to outweigh a fed prefix of ten).
+   */
+  startProducer?: boolean;
   minPeers?: number;
   maxPeers?: number;
   /** sync tunables (shorter deadlines and backoffs) */
@@ -57,11 +64,12 @@ export class Cluster {
   private readonly dir = tempDir("quarry-multinode-");
   private count = 0;
 
-  /** Creates and starts one node. A miner starts mining at once. */
+  /** Creates and starts one node. A miner starts mining at once unless `startProducer` is false. */
   async add(init: ClusterNodeInit = {}): Promise<QuarryNode> {
     const node = await createNode(clusterNodeOptions(`${this.dir.path}/n${this.count++}`, init), {
       log: silentLogger,
       ...(init.sync ? { syncOptions: init.sync } : {}),
+      ...(init.startProducer === undefined ? {} : { startProducer: init.startProducer }),
     });
     this.nodes.push(node);
     await node.start();

@@ -88,6 +88,36 @@ describe("mempool wired to a real chain", () => {
     expect(mempool.size).toBe(0);
   });
 
+  it("tip accounts: an add made as a burst's funding block connects reads it funded while the rest of the burst moves the tip", async () => {
+    ctx = await setup();
+    const { chain, mempool, builder } = ctx;
+    // dave is funded by the first block of a burst; four more follow before anyone awaits.
+    const burst = [
+      await builder.mine({ miner: dave.address }),
+      ...(await builder.mineMany(4, { miner: sink })),
+    ];
+    const fundedAt = builder.height - 4;
+    const d0 = transfer(dave, sink, 5n, 0n, 1_000n);
+    const adds: Promise<unknown>[] = [];
+    const heightsSeenByAdd: number[] = [];
+    // Registered after the mempool's own listener (setup), as the node's other reactions are: the
+    // chain has written the block and moved its tip, and the mempool has heard of it.
+    chain.on("blockConnected", ({ height }) => {
+      if (height !== fundedAt) return;
+      heightsSeenByAdd.push(chain.height);
+      adds.push(mempool.add(d0));
+    });
+    const imports = burst.map((block) => chain.processBlock(blockEnvelope(block)));
+    await Promise.all(imports);
+    expect(heightsSeenByAdd).toEqual([fundedAt]);
+    await expect(adds[0]).resolves.toMatchObject({ id: id(d0), executable: true });
+    await mempool.settled();
+    expect(ctx.failures).toEqual([]);
+    expect(chain.height).toBe(fundedAt + 4);
+    // Still pooled after every block of the burst was revalidated.
+    expect(mempool.ids()).toEqual([id(d0)]);
+  });
+
   it("reorg: the losing branch's transfers return if still valid, the rest are dropped", async () => {
     ctx = await setup();
     const { chain, mempool, builder, reorgs } = ctx;
