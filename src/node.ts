@@ -108,6 +108,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       announce: options.announce,
       bootstrap: options.bootstrap,
       localNetwork: params.name !== "testnet",
+      nat: { reachability: options.reachability, portMapping: options.nat },
       peers: { minPeers: options.minPeers, maxPeers: options.maxPeers },
     },
     {

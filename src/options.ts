@@ -8,6 +8,7 @@ import {
   NETWORK_NAMES,
   type NetworkName,
 } from "./consensus/params.js";
+import { PORT_MAPPINGS, type PortMapping, REACHABILITIES, type Reachability } from "./network/index.js";
 import { AddressError, decodeAddress } from "./primitives/address.js";
 import { DATADIR_MARKER_FILE, readDatadirMarker } from "./store/index.js";
 import { QuarryError } from "./util/errors.js";
@@ -28,6 +29,14 @@ export interface NodeOptions {
   /** multiaddrs to announce instead of the listen addresses (e.g. behind NAT or in Docker) */
   announce: string[];
   bootstrap: string[];
+  /**
+   * whether others can dial this node (see src/network/options.ts): `local` (loopback and
+   * single-host networks, the default for regtest and devnet), `auto` (AutoNAT decides; default
+   * for testnet), `public`, `private`
+   */
+  reachability: Reachability;
+  /** port mapping on the router: `none` (default) or `upnp` */
+  nat: PortMapping;
   apiHost: string;
   apiPort: number;
   /** Host header names the API answers besides localhost and its own addresses; `*`: any */
@@ -82,6 +91,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RawConfig {
     ["p2pPort", "QUARRY_P2P_PORT"],
     ["announce", "QUARRY_ANNOUNCE"],
     ["bootstrap", "QUARRY_BOOTSTRAP"],
+    ["reachability", "QUARRY_REACHABILITY"],
+    ["nat", "QUARRY_NAT"],
     ["apiHost", "QUARRY_API_HOST"],
     ["apiPort", "QUARRY_API_PORT"],
     ["apiVhosts", "QUARRY_API_VHOSTS"],
@@ -153,6 +164,12 @@ function byteSize(key: string, v: unknown): number {
   return n;
 }
 
+function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v !== "string" || !(allowed as readonly string[]).includes(v))
+    throw new ConfigError(key, `${key} must be one of ${allowed.join(", ")}, got '${String(v)}'`);
+  return v as T;
+}
+
 function list(key: string, v: unknown): string[] {
   if (Array.isArray(v)) return v.map((item) => str(key, item));
   if (typeof v === "string") {
@@ -215,6 +232,13 @@ export function resolveNodeOptions(flags: RawConfig, env: NodeJS.ProcessEnv): No
     p2pPort: merged.p2pPort === undefined ? ports.p2p : int("p2pPort", merged.p2pPort, 0, 65535),
     announce: merged.announce === undefined ? [] : list("announce", merged.announce),
     bootstrap: merged.bootstrap === undefined ? [] : list("bootstrap", merged.bootstrap),
+    reachability:
+      merged.reachability === undefined
+        ? network === "testnet"
+          ? "auto"
+          : "local"
+        : oneOf("reachability", merged.reachability, REACHABILITIES),
+    nat: merged.nat === undefined ? "none" : oneOf("nat", merged.nat, PORT_MAPPINGS),
     apiHost: merged.apiHost === undefined ? "127.0.0.1" : str("apiHost", merged.apiHost),
     apiPort: merged.apiPort === undefined ? ports.api : int("apiPort", merged.apiPort, 0, 65535),
     apiVhosts: merged.apiVhosts === undefined ? [] : list("apiVhosts", merged.apiVhosts),

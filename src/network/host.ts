@@ -19,6 +19,16 @@ import { AddressBans } from "./address-bans.js";
 import type { NetworkEvents } from "./events.js";
 import { type GossipHandler, GossipTopics } from "./gossip.js";
 import { ConnectionTraffic, libp2pMetrics } from "./libp2p-metrics.js";
+import {
+  NatMonitor,
+  type NatServices,
+  type NatStatus,
+  natAnnounceFilter,
+  natListenAddresses,
+  natServices,
+  natTransports,
+  startsUnreachable,
+} from "./nat.js";
 import { type NetworkHostInit, type NetworkHostOptions, resolveNetworkHostOptions } from "./options.js";
 import { PeerControl } from "./peer-control.js";
 import { MemoryPeerDb, type PeerDb } from "./peer-db.js";
@@ -28,7 +38,12 @@ import { SecurityLog } from "./security-log.js";
 import type { VerdictCounters } from "./verdict.js";
 
 /** The libp2p services a Quarry host runs; `libp2p.services.*` for protocols built on top. */
-export type NetworkServices = { identify: Identify; ping: Ping; dht: KadDHT; pubsub: GossipSub };
+export type NetworkServices = {
+  identify: Identify;
+  ping: Ping;
+  dht: KadDHT;
+  pubsub: GossipSub;
+} & NatServices;
 
 export interface NetworkHostDeps {
   /** the node identity (Ed25519), e.g. from `loadOrCreateNodeIdentity(datadir)` */
@@ -70,11 +85,17 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
   const banned = (peerId: PeerId) => reputation.isBanned(peerId.toString());
   const addressBans = new AddressBans({ peerDb, clock, log });
   const traffic = new ConnectionTraffic();
+  // reachability (AutoNAT or the operator) decides DHT mode and advertised addresses (nat.ts)
+  let monitor: NatMonitor | undefined;
   const libp2p = await createLibp2p<NetworkServices>({
     start: false,
     privateKey: deps.privateKey,
-    addresses: { listen: opts.listen, announce: opts.announce },
-    transports: [tcp()],
+    addresses: {
+      listen: [...opts.listen, ...natListenAddresses(opts.nat)],
+      announce: opts.announce,
+      announceFilter: natAnnounceFilter(() => monitor?.isUnreachable() ?? startsUnreachable(opts.nat)),
+    },
+    transports: [tcp(), ...natTransports(opts.nat)],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     metrics: libp2pMetrics(
@@ -100,9 +121,10 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
       ping: ping(),
       dht: kadDHT({
         protocol: params.dhtProtocol,
-        // every Quarry node serves the DHT: networks are small, and on loopback or Docker
-        // networks nobody would enter a routing table otherwise
-        clientMode: false,
+        // local networks: every node serves the DHT (networks are small, and on loopback or
+        // Docker networks nobody would enter a routing table otherwise). Elsewhere a node that
+        // nobody can dial is only a client, until AutoNAT verifies a public address
+        clientMode: startsUnreachable(opts.nat),
         // BitTorrent's mainline DHT's K. Every routing-table contact becomes a connection that
         // gossipsub keeps busy: with the default 20, 50 simulated nodes each held 25-38 peers
         // and their event loops starved; with 8, 15-36 (median 23)
@@ -122,9 +144,14 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
         ignoreDuplicatePublishError: true,
         allowedTopics: [params.blockTopic, params.txTopic],
         scoreParams: opts.localNetwork ? { IPColocationFactorWeight: 0 } : {},
+        // blocks and transactions also travel over relayed (limited) connections; bulk sync
+        // does not (its protocols refuse limited connections): see docs/NETWORK.md
+        runOnLimitedConnection: opts.nat.reachability !== "local",
       }),
+      ...natServices(opts.nat),
     },
   });
+  monitor = new NatMonitor(opts.nat, { libp2p, network: opts.network, log });
   return new NetworkHost(opts, {
     libp2p,
     peerDb,
@@ -135,6 +162,7 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
     clock,
     log,
     ownsPeerDb: deps.peerDb === undefined,
+    nat: monitor,
   });
 }
 
@@ -148,6 +176,7 @@ interface NetworkHostParts {
   clock: Clock;
   log: Logger;
   ownsPeerDb: boolean;
+  nat: NatMonitor;
 }
 
 /** A running Quarry peer: connections, discovery, gossip, reputation and the security log. */
@@ -166,6 +195,7 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
   private readonly peerDb: PeerDb;
   private readonly log: Logger;
   private readonly ownsPeerDb: boolean;
+  private readonly nat: NatMonitor;
   private state: "stopped" | "starting" | "started" | "stopping" = "stopped";
 
   /** Use `createNetworkHost`. */
@@ -181,6 +211,7 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
     this.peerDb = parts.peerDb;
     this.log = parts.log;
     this.ownsPeerDb = parts.ownsPeerDb;
+    this.nat = parts.nat;
     this.securityLog = parts.securityLog;
     this.addressBans = parts.addressBans;
     this.gossip = new GossipTopics(
@@ -249,6 +280,7 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
       await this.libp2p.start();
       this.gossip.start();
       await this.peerManager.start();
+      this.nat.start();
       this.state = "started";
       this.log.info({ peerId: this.peerId, addrs: this.multiaddrs() }, "network host started");
     } catch (err) {
@@ -263,6 +295,7 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
   async stop(): Promise<void> {
     if (this.state !== "started") return;
     this.state = "stopping";
+    await this.nat.stop();
     await this.peerManager.stop();
     this.gossip.stop();
     await this.libp2p.stop();
@@ -280,6 +313,11 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
   /** Our listen addresses with /p2p/<peer id>, dialable by others. */
   multiaddrs(): string[] {
     return this.libp2p.getMultiaddrs().map((ma) => ma.toString());
+  }
+
+  /** Reachability, relay addresses and relayed connections (see nat.ts). */
+  natStatus(): NatStatus {
+    return this.nat.status();
   }
 
   /** Peer ids with at least one open connection. */

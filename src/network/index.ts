@@ -10,6 +10,7 @@ export {
   type NetworkServices,
 } from "./host.js";
 export { PEER_DB_SCHEMA_VERSION } from "./layout.js";
+export { type NatStatus, rendezvousKey } from "./nat.js";
 export {
   type ConnectionBytes,
   ConnectionTraffic,
@@ -18,14 +19,22 @@ export {
 } from "./libp2p-metrics.js";
 export {
   DEFAULT_GOSSIP_RATE_OPTIONS,
+  DEFAULT_NAT_OPTIONS,
   DEFAULT_NETWORK_HOST_OPTIONS,
   DEFAULT_PEER_MANAGER_OPTIONS,
+  DEFAULT_RELAY_LIMIT_OPTIONS,
   DEFAULT_REPUTATION_OPTIONS,
   DEFAULT_SECURITY_LOG_OPTIONS,
   type GossipRateOptions,
+  type NatOptions,
   type NetworkHostInit,
   type NetworkHostOptions,
   type PeerManagerOptions,
+  PORT_MAPPINGS,
+  type PortMapping,
+  REACHABILITIES,
+  type Reachability,
+  type RelayLimitOptions,
   type ReputationOptions,
   resolveNetworkHostOptions,
   type SecurityLogOptions,

@@ -98,6 +98,65 @@ export const DEFAULT_GOSSIP_RATE_OPTIONS: Readonly<GossipRateOptions> = Object.f
   floodFactor: 10,
 });
 
+/**
+ * How a node finds out whether others can dial it, and what it does about it (see nat.ts):
+ * - `local`: loopback or single-host networks (tests, docker-compose) as before: DHT server,
+ *   no AutoNAT, relay or hole punching; every address is advertised.
+ * - `public`: the operator says the node is dialable: DHT server, relay server for others.
+ * - `private`: the operator says it is not (behind NAT): DHT client, reserves a relay slot and
+ *   advertises only the relayed address once it has one.
+ * - `auto`: AutoNAT decides; until it has verified a public address the node behaves as
+ *   `private`, afterwards as `public`.
+ */
+export type Reachability = "local" | "auto" | "public" | "private";
+export const REACHABILITIES: readonly Reachability[] = ["local", "auto", "public", "private"];
+
+/** Port mapping on the home router: none, or UPnP IGD (`@libp2p/upnp-nat`). */
+export type PortMapping = "none" | "upnp";
+export const PORT_MAPPINGS: readonly PortMapping[] = ["none", "upnp"];
+
+/** What a public node's circuit relay v2 server grants each reservation (and its circuits). */
+export interface RelayLimitOptions {
+  /** reservations held at once; a relay with all slots taken refuses more */
+  maxReservations: number;
+  /** a reservation lasts this long unless renewed (the client renews before it ends) */
+  reservationTtlMs: number;
+  /** one relayed connection is reset after this long; the peers then reconnect */
+  durationLimitMs: number;
+  /** one relayed connection is reset after this many bytes (both directions) */
+  dataLimitBytes: number;
+}
+
+export const DEFAULT_RELAY_LIMIT_OPTIONS: Readonly<RelayLimitOptions> = Object.freeze({
+  maxReservations: 32,
+  reservationTtlMs: 60 * 60_000,
+  durationLimitMs: 10 * 60_000,
+  // gossip of regtest/devnet blocks and transactions for ten minutes fits many times over; a
+  // full 1 MB block relayed a few times does too. Bulk sync does not go through relays.
+  dataLimitBytes: 16 * 1024 * 1024,
+});
+
+/** NAT traversal: reachability, relays, hole punching, port mapping. */
+export interface NatOptions {
+  reachability: Reachability;
+  portMapping: PortMapping;
+  relay: RelayLimitOptions;
+  /**
+   * an unreachable node keeps this many connections to other unreachable nodes (through relays,
+   * or direct after hole punching), found through a DHT rendezvous record
+   */
+  relayedPeerTarget: number;
+  /** how often an unreachable node re-announces itself and looks for relayed peers */
+  rendezvousIntervalMs: number;
+}
+
+export const DEFAULT_NAT_OPTIONS: Readonly<Omit<NatOptions, "relay">> = Object.freeze({
+  reachability: "local",
+  portMapping: "none",
+  relayedPeerTarget: 2,
+  rendezvousIntervalMs: 30_000,
+});
+
 /** Everything `createNetworkHost` needs to know; `resolveNetworkHostOptions` fills defaults. */
 export interface NetworkHostOptions {
   network: NetworkName;
@@ -122,15 +181,19 @@ export interface NetworkHostOptions {
   reputation: ReputationOptions;
   securityLog: SecurityLogOptions;
   gossipRate: GossipRateOptions;
+  nat: NatOptions;
 }
 
 /** What callers pass: the network plus any overrides. */
 export type NetworkHostInit = Pick<NetworkHostOptions, "network"> &
-  Partial<Omit<NetworkHostOptions, "network" | "peers" | "reputation" | "securityLog" | "gossipRate">> & {
+  Partial<
+    Omit<NetworkHostOptions, "network" | "peers" | "reputation" | "securityLog" | "gossipRate" | "nat">
+  > & {
     peers?: Partial<PeerManagerOptions>;
     reputation?: Partial<ReputationOptions>;
     securityLog?: Partial<SecurityLogOptions>;
     gossipRate?: Partial<GossipRateOptions>;
+    nat?: Partial<Omit<NatOptions, "relay">> & { relay?: Partial<RelayLimitOptions> };
   };
 
 export const DEFAULT_NETWORK_HOST_OPTIONS = Object.freeze({
@@ -179,7 +242,7 @@ export function resolvePeerManagerOptions(opts: Partial<PeerManagerOptions> = {}
 
 export function resolveNetworkHostOptions(init: NetworkHostInit): NetworkHostOptions {
   if (!isNetworkName(init.network)) throw new RangeError(`unknown network ${String(init.network)}`);
-  const { peers, reputation, securityLog, gossipRate, ...given } = init;
+  const { peers, reputation, securityLog, gossipRate, nat, ...given } = init;
   // an option passed as undefined keeps its default
   const rest = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as typeof given;
   const gossip = { ...DEFAULT_GOSSIP_RATE_OPTIONS, ...gossipRate };
@@ -195,5 +258,22 @@ export function resolveNetworkHostOptions(init: NetworkHostInit): NetworkHostOpt
     reputation: resolveReputationOptions(reputation),
     securityLog: resolveSecurityLogOptions(securityLog),
     gossipRate: gossip,
+    nat: resolveNatOptions(nat),
   };
+}
+
+export function resolveNatOptions(
+  opts: Partial<Omit<NatOptions, "relay">> & { relay?: Partial<RelayLimitOptions> } = {},
+): NatOptions {
+  const { relay, ...rest } = opts;
+  const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  const merged = { ...DEFAULT_NAT_OPTIONS, ...given, relay: { ...DEFAULT_RELAY_LIMIT_OPTIONS, ...relay } };
+  if (!REACHABILITIES.includes(merged.reachability))
+    throw new RangeError(`nat reachability must be one of ${REACHABILITIES.join(", ")}`);
+  if (!PORT_MAPPINGS.includes(merged.portMapping))
+    throw new RangeError(`nat portMapping must be one of ${PORT_MAPPINGS.join(", ")}`);
+  checkPositive("nat", { relayedPeerTarget: merged.relayedPeerTarget });
+  checkPositive("nat.relay", merged.relay);
+  if (merged.rendezvousIntervalMs <= 0) throw new RangeError("nat rendezvousIntervalMs must be positive");
+  return merged;
 }

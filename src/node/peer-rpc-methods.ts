@@ -21,7 +21,7 @@ export const DEFAULT_BAN_SECONDS = 24 * 60 * 60;
 const MAX_REASON_LENGTH = 200;
 
 export interface PeerRpcServices {
-  host: Pick<NetworkHost, "peerId" | "multiaddrs" | "connectedPeers" | "control">;
+  host: Pick<NetworkHost, "peerId" | "multiaddrs" | "connectedPeers" | "control" | "natStatus">;
   sync: Pick<SyncManager, "peerStatus">;
 }
 
@@ -93,6 +93,7 @@ export function buildPeerRpcMethods(node: PeerRpcServices): RpcMethodTable {
             };
           }),
           bans: host.control.bans(),
+          nat: host.natStatus(),
         };
       },
     },

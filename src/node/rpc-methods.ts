@@ -88,7 +88,14 @@ export interface RpcServices {
   mempool: Pick<Mempool, "size" | "bytes" | "get" | "all" | "add" | "info" | "ids">;
   host: Pick<
     NetworkHost,
-    "peerId" | "connectedPeers" | "multiaddrs" | "publishTx" | "reputation" | "securityLog" | "control"
+    | "peerId"
+    | "connectedPeers"
+    | "multiaddrs"
+    | "publishTx"
+    | "reputation"
+    | "securityLog"
+    | "control"
+    | "natStatus"
   >;
   sync: Pick<SyncManager, "progress" | "peerStatus">;
   producer: Pick<BlockProducer, "running" | "blocksMined"> | undefined;

@@ -38,6 +38,8 @@ export function clusterNodeOptions(datadir: string, init: ClusterNodeInit = {}):
     p2pPort: 0,
     announce: [],
     bootstrap: init.bootstrap ?? [],
+    reachability: "local",
+    nat: "none",
     apiHost: "127.0.0.1",
     apiPort: 0,
     apiVhosts: [],

@@ -18,6 +18,8 @@ const flags = {
   "p2p-port": { type: "string" },
   announce: { type: "string", multiple: true },
   bootstrap: { type: "string", multiple: true },
+  reachability: { type: "string" },
+  nat: { type: "string" },
   "api-host": { type: "string" },
   "api-port": { type: "string" },
   mine: { type: "boolean" },
@@ -57,7 +59,7 @@ export const startCommand: Command = {
   path: ["start"],
   summary: "run a node: P2P, sync, relay, HTTP API (and mining with --mine)",
   usage:
-    "start [--network N] [--datadir DIR] [--p2p-port P] [--announce MA]... [--bootstrap MA]... [--api-port P] [--mine --miner-address A|--miner-key K] [--threads T] [--api-vhosts H,...] [--log-level L] [--log-file F [--log-max-size 10M] [--log-keep 5]]",
+    "start [--network N] [--datadir DIR] [--p2p-port P] [--announce MA]... [--bootstrap MA]... [--reachability local|auto|public|private] [--nat none|upnp] [--api-port P] [--mine --miner-address A|--miner-key K] [--threads T] [--api-vhosts H,...] [--log-level L] [--log-file F [--log-max-size 10M] [--log-keep 5]]",
   async run(args, io) {
     const { values } = parseFlags(args, flags, this.usage);
     const raw: RawConfig = {};
@@ -70,6 +72,8 @@ export const startCommand: Command = {
     set("p2pPort", values["p2p-port"]);
     set("announce", values.announce);
     set("bootstrap", values.bootstrap);
+    set("reachability", values.reachability);
+    set("nat", values.nat);
     set("apiHost", values["api-host"]);
     set("apiPort", values["api-port"]);
     set("mine", values.mine);
