@@ -315,9 +315,11 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
     return this.libp2p.getMultiaddrs().map((ma) => ma.toString());
   }
 
-  /** Reachability, relay addresses and relayed connections (see nat.ts). */
-  natStatus(): NatStatus {
-    return this.nat.status();
+  /** Reachability, relay addresses, relayed connections and which of them carry block gossip. */
+  natStatus(): NatStatus & { relayedBlockMeshPeers: string[] } {
+    const status = this.nat.status();
+    const mesh = new Set(this.blockMeshPeers());
+    return { ...status, relayedBlockMeshPeers: status.relayedPeers.filter((p) => mesh.has(p)) };
   }
 
   /** Peer ids with at least one open connection. */

@@ -24,6 +24,8 @@ export interface NatStatus {
   dhtMode: "client" | "server";
   /** open connections through a relay (limited by the relay's duration and byte limits) */
   relayedConnections: number;
+  /** peers we reach only through a relay */
+  relayedPeers: string[];
   /** unreachable peers (found through the rendezvous record) we hold a direct connection to */
   directUnreachablePeers: number;
   /** when the first relay address appeared, ms after start (undefined: never) */
@@ -103,16 +105,21 @@ export function natServices(opts: NatOptions) {
 }
 
 /**
- * Drops direct addresses from what we advertise while we are unreachable and have a relayed
- * address: nobody could dial them. Until the first reservation, everything stays (peers on the
- * same LAN can still use it).
+ * While we are unreachable and have a relayed address, advertises it plus our LAN (private)
+ * addresses, which peers behind the same NAT can dial; public direct addresses (nobody could
+ * dial them: AutoNAT did not verify them) and loopback ones go. Until the first reservation
+ * everything stays.
  */
 export function natAnnounceFilter(isUnreachable: () => boolean) {
   return (addrs: Multiaddr[]): Multiaddr[] => {
-    if (!isUnreachable()) return addrs;
-    const relayed = addrs.filter(isRelayed);
-    return relayed.length > 0 ? relayed : addrs;
+    if (!isUnreachable() || !addrs.some(isRelayed)) return addrs;
+    return addrs.filter((ma) => isRelayed(ma) || (isPrivate(ma) === true && !isLoopback(ma)));
   };
+}
+
+function isLoopback(ma: Multiaddr): boolean {
+  const s = ma.toString();
+  return s.startsWith("/ip4/127.") || s.startsWith("/ip6/::1/");
 }
 
 function isRelayed(ma: Multiaddr | string): boolean {
@@ -189,12 +196,14 @@ export class NatMonitor {
   status(): NatStatus {
     const conns = this.deps.libp2p.getConnections();
     const direct = new Set(conns.filter((c) => !isRelayed(c.remoteAddr)).map((c) => c.remotePeer.toString()));
+    const relayed = new Set(conns.filter((c) => isRelayed(c.remoteAddr)).map((c) => c.remotePeer.toString()));
     return {
       mode: this.opts.reachability,
       reachability: this.opts.reachability === "local" ? "local" : this.unreachable ? "private" : "public",
       relayAddresses: [...this.relayAddrs],
       dhtMode: this.deps.libp2p.services.dht.getMode(),
       relayedConnections: conns.filter((c) => isRelayed(c.remoteAddr)).length,
+      relayedPeers: [...relayed].filter((p) => !direct.has(p)),
       directUnreachablePeers: [...this.unreachablePeers].filter((p) => direct.has(p)).length,
       relayReachableAfterMs: this.relayReachableAfterMs,
     };

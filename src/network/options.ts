@@ -103,8 +103,8 @@ export const DEFAULT_GOSSIP_RATE_OPTIONS: Readonly<GossipRateOptions> = Object.f
  * - `local`: loopback or single-host networks (tests, docker-compose) as before: DHT server,
  *   no AutoNAT, relay or hole punching; every address is advertised.
  * - `public`: the operator says the node is dialable: DHT server, relay server for others.
- * - `private`: the operator says it is not (behind NAT): DHT client, reserves a relay slot and
- *   advertises only the relayed address once it has one.
+ * - `private`: the operator says it is not (behind NAT): DHT client, reserves a relay slot and,
+ *   once it has one, advertises the relayed address and its LAN addresses only.
  * - `auto`: AutoNAT decides; until it has verified a public address the node behaves as
  *   `private`, afterwards as `public`.
  */
@@ -143,7 +143,7 @@ export interface NatOptions {
   relay: RelayLimitOptions;
   /**
    * an unreachable node keeps this many connections to other unreachable nodes (through relays,
-   * or direct after hole punching), found through a DHT rendezvous record
+   * direct on a shared LAN, or direct after hole punching), found through a DHT rendezvous record
    */
   relayedPeerTarget: number;
   /** how often an unreachable node re-announces itself and looks for relayed peers */
@@ -153,7 +153,7 @@ export interface NatOptions {
 export const DEFAULT_NAT_OPTIONS: Readonly<Omit<NatOptions, "relay">> = Object.freeze({
   reachability: "local",
   portMapping: "none",
-  relayedPeerTarget: 2,
+  relayedPeerTarget: 3,
   rendezvousIntervalMs: 30_000,
 });
 
