@@ -364,7 +364,10 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
   private notingDelivery(kind: "block" | "tx", handler: GossipHandler): GossipHandler {
     return async (bytes, from) => {
       const outcome = await handler(bytes, from);
-      if (outcome.result === "accept") this.peerManager.noteDelivery(from, kind);
+      if (outcome.result === "accept") {
+        this.peerManager.noteDelivery(from, kind);
+        this.nat.noteDelivery(from, kind);
+      }
       return outcome;
     };
   }

@@ -26,6 +26,8 @@ export interface NatStatus {
   relayedConnections: number;
   /** peers we reach only through a relay */
   relayedPeers: string[];
+  /** gossiped blocks and transactions we accepted from a peer we reach only through a relay */
+  relayedDeliveries: { block: number; tx: number };
   /** unreachable peers (found through the rendezvous record) we hold a direct connection to */
   directUnreachablePeers: number;
   /** when the first relay address appeared, ms after start (undefined: never) */
@@ -111,9 +113,12 @@ export function natServices(opts: NatOptions) {
  * everything stays.
  */
 export function natAnnounceFilter(isUnreachable: () => boolean) {
-  return (addrs: Multiaddr[]): Multiaddr[] => {
+  return (all: Multiaddr[]): Multiaddr[] => {
+    // loopback addresses (ours, or a relay's inside a relayed address) help nobody elsewhere;
+    // they stay only when there is nothing else (a network on one host)
+    const addrs = all.some((ma) => !isLoopback(ma)) ? all.filter((ma) => !isLoopback(ma)) : all;
     if (!isUnreachable() || !addrs.some(isRelayed)) return addrs;
-    return addrs.filter((ma) => isRelayed(ma) || (isPrivate(ma) === true && !isLoopback(ma)));
+    return addrs.filter((ma) => isRelayed(ma) || isPrivate(ma) === true);
   };
 }
 
@@ -158,6 +163,7 @@ export class NatMonitor {
   private loop: Promise<void> | undefined;
   private startedAtMs = 0;
   private relayReachableAfterMs: number | undefined;
+  private readonly relayedDeliveries = { block: 0, tx: 0 };
   private readonly onSelfUpdate = () => this.evaluate();
 
   constructor(
@@ -193,6 +199,13 @@ export class NatMonitor {
     this.loop = undefined;
   }
 
+  /** An accepted gossip message from `peerId`: counted when that peer is reached only by relay. */
+  noteDelivery(peerId: string, kind: "block" | "tx"): void {
+    if (this.opts.reachability === "local") return;
+    const conns = this.deps.libp2p.getConnections(peerIdFromString(peerId));
+    if (conns.length > 0 && conns.every((c) => isRelayed(c.remoteAddr))) this.relayedDeliveries[kind]++;
+  }
+
   status(): NatStatus {
     const conns = this.deps.libp2p.getConnections();
     const direct = new Set(conns.filter((c) => !isRelayed(c.remoteAddr)).map((c) => c.remotePeer.toString()));
@@ -204,6 +217,7 @@ export class NatMonitor {
       dhtMode: this.deps.libp2p.services.dht.getMode(),
       relayedConnections: conns.filter((c) => isRelayed(c.remoteAddr)).length,
       relayedPeers: [...relayed].filter((p) => !direct.has(p)),
+      relayedDeliveries: { ...this.relayedDeliveries },
       directUnreachablePeers: [...this.unreachablePeers].filter((p) => direct.has(p)).length,
       relayReachableAfterMs: this.relayReachableAfterMs,
     };
