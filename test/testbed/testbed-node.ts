@@ -22,6 +22,7 @@ export interface NatInfo {
   relayedPeers: string[];
   relayedBlockMeshPeers: string[];
   relayedDeliveries: { block: number; tx: number };
+  gossipDirectPeers: string[];
   relayReachableAfterMs?: number;
 }
 
