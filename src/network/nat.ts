@@ -120,7 +120,7 @@ export function natAnnounceFilter(isUnreachable: () => boolean) {
     // they stay only when there is nothing else (a network on one host)
     const addrs = all.some((ma) => !isLoopback(ma)) ? all.filter((ma) => !isLoopback(ma)) : all;
     if (!isUnreachable() || !addrs.some(isRelayed)) return addrs;
-    return addrs.filter((ma) => isRelayed(ma) || isPrivate(ma) === true);
+    return addrs.filter((ma) => isRelayed(ma) || (isPrivate(ma) === true && !isLoopback(ma)));
   };
 }
 
