@@ -31,6 +31,31 @@ describe("resolveNodeOptions precedence", () => {
     });
   });
 
+  it("reachability: local on regtest and devnet, auto on testnet; env and flags set it and --nat", () => {
+    expect(resolveNodeOptions({ network: "regtest", datadir: dir.path }, {})).toMatchObject({
+      reachability: "local",
+      nat: "none",
+    });
+    expect(resolveNodeOptions({ network: "testnet", datadir: dir.path }, {}).reachability).toBe("auto");
+    const env = { QUARRY_REACHABILITY: "private", QUARRY_NAT: "upnp" };
+    expect(resolveNodeOptions({ network: "regtest", datadir: dir.path }, env)).toMatchObject({
+      reachability: "private",
+      nat: "upnp",
+    });
+    expect(
+      resolveNodeOptions({ network: "regtest", datadir: dir.path, reachability: "public" }, env).reachability,
+    ).toBe("public");
+  });
+
+  it("CONFIG_INVALID for an unknown reachability or nat mode", () => {
+    expect(() =>
+      resolveNodeOptions({ network: "regtest", datadir: dir.path, reachability: "open" }, {}),
+    ).toThrow(ConfigError);
+    expect(() => resolveNodeOptions({ network: "regtest", datadir: dir.path, nat: "pcp" }, {})).toThrow(
+      /nat must be one of none, upnp/,
+    );
+  });
+
   it("file < env < flags, key by key", () => {
     writeFile({ apiPort: 1111, p2pPort: 2222, threads: 3, logLevel: "warn", minPeers: 1 });
     const env = { QUARRY_API_PORT: "4444", QUARRY_P2P_PORT: "5555", QUARRY_LOG_LEVEL: "debug" };
