@@ -73,6 +73,9 @@ export class PeerManager {
   private readonly log: Logger;
   private readonly candidates = new Map<string, Candidate>();
   private readonly dialing = new Set<string>();
+  /** bootstrap peers whose unreachability was already logged (once per outage, at warn) */
+  private readonly bootstrapIds = new Set<string>();
+  private readonly bootstrapDownLogged = new Set<string>();
   private readonly pingFailures = new Map<string, number>();
   /** connected peers' last health-check ping round trip (ms) */
   private readonly pingRtts = new Map<string, number>();
@@ -104,6 +107,7 @@ export class PeerManager {
       if (!id) throw new RangeError(`bootstrap address ${addr} has no /p2p/<peer id>`);
       const peerId = peerIdFromString(id);
       await this.libp2p.peerStore.merge(peerId, { multiaddrs: [ma.decapsulateCode(0x01a5)] });
+      this.bootstrapIds.add(peerId.toString());
       this.addCandidate(peerId);
     }
     for (const known of await this.deps.peerDb.knownPeers()) {
@@ -341,11 +345,19 @@ export class PeerManager {
       await this.libp2p.dial(c.peerId, {
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.dialTimeoutMs)]),
       });
+      this.bootstrapDownLogged.delete(key);
     } catch (err) {
       if (signal.aborted) return;
       c.failures++;
       c.nextAttemptMs = this.clock.nowMs() + this.backoffMs(c.failures);
       this.log.debug({ peerId: key, failures: c.failures, err }, "dial failed");
+      if (this.bootstrapIds.has(key) && !this.bootstrapDownLogged.has(key)) {
+        this.bootstrapDownLogged.add(key);
+        this.log.warn(
+          { peerId: key, reason: err instanceof Error ? err.message : String(err) },
+          "bootstrap node unreachable; retrying with backoff, other peers kept",
+        );
+      }
     } finally {
       this.dialing.delete(key);
     }
