@@ -8,6 +8,20 @@ import {
 } from "../../src/network/index.js";
 import { penaltyFor } from "../../src/node/penalties.js";
 import type { Clock } from "../../src/util/clock.js";
+import type { Logger } from "../../src/util/logger.js";
+
+/** A logger that keeps every line (level, message, fields) for tests to inspect. */
+export function recordingLogger(): Logger & { lines: { level: string; msg: string; obj: object }[] } {
+  const lines: { level: string; msg: string; obj: object }[] = [];
+  const make = (bindings: object): Logger => ({
+    debug: (obj, msg = "") => lines.push({ level: "debug", msg, obj: { ...bindings, ...obj } }),
+    info: (obj, msg = "") => lines.push({ level: "info", msg, obj: { ...bindings, ...obj } }),
+    warn: (obj, msg = "") => lines.push({ level: "warn", msg, obj: { ...bindings, ...obj } }),
+    error: (obj, msg = "") => lines.push({ level: "error", msg, obj: { ...bindings, ...obj } }),
+    child: (more) => make({ ...bindings, ...more }),
+  });
+  return Object.assign(make({}), { lines });
+}
 
 /** Options for a regtest host on 127.0.0.1 with fast timers. */
 export function localHostInit(overrides: Partial<NetworkHostInit> = {}): NetworkHostInit {
@@ -36,7 +50,7 @@ export interface StartedHost {
 /** Creates and starts a local regtest host. */
 export async function startLocalHost(
   overrides: Partial<NetworkHostInit> = {},
-  deps: { privateKey?: PrivateKey; peerDb?: PeerDb; clock?: Clock } = {},
+  deps: { privateKey?: PrivateKey; peerDb?: PeerDb; clock?: Clock; log?: Logger } = {},
 ): Promise<StartedHost> {
   const privateKey = deps.privateKey ?? (await generateKeyPair("Ed25519"));
   const host = await createNetworkHost(localHostInit(overrides), {

@@ -1,6 +1,8 @@
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { afterAll, describe, expect, it } from "vitest";
 import { LevelPeerDb, type NetworkHost } from "../../src/network/index.js";
-import { startLocalHost, stopAll } from "../helpers/network-helpers.js";
+import { recordingLogger, startLocalHost, stopAll } from "../helpers/network-helpers.js";
 import { tempDir } from "../helpers/temp-dir.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -55,4 +57,24 @@ describe("known peer addresses persist", () => {
     );
     expect(again.connectedPeers()).not.toContain(boot.peerId);
   });
+
+  it("a bootstrap node that is down is logged once, with the reason, and the node keeps its other peers", async () => {
+    const { host: live } = await startLocalHost();
+    hosts.push(live);
+    // a well-formed bootstrap address nobody listens on
+    const deadId = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+    const dead = `/ip4/127.0.0.1/tcp/1/p2p/${deadId}`;
+    const log = recordingLogger();
+    const { host } = await startLocalHost({ bootstrap: [live.multiaddrs()[0]!, dead] }, { log });
+    hosts.push(host);
+    const failedDials = () =>
+      log.lines.filter((l) => l.msg === "dial failed" && "peerId" in l.obj && l.obj.peerId === deadId);
+    await waitFor(() => failedDials().length >= 3, 15_000, "three failed dials of the dead bootstrap node");
+    const warnings = log.lines.filter(
+      (l) => l.level === "warn" && l.msg.startsWith("bootstrap node unreachable"),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.obj).toMatchObject({ peerId: deadId, reason: expect.any(String) });
+    expect(host.connectedPeers()).toContain(live.peerId);
+  }, 30_000);
 });
