@@ -10,13 +10,13 @@ export {
   type NetworkServices,
 } from "./host.js";
 export { PEER_DB_SCHEMA_VERSION } from "./layout.js";
-export { type NatStatus, rendezvousKey } from "./nat.js";
 export {
   type ConnectionBytes,
   ConnectionTraffic,
   type Libp2pMetricsInit,
   libp2pMetrics,
 } from "./libp2p-metrics.js";
+export { type NatStatus, rendezvousKey } from "./nat.js";
 export {
   DEFAULT_GOSSIP_RATE_OPTIONS,
   DEFAULT_NAT_OPTIONS,
