@@ -6,6 +6,7 @@ import { checkProofOfWork } from "../consensus/pow.js";
 import type { TreeNodeReader } from "../consensus/state-tree.js";
 import type { Block, DecodedBlock } from "../primitives/block.js";
 import { equalBytes, fromHex, toHex } from "../primitives/bytes.js";
+import type { BlockHeader } from "../primitives/header.js";
 import type { Transaction } from "../primitives/transaction.js";
 import type { ChainStore } from "../store/chain-store.js";
 import { StoreError, StoreErrorCode } from "../store/errors.js";
@@ -17,7 +18,13 @@ import { TypedEmitter } from "../util/typed-emitter.js";
 import { BlockIndex } from "./block-index.js";
 import type { ChainContext } from "./connect.js";
 import type { ChainEvents } from "./events.js";
-import { type IntakeContext, validateNewBlock, writeGenesis } from "./new-block.js";
+import {
+  type IntakeContext,
+  provenBranchWork,
+  trailsTip,
+  validateNewBlock,
+  writeGenesis,
+} from "./new-block.js";
 import { invalidateBlock, reconsiderBlock } from "./operator-marks.js";
 import { DEFAULT_ORPHAN_POOL, OrphanPool, type OrphanPoolOptions } from "./orphan-pool.js";
 import { activateBestChain, storeAndActivate } from "./reorg.js";
@@ -47,6 +54,15 @@ export interface ChainMetrics {
 
 export type AcceptStatus = "connected" | "side-branch" | "orphan" | "duplicate";
 
+export interface ProcessBlockOptions {
+  /**
+   * Chain work the caller proves for this block's branch with later headers it holds
+   * (`provenBranchWork` of a sync window or a block package): lets a deep branch that catches up
+   * within those headers pass the low-work rule before its own blocks carry that work.
+   */
+  provenWork?: bigint;
+}
+
 export interface AcceptResult {
   status: AcceptStatus;
   hash: string;
@@ -57,8 +73,9 @@ export interface AcceptResult {
 
 /**
  * The chain service: block intake (orphans, validation, invalid marks), fork choice and the main
- * chain's state. Every block that passes header and body checks is stored, on whatever branch;
- * the main chain is the valid branch with the most cumulative work (ties: first seen). Moving the
+ * chain's state. Every block that passes header and body checks is stored, on whatever branch,
+ * unless its branch trails the tip by too much work to matter (BLOCK_LOW_WORK, see
+ * `checkBranchWork`); the main chain is the valid branch with the most cumulative work (ties: first seen). Moving the
  * main chain is reorg.ts (connect.ts for each block); the index is block-index.ts.
  *
  * Calls that change the chain are serialised: one block is processed at a time.
@@ -223,12 +240,13 @@ export class Chain extends TypedEmitter<ChainEvents> {
    * Validates and stores a block, moving the main chain if it now leads the most-work valid
    * branch. Throws BlockError (with `action`) when the block or the branch it completes is invalid.
    */
-  processBlock(block: DecodedBlock): Promise<AcceptResult> {
+  processBlock(block: DecodedBlock, opts: ProcessBlockOptions = {}): Promise<AcceptResult> {
     const metrics = this.metrics;
-    if (!metrics) return this.serialised(() => this.acceptBlock(block));
+    const provenWork = opts.provenWork ?? 0n;
+    if (!metrics) return this.serialised(() => this.acceptBlock(block, provenWork));
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
-    return this.serialised(() => this.acceptBlock(block)).then(
+    return this.serialised(() => this.acceptBlock(block, provenWork)).then(
       (result) => {
         metrics.observeBlockImport(seconds(), result.status);
         return result;
@@ -291,13 +309,26 @@ export class Chain extends TypedEmitter<ChainEvents> {
     if (this.signatures) for (const b of blocks) this.signatures.prefetch(b.block.txs, b.txIds);
   }
 
+  /**
+   * The chain work these consecutive headers prove for their branch (0n when the first one's
+   * parent is unknown); pass it to `processBlock` as `provenWork`.
+   */
+  provenBranchWork(headers: readonly BlockHeader[]): bigint {
+    return provenBranchWork(this.ctx, headers);
+  }
+
+  /** True when a branch proving `work` trails the tip too far to be stored (BLOCK_LOW_WORK). */
+  isLowWork(work: bigint): boolean {
+    return trailsTip(this.ctx, work);
+  }
+
   private serialised<T>(task: () => Promise<T>): Promise<T> {
     const run = this.queue.then(task, task);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async acceptBlock(decoded: DecodedBlock): Promise<AcceptResult> {
+  private async acceptBlock(decoded: DecodedBlock, provenWork = 0n): Promise<AcceptResult> {
     const { hashHex, block } = decoded;
     const known = this.index.get(hashHex);
     if (known) {
@@ -324,7 +355,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
       throw new BlockError({ code: BlockErrorCode.INVALID_ANCESTOR }, `parent ${parentHex} is invalid`);
     }
 
-    const entry = await validateNewBlock(this.intake, decoded, parent, nowSeconds(this.clock));
+    const entry = await validateNewBlock(this.intake, decoded, parent, nowSeconds(this.clock), provenWork);
     const failure = (await storeAndActivate(this.ctx, entry, parent, decoded)).get(hashHex);
     if (failure) throw failure;
     if (entry.status === BlockStatus.InvalidChild) {

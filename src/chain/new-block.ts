@@ -1,8 +1,11 @@
 import { checkBlockBody, checkHeader } from "../consensus/block-rules.js";
+import { powLimit } from "../consensus/difficulty.js";
 import { BlockError, BlockErrorCode } from "../consensus/errors.js";
 import { genesisBlock } from "../consensus/genesis.js";
-import { workFromBits } from "../consensus/pow.js";
+import { checkProofOfWork, workFromBits } from "../consensus/pow.js";
 import { blockEnvelope, type DecodedBlock } from "../primitives/block.js";
+import { equalBytes, toHex } from "../primitives/bytes.js";
+import { type BlockHeader, headerHash } from "../primitives/header.js";
 import { StoreBatch } from "../store/chain-store.js";
 import { type BlockIndexEntry, BlockStatus } from "../store/records.js";
 import type { LruCache } from "../util/lru.js";
@@ -29,7 +32,8 @@ const NOT_PERSISTED = new Set<string>([
 ]);
 
 /**
- * Header and body checks of a block whose parent is known; returns its index entry (not yet
+ * Header checks, the low-work rule (`checkBranchWork`, with the work the caller proves for the
+ * branch) and body checks of a block whose parent is known; returns its index entry (not yet
  * stored or indexed). A provably bad block is remembered (see rejectNewBlock) and the BlockError
  * rethrown.
  */
@@ -38,6 +42,7 @@ export async function validateNewBlock(
   decoded: DecodedBlock,
   parent: BlockIndexEntry,
   nowSeconds: number,
+  provenWork = 0n,
 ): Promise<BlockIndexEntry> {
   const { block, hash, hashHex } = decoded;
   const height = parent.height + 1;
@@ -64,6 +69,14 @@ export async function validateNewBlock(
       },
       ctx.params,
     );
+  } catch (err) {
+    if (err instanceof BlockError) await rejectNewBlock(ctx, entry, err);
+    throw err;
+  }
+  // The header is sound (its work is real): whether its branch can matter at all is decided
+  // before the costlier body checks, and a low-work block is neither stored nor remembered.
+  checkBranchWork(ctx, parent, entry.chainWork, provenWork);
+  try {
     await verifySignaturesAhead(ctx, decoded);
     const verifier = ctx.signatures;
     checkBlockBody(
@@ -105,6 +118,71 @@ async function rejectNewBlock(ctx: IntakeContext, entry: BlockIndexEntry, err: B
   entry.invalidCode = code;
   await ctx.store.write(new StoreBatch().putIndex(entry));
   ctx.index.add(entry);
+}
+
+/**
+ * The anti-DoS work rule (policy; thresholds in params.ts): a block is stored only when its
+ * branch could matter. `branchWork` is the most work the caller can prove for the block's branch
+ * (its own chain work, or more from later headers it holds: `provenBranchWork`). Throws BlockError
+ * LOW_WORK with action `ignore`: nothing is stored or remembered (the block is not invalid).
+ */
+export function checkBranchWork(
+  ctx: ChainContext,
+  parent: BlockIndexEntry,
+  chainWork: bigint,
+  branchWork: bigint,
+): void {
+  const tip = ctx.index.tip;
+  const work = branchWork > chainWork ? branchWork : chainWork;
+  if (trailsTip(ctx, work)) {
+    throw new BlockError(
+      { code: BlockErrorCode.LOW_WORK },
+      `branch work ${work} trails the tip's ${tip.chainWork} by more than ${ctx.params.lowWorkMarginBlocks} blocks`,
+      "ignore",
+    );
+  }
+  if (parent !== tip && work < ctx.params.minimumChainWork) {
+    throw new BlockError(
+      { code: BlockErrorCode.LOW_WORK },
+      `side branch work ${work} is below the network's minimum chain work`,
+      "ignore",
+    );
+  }
+}
+
+/** True when `work` is below tip work − lowWorkMarginBlocks × (one block's work at the tip's target). */
+export function trailsTip(ctx: ChainContext, work: bigint): boolean {
+  const tip = ctx.index.tip;
+  const margin = BigInt(ctx.params.lowWorkMarginBlocks) * workFromBits(tip.header.bits);
+  return work + margin < tip.chainWork;
+}
+
+/**
+ * The chain work a run of consecutive headers proves for its branch: the first one's parent's
+ * chain work plus the work of each header that links to the one before and meets its own target
+ * (its bits are checked against ASERT only when the block is processed: a header claiming an easier
+ * or harder target than allowed fails there). 0n when the first parent is unknown.
+ */
+export function provenBranchWork(ctx: ChainContext, headers: readonly BlockHeader[]): bigint {
+  const first = headers[0];
+  const parent = first ? ctx.index.get(toHex(first.prevHash)) : undefined;
+  if (!parent) return 0n;
+  const limit = powLimit(ctx.params);
+  let work = parent.chainWork;
+  let prevHash = parent.hash;
+  for (const header of headers) {
+    if (!equalBytes(header.prevHash, prevHash)) break;
+    const hash = headerHash(header);
+    try {
+      checkProofOfWork(hash, header.bits, limit);
+    } catch (err) {
+      if (err instanceof BlockError) break;
+      throw err;
+    }
+    work += workFromBits(header.bits);
+    prevHash = hash;
+  }
+  return work;
 }
 
 /** Writes the network's genesis block into an empty store as the main chain. */

@@ -34,6 +34,11 @@ export enum BlockErrorCode {
   KNOWN_INVALID = "BLOCK_KNOWN_INVALID",
   /** an ancestor of the block is invalid */
   INVALID_ANCESTOR = "BLOCK_INVALID_ANCESTOR",
+  /**
+   * the block's branch carries too little work to ever matter (anti-DoS policy, not consensus:
+   * ignore, not stored); see `lowWorkMarginBlocks` and `minimumChainWork` in params.ts
+   */
+  LOW_WORK = "BLOCK_LOW_WORK",
 }
 
 export enum TxErrorCode {

@@ -18,6 +18,18 @@
  * with a schedule running since genesis). Genesis and block 1 carry the pow limit; block h ≥ 2
  * uses aserti3-2d with anchor height 1, anchor bits = pow limit and anchor parent time =
  * time(block 1) − spacing, i.e. block 1 counts as on schedule.
+ *
+ * Anti-DoS work thresholds (policy, not consensus; `checkBranchWork` in src/chain/new-block.ts):
+ * a block is stored only if its branch could still matter. Its branch work (its chain work, or
+ * more when the caller holds later headers of the same branch that prove more, e.g. a sync window
+ * or a block package) must be at least tip work − `lowWorkMarginBlocks` × (work of one block at
+ * the tip's target), and a block that does not extend the tip must carry at least
+ * `minimumChainWork`. 144 blocks on every network: a day of Bitcoin blocks; here 144 s on regtest,
+ * 12 min on devnet, 2.4 h on testnet. Stale blocks of an honest race or a short partition lie far
+ * inside it; a longer partition or an offline miner's branch reaches a node through sync, whose
+ * downloaded window (16 batches of 64 blocks) proves the branch's work before it is stored.
+ * `minimumChainWork` is a checkpoint of the network's known work (Bitcoin Core's
+ * `nMinimumChainWork`); 0 on every network until a long-lived testnet has one worth pinning.
  */
 
 /** The one list of network names; options, the CLI and the host validate against it. */
@@ -55,6 +67,10 @@ export interface NetworkParams {
   readonly initialSubsidy: bigint;
   readonly halvingInterval: number;
   readonly genesis: GenesisParams;
+  /** blocks' worth of work at the tip's target a branch may trail the tip by and still be stored */
+  readonly lowWorkMarginBlocks: number;
+  /** side-branch blocks with less chain work are not stored (a checkpoint; 0 = no floor) */
+  readonly minimumChainWork: bigint;
   /** DHT protocol and gossip topic names */
   readonly dhtProtocol: string;
   readonly blockTopic: string;
@@ -83,6 +99,8 @@ const common = {
   maxBlockBytes: 1_000_000,
   maxBlockTxs: 6_000,
   initialSubsidy: 50n * COIN,
+  lowWorkMarginBlocks: 144,
+  minimumChainWork: 0n,
 } as const;
 
 export const REGTEST = network("regtest", {

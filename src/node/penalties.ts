@@ -29,6 +29,8 @@ const DISCONNECT = 50;
 const MALFORMED = 25;
 /** A request outside the protocol's bounds: our own clients never send one. */
 const BAD_REQUEST = 20;
+/** Each valid-work block of a branch too far behind our tip to matter, pushed unsolicited. */
+const LOW_WORK = 2;
 /** Each message beyond ten times the per-peer rate: sustained abuse adds up to a ban. */
 const ABUSE = 1;
 /** Not provable (depends on our tip, clock or load), or not the peer's fault: never charged. */
@@ -71,6 +73,11 @@ export const PENALTIES: Readonly<Record<PenaltyCode, number>> = Object.freeze({
   // We may have learnt of the invalidity first; the peer may have relayed it before knowing.
   [BlockErrorCode.KNOWN_INVALID]: DISCONNECT,
   [BlockErrorCode.INVALID_ANCESTOR]: DISCONNECT,
+  // Valid work on a branch that trails our tip by more than the margin (lowWorkMarginBlocks).
+  // Charged only when pushed by gossip (sync asked for its blocks: never charged). An honest peer
+  // relays at most a few such stale blocks after a long partition: 24 of them stay below the
+  // disconnect threshold; a flood of 50 within a half-life bans.
+  [BlockErrorCode.LOW_WORK]: LOW_WORK,
 
   // Provable from the transaction alone.
   [TxErrorCode.BAD_SIGNATURE]: DISCONNECT,

@@ -9,7 +9,7 @@ import type { OpenedPackage } from "./block-package.js";
 import { PackageError, PackageErrorCode } from "./errors.js";
 
 /** The part of a Chain an import uses. */
-export type PackageChain = Pick<Chain, "getEntry" | "processBlock" | "tip">;
+export type PackageChain = Pick<Chain, "getEntry" | "processBlock" | "provenBranchWork" | "tip">;
 
 /** A throw-away chain over a copy of the real store, for the validation pass. */
 export interface ScratchChain {
@@ -83,7 +83,8 @@ export async function importPackage(pkg: OpenedPackage, deps: ImportDeps): Promi
 
   const scratch = await deps.openScratch();
   try {
-    for (const i of fresh) await processOrRefuse(scratch.chain, pkg, i);
+    const provenWork = scratch.chain.provenBranchWork(fresh.map((i) => pkg.blocks[i]!.block.header));
+    for (const i of fresh) await processOrRefuse(scratch.chain, pkg, i, provenWork);
   } finally {
     await scratch.close();
   }
@@ -92,7 +93,8 @@ export async function importPackage(pkg: OpenedPackage, deps: ImportDeps): Promi
   const onReorg = (e: ReorgEvent) => reorgs.push(e);
   chain.on("reorg", onReorg);
   try {
-    for (const i of fresh) await processOrRefuse(chain, pkg, i);
+    const provenWork = chain.provenBranchWork(fresh.map((i) => pkg.blocks[i]!.block.header));
+    for (const i of fresh) await processOrRefuse(chain, pkg, i, provenWork);
   } finally {
     chain.off("reorg", onReorg);
   }
@@ -105,7 +107,17 @@ export async function importPackage(pkg: OpenedPackage, deps: ImportDeps): Promi
   };
 }
 
-async function processOrRefuse(chain: PackageChain, pkg: OpenedPackage, i: number): Promise<void> {
+/**
+ * `provenWork`: what the package's new blocks prove for their branch, so a deep branch that
+ * catches up within the package passes the chain's low-work rule (BLOCK_LOW_WORK refuses one
+ * that does not: a package of a branch too far behind our tip to matter).
+ */
+async function processOrRefuse(
+  chain: PackageChain,
+  pkg: OpenedPackage,
+  i: number,
+  provenWork: bigint,
+): Promise<void> {
   const hash = pkg.hashes[i]!;
   const refuse = (blockCode: string, why: string) =>
     new PackageError(
@@ -114,7 +126,7 @@ async function processOrRefuse(chain: PackageChain, pkg: OpenedPackage, i: numbe
     );
   let status: string;
   try {
-    status = (await chain.processBlock(pkg.blocks[i]!)).status;
+    status = (await chain.processBlock(pkg.blocks[i]!, { provenWork })).status;
   } catch (err) {
     if (err instanceof BlockError) throw refuse(err.code, err.message);
     throw err;

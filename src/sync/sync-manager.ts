@@ -4,6 +4,7 @@ import type { AcceptResult } from "../chain/index.js";
 import { BlockError } from "../consensus/errors.js";
 import type { DecodedBlock } from "../primitives/block.js";
 import { fromHex, toHex } from "../primitives/bytes.js";
+import type { BlockHeader } from "../primitives/header.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
@@ -465,8 +466,16 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
         }
         const next = batches[first]!;
         if (next.status === BatchStatus.AwaitingProcessing) {
-          await this.processBatch(next);
-          continue;
+          // The low-work rule sees the whole downloaded run of this branch: a deep branch is
+          // stored once the blocks we hold prove it comes within the margin of our tip. While
+          // they do not yet and more of the branch is on its way, wait for it.
+          const ahead = this.downloadedRun(batches, first);
+          const provenWork = this.deps.chain.provenBranchWork(ahead);
+          const moreComing = pending.size > 0 && ahead.length < window * this.opts.maxBlocksPerBatch;
+          if (!this.deps.chain.isLowWork(provenWork) || !moreComing) {
+            await this.processBatch(next, provenWork);
+            continue;
+          }
         }
         // Nothing downloading and nobody to ask: this round cannot finish.
         if (pending.size === 0) return;
@@ -539,14 +548,34 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     return openBatch(received.batch, asked, key, this.deps.chain.networkParams.networkId);
   }
 
-  /** Imports a downloaded batch block by block; an invalid block is proof against its signer. */
-  private async processBatch(batch: Batch): Promise<void> {
+  /** The headers of the downloaded batches from `first` on, up to the first one not downloaded. */
+  private downloadedRun(batches: readonly Batch[], first: number): BlockHeader[] {
+    const headers: BlockHeader[] = [];
+    for (const batch of batches.slice(first)) {
+      if (batch.status !== BatchStatus.AwaitingProcessing || !batch.blocks) break;
+      for (const b of batch.blocks) headers.push(b.block.header);
+    }
+    return headers;
+  }
+
+  /**
+   * Imports a downloaded batch block by block; an invalid block is proof against its signer.
+   * `provenWork` is what the downloaded run of the branch proves (see the low-work rule).
+   */
+  private async processBatch(batch: Batch, provenWork = 0n): Promise<void> {
     const blocks = batch.startProcessing();
     const peerId = batch.peerId ?? "";
     const received = this.evidence.get(batch);
     this.evidence.delete(batch);
     for (let i = 0; i < blocks.length; i++) {
-      const outcome = await this.importOne(peerId, received, blocks[i]!, batch.startHeight + i, batch);
+      const outcome = await this.importOne(
+        peerId,
+        received,
+        blocks[i]!,
+        batch.startHeight + i,
+        batch,
+        provenWork,
+      );
       // An orphan here means the batch did not continue the chain we built: not proof, retry.
       const code = !outcome.ok
         ? outcome.code
@@ -573,12 +602,14 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     block: DecodedBlock,
     height: number,
     batch?: Batch,
+    provenWork = 0n,
   ): Promise<ImportOutcome> {
     try {
-      return { ok: true, result: await this.deps.chain.processBlock(block) };
+      return { ok: true, result: await this.deps.chain.processBlock(block, { provenWork }) };
     } catch (err) {
       if (!(err instanceof BlockError)) throw err;
-      // "ignore" (e.g. a time too far ahead) may become valid later: not proof.
+      // "ignore" (a time too far ahead may become valid later; a branch too far behind our tip was
+      // asked for by us, and its server may simply hold an honest chain behind ours): not proof.
       if (err.action === "ignore") return { ok: false, code: SyncErrorCode.UNEXPECTED_BATCH };
       const error = new SyncError(
         SyncErrorCode.INVALID_BATCH,

@@ -41,6 +41,8 @@ export type SyncChain = Pick<
   | "getEntry"
   | "entryAtHeight"
   | "processBlock"
+  | "provenBranchWork"
+  | "isLowWork"
   | "prefetchSignatures"
   | "on"
   | "off"
