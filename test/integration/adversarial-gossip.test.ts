@@ -153,7 +153,7 @@ describe("adversarial gossip peers (plain libp2p) against a createNode node", ()
     expectHonestStateIntact();
   });
 
-  it("a low-work branch of valid blocks is stored on a side branch and never becomes the tip", async () => {
+  it("a lighter branch of valid blocks within the low-work margin is stored on a side branch, uncharged, and never becomes the tip", async () => {
     const lowWork = builder.fork(0);
     const branch = await lowWork.mineMany(PREFIX - 2, { miner: new Uint8Array(20).fill(0x66) });
     const evil = await attacker();

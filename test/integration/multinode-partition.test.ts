@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { BlockErrorCode } from "../../src/consensus/errors.js";
 import type { QuarryNode } from "../../src/node.js";
 import { blockHash, toHex, transactionId } from "../../src/primitives/index.js";
 import { ChainBuilder, testKey, transfer } from "../helpers/chain-builder.js";
@@ -42,7 +43,7 @@ describe("partition and heal (createNode, real libp2p and LevelDB)", () => {
   const cluster = new Cluster();
   afterAll(() => cluster.stopAll(), 20_000);
 
-  it("both sides mine apart; after the heal all converge on the most-work chain and the losers report the reorg depth and returned transactions", async () => {
+  it("both sides mine apart; after the heal all converge on the most-work chain, the losers report the reorg depth and returned transactions, and nobody is charged BLOCK_LOW_WORK", async () => {
     // A shared prefix whose coinbases fund FUNDS, so the minority side can carry a transfer.
     const builder = ChainBuilder.create();
     await builder.mineMany(PREFIX, { miner: FUNDS.address });
@@ -111,6 +112,11 @@ describe("partition and heal (createNode, real libp2p and LevelDB)", () => {
       expect(report!.forkPoint).toEqual({ hash: prefixTip.hashHex, height: prefixTip.height });
       expect(report!.oldTip.hash).toBe(loser.hashHex);
       expect(report!.returnedTransactions.map((t) => toHex(transactionId(t)))).toEqual([txId]);
+    }
+    // The losing side's blocks are stale, not low-work: nobody is charged for them (BLOCK_LOW_WORK).
+    for (const n of all) {
+      expect(n.host.verdicts.total({ code: BlockErrorCode.LOW_WORK })).toBe(0);
+      expect(n.host.securityLog.recent(1000).filter((e) => e.code === BlockErrorCode.LOW_WORK)).toEqual([]);
     }
     // The returned transfer is valid on the winning chain too: it is back in the miner's mempool.
     await waitFor(() => b0.mempool.has(txId), 5_000, "returned tx in the mempool");
