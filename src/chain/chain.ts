@@ -355,7 +355,18 @@ export class Chain extends TypedEmitter<ChainEvents> {
       throw new BlockError({ code: BlockErrorCode.INVALID_ANCESTOR }, `parent ${parentHex} is invalid`);
     }
 
-    const entry = await validateNewBlock(this.intake, decoded, parent, nowSeconds(this.clock), provenWork);
+    let entry: BlockIndexEntry;
+    try {
+      entry = await validateNewBlock(this.intake, decoded, parent, nowSeconds(this.clock), provenWork);
+    } catch (err) {
+      // The orphans waiting for a low-work block carry its branch's work and can never attach
+      // without it: the pool applies the same rule by letting them go.
+      if (err instanceof BlockError && err.code === BlockErrorCode.LOW_WORK) {
+        const dropped = this.orphans.dropDescendants(hashHex);
+        if (dropped > 0) this.log.debug({ hash: hashHex, dropped }, "dropped orphans of a low-work block");
+      }
+      throw err;
+    }
     const failure = (await storeAndActivate(this.ctx, entry, parent, decoded)).get(hashHex);
     if (failure) throw failure;
     if (entry.status === BlockStatus.InvalidChild) {

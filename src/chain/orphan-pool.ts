@@ -79,6 +79,22 @@ export class OrphanPool {
     return blocks;
   }
 
+  /**
+   * Removes every orphan descending from `parentHex` (a block refused without being stored: they
+   * can never attach); returns how many.
+   */
+  dropDescendants(parentHex: string): number {
+    let dropped = 0;
+    const pending = [parentHex];
+    while (pending.length > 0) {
+      for (const child of this.takeChildren(pending.pop()!)) {
+        pending.push(child.hashHex);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
   /** The first missing ancestor of an orphan chain: the parent sync must fetch. */
   missingRoot(hashHex: string): string | undefined {
     let orphan = this.byHash.get(hashHex);

@@ -15,6 +15,7 @@ import { waitFor } from "../helpers/wait.js";
 // (ChainBuilder stamps them on schedule), so "more blocks" is "more work".
 const MARGIN = REGTEST.lowWorkMarginBlocks;
 const HONEST = MARGIN + 20;
+const DEEP = 300;
 
 const hexOf = (b: Block): string => toHex(blockHash(b));
 
@@ -159,10 +160,11 @@ describe("BLOCK_LOW_WORK over real libp2p (createNode nodes)", () => {
 
   it("a heavier branch forking deeper than the margin syncs in (its downloaded headers prove its work) and nobody is charged", async () => {
     const ours = ChainBuilder.create();
-    await ours.mineMany(HONEST);
+    await ours.mineMany(DEEP);
     const theirs = ChainBuilder.create();
-    // Forks at genesis: its first 20 blocks alone trail our tip by more than the margin.
-    await theirs.mineMany(HONEST + 30, { miner: new Uint8Array(20).fill(0x55) });
+    // Forks at genesis: its first 156 blocks each trail our tip (301 blocks' work) by more than the
+    // margin, more than two batches of 64: only the downloaded run of later batches proves them.
+    await theirs.mineMany(DEEP + 30, { miner: new Uint8Array(20).fill(0x55) });
     const a = await cluster.add({ minPeers: 0, maxPeers: 10 });
     const b = await cluster.add({ minPeers: 0, maxPeers: 10 });
     await feedBlocks(a, ours.blocks.slice(1));
@@ -170,7 +172,7 @@ describe("BLOCK_LOW_WORK over real libp2p (createNode nodes)", () => {
     await dialNode(a, b);
     await waitForSameTip([a, b], 60_000, "a adopts the heavier deep branch");
     expect(a.chain.tip.hashHex).toBe(hexOf(theirs.tip));
-    expect(a.reorgs.at(-1)?.depth).toBe(HONEST);
+    expect(a.reorgs.at(-1)?.depth).toBe(DEEP);
     for (const n of [a, b]) {
       expect(lowWorkCharges(n)).toBe(0);
       expect(n.host.verdicts.total({ code: BlockErrorCode.LOW_WORK })).toBe(0);

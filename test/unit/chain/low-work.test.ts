@@ -119,16 +119,19 @@ describe("BLOCK_LOW_WORK: a branch too far behind the tip is not stored", () => 
     expect(chain.getEntry(toHex(blockHash(block)))).toBeUndefined();
   });
 
-  it("stores neither a low-work parent nor the orphan waiting for it", async () => {
+  it("stores neither a low-work parent nor the orphans waiting for it, which leave the pool", async () => {
     const main = ChainBuilder.create(PARAMS);
     await main.mineMany(10);
     const { chain } = await chainWith(PARAMS, main.blocks.slice(1));
     const fork = main.fork(2);
-    const [parent, child] = await fork.mineMany(2, { miner: OTHER_MINER });
+    const [parent, child, grandchild] = await fork.mineMany(3, { miner: OTHER_MINER });
+    expect(await chain.processBlock(blockEnvelope(grandchild!))).toMatchObject({ status: "orphan" });
     expect(await chain.processBlock(blockEnvelope(child!))).toMatchObject({ status: "orphan" });
-    await lowWorkError(chain.processBlock(blockEnvelope(parent!)));
-    // The parent is not stored, so the orphan stays waiting (it expires); neither is indexed.
-    expect(chain.getEntry(toHex(blockHash(parent!)))).toBeUndefined();
-    expect(chain.getEntry(toHex(blockHash(child!)))).toBeUndefined();
+    expect(chain.orphanCount).toBe(2);
+    const err = await lowWorkError(chain.processBlock(blockEnvelope(parent!)));
+    expect(err.code).toBe(BlockErrorCode.LOW_WORK);
+    expect(chain.orphanCount).toBe(0);
+    for (const b of [parent!, child!, grandchild!])
+      expect(chain.getEntry(toHex(blockHash(b)))).toBeUndefined();
   });
 });
