@@ -75,8 +75,9 @@ export interface AcceptResult {
  * The chain service: block intake (orphans, validation, invalid marks), fork choice and the main
  * chain's state. Every block that passes header and body checks is stored, on whatever branch,
  * unless its branch trails the tip by too much work to matter (BLOCK_LOW_WORK, see
- * `checkBranchWork`); the main chain is the valid branch with the most cumulative work (ties: first seen). Moving the
- * main chain is reorg.ts (connect.ts for each block); the index is block-index.ts.
+ * `checkBranchWork`); the main chain is the valid branch with the most cumulative work (ties:
+ * first seen). Moving the main chain is reorg.ts (connect.ts for each block); the index is
+ * block-index.ts.
  *
  * Calls that change the chain are serialised: one block is processed at a time.
  */

@@ -5,6 +5,7 @@ export {
   type ChainDeps,
   type ChainMetrics,
   type ChainOptions,
+  type ProcessBlockOptions,
 } from "./chain.js";
 export type {
   BlockConnectedEvent,

@@ -15,7 +15,7 @@ describe("a sync peer that lies about its work (slow)", () => {
     await cluster.stopAll();
   }, 30_000);
 
-  it("claims the most work but serves a valid lower-work chain: stored aside, the tip never moves, sync gives up on it", async () => {
+  it("claims the most work but serves a valid lower-work chain within the low-work margin: stored aside, the tip never moves, sync gives up on it", async () => {
     const honest = ChainBuilder.create();
     await honest.mineMany(300);
     const lowWork = ChainBuilder.create();
