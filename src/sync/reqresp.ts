@@ -3,6 +3,7 @@ import { CodecError, CodecErrorCode } from "../primitives/codec.js";
 import { decodeResponse, encodeResponse, ResultCode } from "./codec.js";
 import { isSyncError, SyncError, SyncErrorCode } from "./errors.js";
 import { type ByteBudget, readFrame, writeFrame } from "./frame.js";
+import { requestSlotsOf } from "./request-slots.js";
 import type { SyncLibp2p } from "./types.js";
 
 /**
@@ -37,6 +38,8 @@ function classify(err: unknown, deadline: AbortSignal, stop: AbortSignal | undef
 /**
  * Sends one request and returns the OK payload. Throws SyncError: SYNC_TIMEOUT, SYNC_STOPPED,
  * SYNC_OVERSIZED, SYNC_MALFORMED, SYNC_REMOTE_ERROR (an error result) or SYNC_STREAM_FAILED.
+ * At most `MAX_OUTBOUND_REQUESTS_PER_PEER` requests are open to one peer at a time (the rest wait
+ * for a slot within their deadline), so we never cross a server's per-peer stream limit.
  */
 export async function sendRequest(
   libp2p: SyncLibp2p,
@@ -48,7 +51,9 @@ export async function sendRequest(
   const deadline = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([deadline, opts.signal]) : deadline;
   let stream: Stream | undefined;
+  let release: (() => void) | undefined;
   try {
+    release = await requestSlotsOf(libp2p).acquire(peer.toString(), signal);
     stream = await libp2p.dialProtocol(peer, protocol, { signal });
     await writeFrame(stream, body, signal);
     await stream.close({ signal });
@@ -65,6 +70,8 @@ export async function sendRequest(
     const error = classify(err, deadline, opts.signal);
     stream?.abort(error);
     throw error;
+  } finally {
+    release?.();
   }
 }
 
