@@ -9,7 +9,7 @@ import { equalBytes, fromHex, toHex } from "../primitives/bytes.js";
 import type { BlockHeader } from "../primitives/header.js";
 import type { Transaction } from "../primitives/transaction.js";
 import type { ChainStore } from "../store/chain-store.js";
-import { StoreError, StoreErrorCode } from "../store/errors.js";
+import { CORRUPTION_ADVICE, StoreError, StoreErrorCode } from "../store/errors.js";
 import { type BlockIndexEntry, BlockStatus } from "../store/records.js";
 import { type Clock, nowSeconds, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
@@ -17,7 +17,7 @@ import { LruCache } from "../util/lru.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 import { BlockIndex } from "./block-index.js";
 import type { ChainContext } from "./connect.js";
-import type { ChainEvents } from "./events.js";
+import type { ChainEvents, ChainHalt } from "./events.js";
 import {
   type IntakeContext,
   provenBranchWork,
@@ -96,6 +96,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
   private readonly intake: IntakeContext;
   private queue: Promise<unknown> = Promise.resolve();
   private opened = false;
+  private haltState: ChainHalt | undefined;
 
   constructor(opts: ChainOptions, deps: ChainDeps) {
     super();
@@ -138,6 +139,82 @@ export class Chain extends TypedEmitter<ChainEvents> {
     await verifyTipState(this.store, this.tip);
     this.opened = true;
     await this.serialised(() => activateBestChain(this.ctx));
+  }
+
+  /**
+   * Set while the chain refuses to write: a store write failed (STORE_WRITE_FAILED), free space
+   * is low (STORE_DISK_LOW) or a corrupt record was read (STORE_CORRUPT). The index and caches
+   * then equal what is on disk; `processBlock` throws STORE_HALTED until `resume` succeeds.
+   */
+  get halted(): ChainHalt | undefined {
+    return this.haltState;
+  }
+
+  /** Stops block writes; logged and emitted once per halt (later reasons are dropped). */
+  halt(code: string, reason: string): void {
+    if (this.haltState) return;
+    this.haltState = { code, reason, sinceMs: this.clock.nowMs() };
+    const advice =
+      code === StoreErrorCode.CORRUPT
+        ? CORRUPTION_ADVICE
+        : "free space on the datadir's filesystem; the node resumes by itself once a write succeeds";
+    this.log.error(
+      { code, reason, advice },
+      "chain halted: no blocks are stored or mined until this is fixed",
+    );
+    this.emit("halted", this.haltState);
+  }
+
+  /**
+   * Tries to leave a write halt: reopens the store (LevelDB keeps a failed background write as a
+   * sticky error), makes one durable probe write, and moves to the best chain again (a reorg cut
+   * short by the failure continues). Returns false, still halted, when a write still fails. A
+   * corruption halt is never left here: it needs the operator.
+   */
+  resume(): Promise<boolean> {
+    return this.serialised(async () => {
+      const halt = this.haltState;
+      if (!halt || halt.code === StoreErrorCode.CORRUPT) return halt === undefined;
+      try {
+        if (halt.code === StoreErrorCode.WRITE_FAILED) await this.store.reopen();
+        await this.store.probeWrite(nowSeconds(this.clock));
+      } catch (err) {
+        this.log.debug({ err }, "store still refuses writes");
+        return false;
+      }
+      this.haltState = undefined;
+      this.log.info(
+        { code: halt.code, haltedSeconds: (this.clock.nowMs() - halt.sinceMs) / 1000 },
+        "chain resumed",
+      );
+      this.emit("resumed", halt);
+      try {
+        await activateBestChain(this.ctx);
+      } catch (err) {
+        this.haltOn(err);
+      }
+      return this.haltState === undefined;
+    });
+  }
+
+  /** Halts when `err` is a store failure (write refused, corrupt record); returns `err`. */
+  private haltOn(err: unknown): unknown {
+    if (
+      err instanceof StoreError &&
+      (err.type.code === StoreErrorCode.WRITE_FAILED || err.type.code === StoreErrorCode.CORRUPT)
+    ) {
+      this.halt(err.type.code, err.message);
+    }
+    return err;
+  }
+
+  /** A read for the API: a corrupt record halts the chain (and the error is passed on). */
+  private async guarded<T>(read: Promise<T>): Promise<T> {
+    try {
+      return await read;
+    } catch (err) {
+      throw this.haltOn(err);
+    }
   }
 
   get tip(): BlockIndexEntry {
@@ -186,17 +263,23 @@ export class Chain extends TypedEmitter<ChainEvents> {
 
   async getBlock(hashHex: string): Promise<Block | undefined> {
     const entry = this.index.get(hashHex);
-    return entry ? (await this.store.getBlock(entry.hash))?.block : undefined;
+    return entry ? (await this.guarded(this.store.getBlock(entry.hash)))?.block : undefined;
   }
 
   /** A stored block's bytes as received or mined: what peers and packages are served. */
   async getBlockBytes(hashHex: string): Promise<Uint8Array | undefined> {
     const entry = this.index.get(hashHex);
-    return entry ? this.store.getBlockBytes(entry.hash) : undefined;
+    return entry ? this.guarded(this.store.getBlockBytes(entry.hash)) : undefined;
   }
 
   /** A main-chain transaction with the block that includes it. */
-  async getTransaction(
+  getTransaction(
+    txIdHex: string,
+  ): Promise<{ tx: Transaction; blockHash: string; height: number; index: number } | undefined> {
+    return this.guarded(this.findTransaction(txIdHex));
+  }
+
+  private async findTransaction(
     txIdHex: string,
   ): Promise<{ tx: Transaction; blockHash: string; height: number; index: number } | undefined> {
     const blockHash = await this.store.getTxBlock(fromHex(txIdHex));
@@ -204,17 +287,23 @@ export class Chain extends TypedEmitter<ChainEvents> {
     const entry = this.index.get(toHex(blockHash));
     const stored = entry ? await this.store.getBlock(entry.hash) : undefined;
     if (!entry || !stored)
-      throw new StoreError(StoreErrorCode.CORRUPT, `tx index points at missing block ${toHex(blockHash)}`);
+      throw new StoreError(
+        StoreErrorCode.CORRUPT,
+        `tx index entry ${txIdHex} points at missing block ${toHex(blockHash)}; ${CORRUPTION_ADVICE}`,
+      );
     const index = stored.txIds.findIndex((id) => toHex(id) === txIdHex);
     if (index < 0)
-      throw new StoreError(StoreErrorCode.CORRUPT, `block ${entry.hashHex} lacks indexed tx ${txIdHex}`);
+      throw new StoreError(
+        StoreErrorCode.CORRUPT,
+        `tx index entry ${txIdHex} points at block ${entry.hashHex}, which lacks it; ${CORRUPTION_ADVICE}`,
+      );
     return { tx: stored.block.txs[index]!, blockHash: entry.hashHex, height: entry.height, index };
   }
 
   /** A main-chain block by height. */
   async getBlockAtHeight(height: number): Promise<Block | undefined> {
     const entry = this.index.atHeight(height);
-    return entry ? (await this.store.getBlock(entry.hash))?.block : undefined;
+    return entry ? (await this.guarded(this.store.getBlock(entry.hash)))?.block : undefined;
   }
 
   /** Main-chain hashes from the tip back, for a peer to find the fork point (see BlockIndex). */
@@ -234,7 +323,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
 
   /** Accounts at the tip, by hex address (absent = empty). */
   async getAccounts(addresses: readonly Uint8Array[]): Promise<Map<string, Account>> {
-    return this.store.getAccounts(addresses);
+    return this.guarded(this.store.getAccounts(addresses));
   }
 
   /**
@@ -244,10 +333,10 @@ export class Chain extends TypedEmitter<ChainEvents> {
   processBlock(block: DecodedBlock, opts: ProcessBlockOptions = {}): Promise<AcceptResult> {
     const metrics = this.metrics;
     const provenWork = opts.provenWork ?? 0n;
-    if (!metrics) return this.serialised(() => this.acceptBlock(block, provenWork));
+    if (!metrics) return this.serialised(() => this.acceptUnlessHalted(block, provenWork));
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
-    return this.serialised(() => this.acceptBlock(block, provenWork)).then(
+    return this.serialised(() => this.acceptUnlessHalted(block, provenWork)).then(
       (result) => {
         metrics.observeBlockImport(seconds(), result.status);
         return result;
@@ -329,6 +418,19 @@ export class Chain extends TypedEmitter<ChainEvents> {
     return run;
   }
 
+  /** acceptBlock, refused while halted; a store failure on the way halts the chain. */
+  private async acceptUnlessHalted(decoded: DecodedBlock, provenWork: bigint): Promise<AcceptResult> {
+    const halt = this.haltState;
+    if (halt) {
+      throw new StoreError(StoreErrorCode.HALTED, `chain halted (${halt.code}): ${halt.reason}`);
+    }
+    try {
+      return await this.acceptBlock(decoded, provenWork);
+    } catch (err) {
+      throw this.haltOn(err);
+    }
+  }
+
   private async acceptBlock(decoded: DecodedBlock, provenWork = 0n): Promise<AcceptResult> {
     const { hashHex, block } = decoded;
     const known = this.index.get(hashHex);
@@ -403,6 +505,8 @@ export class Chain extends TypedEmitter<ChainEvents> {
           const result = await this.acceptBlock(child);
           pending.push(result.hash);
         } catch (err) {
+          this.haltOn(err);
+          if (this.haltState) return;
           this.log.warn({ err, hash: child.hashHex }, "orphan block rejected when its parent arrived");
         }
       }

@@ -38,7 +38,17 @@ export interface OrphanEvent {
   missingAncestor: string;
 }
 
+/** The chain stopped writing (see Chain.halted); `code` is a StoreErrorCode. */
+export interface ChainHalt {
+  code: string;
+  reason: string;
+  /** wall-clock milliseconds when the halt began */
+  sinceMs: number;
+}
+
 export interface ChainEvents {
+  halted: ChainHalt;
+  resumed: ChainHalt;
   blockConnected: BlockConnectedEvent;
   reorg: ReorgEvent;
   invalidBlock: InvalidBlockEvent;

@@ -6,7 +6,7 @@ import type { NewTreeNodes, TreeNodeReader } from "../consensus/state-tree.js";
 import { type DecodedBlock, decodeBlockEnvelope } from "../primitives/block.js";
 import { toHex } from "../primitives/bytes.js";
 import { copyLevelDatabase, type LevelCopyReport } from "../util/level-copy.js";
-import { StoreError, StoreErrorCode } from "./errors.js";
+import { CORRUPTION_ADVICE, StoreError, StoreErrorCode } from "./errors.js";
 import { keys, Prefix, prefixRange, SCHEMA_VERSION } from "./layout.js";
 import { CHAIN_DB_MEMORY } from "./level-options.js";
 import {
@@ -186,6 +186,28 @@ export class ChainStore implements TreeNodeReader {
     if (this.db.status === "open") await this.db.close();
   }
 
+  /**
+   * Closes and opens the database again. LevelDB keeps a failed background write (a compaction
+   * that hit ENOSPC) as an error every later write returns, until the database is reopened.
+   */
+  async reopen(): Promise<void> {
+    await this.close();
+    try {
+      await this.db.open();
+    } catch (err) {
+      throw openError(this.opts.location, err);
+    }
+  }
+
+  /** One small durable write ('M' "probe"): throws STORE_WRITE_FAILED while the disk refuses writes. */
+  async probeWrite(nowSeconds: number): Promise<void> {
+    try {
+      await this.db.put(keys.meta("probe"), u32(nowSeconds), { sync: true });
+    } catch (err) {
+      throw writeError(this.opts.location, err);
+    }
+  }
+
   async write(batch: StoreBatch): Promise<void> {
     // A chained batch hands each key and value to LevelDB directly; the array form makes the
     // binding read three properties of every op object, ~20 % more main-thread time per op.
@@ -194,7 +216,12 @@ export class ChainStore implements TreeNodeReader {
       if (op.type === "put") chained.put(op.key, op.value);
       else chained.del(op.key);
     }
-    await chained.write({ sync: this.opts.syncWrites ?? false });
+    try {
+      await chained.write({ sync: this.opts.syncWrites ?? false });
+    } catch (err) {
+      throw writeError(this.opts.location, err);
+    }
+    // Only once the batch is on disk: the cache never holds a node the store lacks.
     for (const nodes of batch.treeNodes) {
       for (let i = 0; i < nodes.size; i++) this.treeCache.set(nodes.hashAt(i), nodes.encodingAt(i));
     }
@@ -243,25 +270,36 @@ export class ChainStore implements TreeNodeReader {
 
   /** A stored block decoded, with its bytes, id and tx ids computed from those bytes. */
   async getBlock(hash: Uint8Array): Promise<DecodedBlock | undefined> {
-    const bytes = await this.db.get(keys.block(hash));
-    return bytes === undefined ? undefined : decodeBlockEnvelope(bytes);
+    const bytes = await this.read(keys.block(hash), "block", hash);
+    if (bytes === undefined) return undefined;
+    try {
+      return decodeBlockEnvelope(bytes);
+    } catch (err) {
+      throw corruptRecord("block", hash, (err as Error).message);
+    }
   }
 
   /** A stored block's bytes as they are, for peers and packages. */
   async getBlockBytes(hash: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.db.get(keys.block(hash));
+    return this.read(keys.block(hash), "block", hash);
   }
 
   async getUndo(hash: Uint8Array): Promise<UndoRecord> {
-    const bytes = await this.db.get(keys.undo(hash));
-    if (bytes === undefined)
-      throw new StoreError(StoreErrorCode.CORRUPT, `undo record of block ${toHex(hash)} is missing`);
-    return decodeUndo(bytes);
+    const bytes = await this.read(keys.undo(hash), "undo record", hash);
+    if (bytes === undefined) throw corruptRecord("undo record", hash, "missing");
+    try {
+      return decodeUndo(bytes);
+    } catch (err) {
+      throw corruptRecord("undo record", hash, (err as Error).message);
+    }
   }
 
   /** The main-chain block that includes a transaction, if any. */
   async getTxBlock(txId: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.db.get(keys.txIndex(txId));
+    const hash = await this.read(keys.txIndex(txId), "tx index entry", txId);
+    if (hash !== undefined && hash.byteLength !== 32)
+      throw corruptRecord("tx index entry", txId, "not a hash");
+    return hash;
   }
 
   async getMainChainHash(height: number): Promise<Uint8Array | undefined> {
@@ -283,7 +321,12 @@ export class ChainStore implements TreeNodeReader {
 
   /** Tip-state accounts by hex address; missing ones are absent from the map (empty). */
   async getAccounts(addresses: readonly Uint8Array[]): Promise<Map<string, Account>> {
-    const values = await this.db.getMany(addresses.map((a) => keys.account(a)));
+    let values: (Uint8Array | undefined)[];
+    try {
+      values = await this.db.getMany(addresses.map((a) => keys.account(a)));
+    } catch (err) {
+      throw readError("accounts", undefined, err);
+    }
     const out = new Map<string, Account>();
     values.forEach((value, i) => {
       if (value !== undefined) out.set(toHex(addresses[i]!), decodeAccount(value));
@@ -300,7 +343,7 @@ export class ChainStore implements TreeNodeReader {
 
   /** A tree node as stored on disk: untrusted, the state tree checks it against its hash. */
   async getNode(hash: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.db.get(keys.treeNode(hash));
+    return this.read(keys.treeNode(hash), "state tree node", hash);
   }
 
   /** A tree node from the cache; it holds only nodes written by `write` or verified by the tree. */
@@ -310,6 +353,15 @@ export class ChainStore implements TreeNodeReader {
 
   nodeVerified(hash: Uint8Array, encoded: Uint8Array): void {
     this.treeCache.set(hash, encoded);
+  }
+
+  /** One record; LevelDB's corruption error becomes STORE_CORRUPT naming the record. */
+  private async read(key: Uint8Array, what: string, id: Uint8Array): Promise<Uint8Array | undefined> {
+    try {
+      return await this.db.get(key);
+    } catch (err) {
+      throw readError(what, id, err);
+    }
   }
 
   /** Bytes the tree-node cache holds by its estimate (at most treeNodeCacheBytes). */
@@ -334,6 +386,47 @@ function openError(location: string, err: unknown): StoreError {
     );
   }
   return new StoreError(StoreErrorCode.UNREADABLE, `chain database ${location} cannot be opened: ${reason}`);
+}
+
+/** LevelDB's error code and message, wherever abstract-level put them. */
+function levelReason(err: unknown): { code: string | undefined; message: string } {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return { code: e.cause?.code ?? e.code, message: e.cause?.message ?? e.message ?? String(err) };
+}
+
+/** The operating system's reason in LevelDB's message, as an errno name. */
+export function osErrorCode(message: string): string | undefined {
+  if (/no space left/i.test(message)) return "ENOSPC";
+  if (/read-only file system/i.test(message)) return "EROFS";
+  if (/input\/output error/i.test(message)) return "EIO";
+  if (/quota exceeded/i.test(message)) return "EDQUOT";
+  return undefined;
+}
+
+/** A refused batch: STORE_WRITE_FAILED with LevelDB's reason and the errno it names. */
+function writeError(location: string, err: unknown): StoreError {
+  const { message } = levelReason(err);
+  const os = osErrorCode(message);
+  return new StoreError(
+    StoreErrorCode.WRITE_FAILED,
+    `chain database ${location} refused a write${os ? ` (${os})` : ""}: ${message}`,
+  );
+}
+
+function corruptRecord(what: string, id: Uint8Array, reason: string): StoreError {
+  return new StoreError(
+    StoreErrorCode.CORRUPT,
+    `${what} ${toHex(id)} is corrupt (${reason}); ${CORRUPTION_ADVICE}`,
+  );
+}
+
+/** A failed read: LevelDB's corruption error is STORE_CORRUPT; anything else is passed on. */
+function readError(what: string, id: Uint8Array | undefined, err: unknown): unknown {
+  const { code, message } = levelReason(err);
+  if (code !== "LEVEL_CORRUPTION") return err;
+  return id
+    ? corruptRecord(what, id, message)
+    : new StoreError(StoreErrorCode.CORRUPT, `${what}: ${message}; ${CORRUPTION_ADVICE}`);
 }
 
 function u32(n: number): Uint8Array {

@@ -15,7 +15,17 @@ export enum StoreErrorCode {
   MISSING = "STORE_MISSING",
   /** LevelDB cannot open the database (a MANIFEST or table file is missing or damaged) */
   UNREADABLE = "STORE_UNREADABLE",
+  /** LevelDB refused a write (ENOSPC, EIO, EROFS, ...): nothing of the batch was applied */
+  WRITE_FAILED = "STORE_WRITE_FAILED",
+  /** free space on the datadir's filesystem is below --min-free-space: writers stop before LevelDB fails */
+  DISK_LOW = "STORE_DISK_LOW",
+  /** the chain stopped writing after a write failure, a low disk or a corrupt record (see Chain.halted) */
+  HALTED = "STORE_HALTED",
 }
+
+/** What an operator does about a corrupt record: said wherever one is found. */
+export const CORRUPTION_ADVICE =
+  "stop the node, run 'quarry verify' to find every damaged record, then 'quarry reindex' or restore a backup";
 
 export class StoreError extends QuarryError<{ code: StoreErrorCode }> {
   constructor(code: StoreErrorCode, message: string) {

@@ -3,7 +3,8 @@
  * Keys are binary: a one-byte prefix, then fixed-width fields; heights are u32 big-endian so
  * keys sort by height.
  *
- *   'M' + name (utf8)        -> meta value: "schema" -> u32 schema version, "network" -> utf8 name
+ *   'M' + name (utf8)        -> meta value: "schema" -> u32 schema version, "network" -> utf8 name,
+ *                               "probe" -> u32 seconds of the last write probe (ChainStore.probeWrite)
  *   'i' + block hash (32)    -> block index entry (encodeIndexEntry in records.ts)
  *   'b' + block hash (32)    -> block bytes (encodeBlock)
  *   'u' + block hash (32)    -> undo record: the touched accounts' values before the block

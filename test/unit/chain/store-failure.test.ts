@@ -4,6 +4,7 @@ import { Chain } from "../../../src/chain/chain.js";
 import { REGTEST } from "../../../src/consensus/params.js";
 import { type Block, blockEnvelope, blockHash, toHex } from "../../../src/primitives/index.js";
 import { ChainStore, type StoreBatch } from "../../../src/store/chain-store.js";
+import { StoreError, StoreErrorCode } from "../../../src/store/errors.js";
 import { ChainBuilder, testKey, transfer } from "../../helpers/chain-builder.js";
 import { FAR_AHEAD_CLOCK } from "../../helpers/open-chain.js";
 import { tempDir } from "../../helpers/temp-dir.js";
@@ -15,7 +16,7 @@ class FillingStore extends ChainStore {
   override async write(batch: StoreBatch): Promise<void> {
     if (this.writesLeft <= 0) {
       this.writesLeft = Number.POSITIVE_INFINITY;
-      throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
+      throw new StoreError(StoreErrorCode.WRITE_FAILED, "refused a write (ENOSPC): No space left on device");
     }
     this.writesLeft--;
     await super.write(batch);
@@ -69,16 +70,27 @@ async function expectIndexMatchesDisk(): Promise<void> {
   }
 }
 
-describe("a refused store write (ENOSPC) leaves the index as the disk is", () => {
+/** After a refused write the chain is halted; with room again `resume` lets it write. */
+async function expectHaltedThenResume(): Promise<void> {
+  expect(chain.halted?.code).toBe("STORE_WRITE_FAILED");
+  await expect(chain.processBlock(blockEnvelope(await ChainBuilder.create().mine()))).rejects.toMatchObject({
+    code: "STORE_HALTED",
+  });
+  expect(await chain.resume()).toBe(true);
+  expect(chain.halted).toBeUndefined();
+}
+
+describe("a refused store write (STORE_WRITE_FAILED) halts the chain and leaves the index as the disk is", () => {
   it("a new tip block: not indexed, tip unchanged, accepted once the disk has room", async () => {
     const builder = ChainBuilder.create();
     await feed(await builder.mineMany(3));
     const b4 = await builder.mine();
     store.writesLeft = 0;
-    expect(await failedWrite(b4)).toBe("ENOSPC");
+    expect(await failedWrite(b4)).toBe("STORE_WRITE_FAILED");
     expect(chain.getEntry(toHex(blockHash(b4)))).toBeUndefined();
     expect(chain.height).toBe(3);
     await expectIndexMatchesDisk();
+    await expectHaltedThenResume();
     expect((await chain.processBlock(blockEnvelope(b4))).status).toBe("connected");
     expect(chain.height).toBe(4);
     await expectIndexMatchesDisk();
@@ -90,9 +102,10 @@ describe("a refused store write (ENOSPC) leaves the index as the disk is", () =>
     const side = main.fork(1);
     const s2 = await side.mine({ miner: bob.address });
     store.writesLeft = 0;
-    expect(await failedWrite(s2)).toBe("ENOSPC");
+    expect(await failedWrite(s2)).toBe("STORE_WRITE_FAILED");
     expect(chain.getEntry(toHex(blockHash(s2)))).toBeUndefined();
     await expectIndexMatchesDisk();
+    await expectHaltedThenResume();
     expect((await chain.processBlock(blockEnvelope(s2))).status).toBe("side-branch");
     await expectIndexMatchesDisk();
   });
@@ -108,14 +121,30 @@ describe("a refused store write (ENOSPC) leaves the index as the disk is", () =>
     // the first connect of the branch is refused.
     store.writesLeft = 4;
     await expect(chain.processBlock(blockEnvelope(await side.mine()))).rejects.toMatchObject({
-      code: "ENOSPC",
+      code: "STORE_WRITE_FAILED",
     });
     expect(chain.height).toBe(1);
     await expectIndexMatchesDisk();
-    // With room again the chain resumes from what is on disk and ends on the heavier branch.
+    // With room again the chain resumes from what is on disk and goes back to the heavier branch.
+    await expectHaltedThenResume();
+    expect(chain.height).toBe(5);
+    await expectIndexMatchesDisk();
     await feed([await side.mine({ txs: [transfer(alice, bob.address, 1n, 0n)] })]);
     expect(chain.height).toBe(6);
     expect(chain.tip.hashHex).toBe(toHex(blockHash(side.tip)));
     await expectIndexMatchesDisk();
+  });
+});
+
+describe("the halt is logged and emitted once, not per refused block", () => {
+  it("STORE_HALTED for every block after the first failure; one halted event", async () => {
+    const builder = ChainBuilder.create();
+    await feed(await builder.mineMany(2));
+    const halts: string[] = [];
+    chain.on("halted", (h) => halts.push(h.code));
+    store.writesLeft = 0;
+    expect(await failedWrite(await builder.mine())).toBe("STORE_WRITE_FAILED");
+    for (let i = 0; i < 3; i++) expect(await failedWrite(await builder.mine())).toBe("STORE_HALTED");
+    expect(halts).toEqual(["STORE_WRITE_FAILED"]);
   });
 });
