@@ -13,6 +13,7 @@ import { blockGossipHandler, createNetworkHost, LevelPeerDb, type NetworkHost } 
 import type { BlockProducer } from "./node/block-producer.js";
 import { BlockTemplates } from "./node/block-templates.js";
 import { createChainServices } from "./node/chain-services.js";
+import { DiskSpaceMonitor } from "./node/disk-space.js";
 import { Lifecycle, NodeStartError } from "./node/lifecycle.js";
 import { MempoolExchange } from "./node/mempool-exchange.js";
 import { MinerRecipientError, resolveMinerRecipient } from "./node/miner-recipient.js";
@@ -59,6 +60,8 @@ export interface QuarryNode {
   /** Prometheus registry and collectors, served at GET /metrics */
   readonly metrics: NodeMetrics;
   readonly reorgs: readonly ReorgEvent[];
+  /** the datadir's free space, watched (halts the chain under --min-free-space) */
+  readonly disk: DiskSpaceMonitor;
   /** resolves when the API's `stop` method is called (the CLI also stops on SIGINT/SIGTERM) */
   readonly stopRequested: Promise<void>;
   start(): Promise<void>;
@@ -89,6 +92,8 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
         mempool: () => ({ size: mempool.size, bytes: mempool.bytes }),
         hashrate: () => miner?.hashrate ?? 0,
         blocksMined: () => producer?.blocksMined ?? 0,
+        haltCode: () => chain.halted?.code,
+        datadirFreeBytes: () => disk.free,
       },
     },
   );
@@ -97,6 +102,11 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   // store, signature verifier, chain, mempool: shared with the offline commands (node/chain-services)
   const local = createChainServices({ datadir, params }, { log, metrics, clock });
   const { chain, mempool } = local;
+  // disk space: halts the chain before the datadir's filesystem fills, resumes it when there is room
+  const disk = new DiskSpaceMonitor(
+    { path: datadir, minFreeBytes: options.minFreeSpace, intervalMs: options.diskCheckInterval * 1000 },
+    { chain, log },
+  );
   // peer db: known peers, bans, security log at <datadir>/peers
   const peerDb = new LevelPeerDb({ location: join(datadir, "peers") });
   // network host: needs the identity, the peer db, the one penalty table and the metrics registry
@@ -156,7 +166,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       { datadir, target, params },
       { chain: local.store, mempool: local.mempoolStore, peers: peerDb },
     );
-  const services = { options, chain, mempool, host, sync, producer, miner, metrics, reorgs, backup };
+  const services = { options, chain, mempool, host, sync, producer, miner, metrics, reorgs, backup, disk };
   // block templates for external miners (getBlockTemplate): need the chain and the mempool
   const templates = new BlockTemplates(
     {},
@@ -251,6 +261,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   const lifecycle = new Lifecycle(
     [
       ...local.steps,
+      ["disk space monitor", () => disk.start(), () => disk.stop()],
       ["peer db", () => peerDb.open(), () => peerDb.close()],
       ["network", () => host.start(), () => host.stop()],
       ["sync", () => sync.start(), () => sync.stop()],

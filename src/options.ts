@@ -56,6 +56,10 @@ export interface NodeOptions {
   logMaxSize: number;
   /** rotated log files kept (PATH.1 … PATH.N); older ones are deleted */
   logKeep: number;
+  /** below this many free bytes on the datadir's filesystem the node stops storing blocks; 0: off */
+  minFreeSpace: number;
+  /** seconds between free-space checks */
+  diskCheckInterval: number;
 }
 
 export class ConfigError extends QuarryError<{ code: "CONFIG_INVALID"; key: string }> {
@@ -72,6 +76,9 @@ export const DEFAULT_PORTS: Record<NetworkName, { p2p: number; api: number }> = 
 
 export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
 export const DEFAULT_LOG_KEEP = 5;
+/** bitcoind stops at 50 MiB ("Disk space is too low!"); a LevelDB compaction can need tens of MiB. */
+export const DEFAULT_MIN_FREE_SPACE = 100 * 1024 * 1024;
+export const DEFAULT_DISK_CHECK_INTERVAL = 10;
 const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
 /** Raw values from one layer (file, env or flags), before validation. */
@@ -106,6 +113,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RawConfig {
     ["logFile", "QUARRY_LOG_FILE"],
     ["logMaxSize", "QUARRY_LOG_MAX_SIZE"],
     ["logKeep", "QUARRY_LOG_KEEP"],
+    ["minFreeSpace", "QUARRY_MIN_FREE_SPACE"],
+    ["diskCheckInterval", "QUARRY_DISK_CHECK_INTERVAL"],
   ];
   for (const [key, name] of map) {
     const value = env[name];
@@ -155,11 +164,12 @@ const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 10
 const MIN_LOG_SIZE = 1024;
 
 /** A byte count: an integer, or a string like "4096", "512K", "10M", "1G" (binary units). */
-function byteSize(key: string, v: unknown): number {
+function byteSize(key: string, v: unknown, min = MIN_LOG_SIZE): number {
   const match = typeof v === "string" ? /^(\d+)\s*([kKmMgG]?)i?B?$/.exec(v.trim()) : null;
   const n = typeof v === "number" ? v : match ? Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]! : NaN;
-  if (!Number.isSafeInteger(n) || n < MIN_LOG_SIZE || n > 1024 ** 4) {
-    throw new ConfigError(key, `${key} must be a size from 1K to 1T (e.g. 10M), got '${String(v)}'`);
+  if (!Number.isSafeInteger(n) || n < min || n > 1024 ** 4) {
+    const from = min === 0 ? "0" : "1K";
+    throw new ConfigError(key, `${key} must be a size from ${from} to 1T (e.g. 10M), got '${String(v)}'`);
   }
   return n;
 }
@@ -254,6 +264,14 @@ export function resolveNodeOptions(flags: RawConfig, env: NodeJS.ProcessEnv): No
     logMaxSize:
       merged.logMaxSize === undefined ? DEFAULT_LOG_MAX_SIZE : byteSize("logMaxSize", merged.logMaxSize),
     logKeep: merged.logKeep === undefined ? DEFAULT_LOG_KEEP : int("logKeep", merged.logKeep, 0, 100),
+    minFreeSpace:
+      merged.minFreeSpace === undefined
+        ? DEFAULT_MIN_FREE_SPACE
+        : byteSize("minFreeSpace", merged.minFreeSpace, 0),
+    diskCheckInterval:
+      merged.diskCheckInterval === undefined
+        ? DEFAULT_DISK_CHECK_INTERVAL
+        : int("diskCheckInterval", merged.diskCheckInterval, 1, 3600),
   };
   if (!LOG_LEVELS.includes(options.logLevel)) {
     throw new ConfigError("logLevel", `logLevel must be one of ${LOG_LEVELS.join(", ")}`);

@@ -59,6 +59,7 @@ const HTML = `<!doctype html>
       <dt>tip time</dt><dd id="tipTime">–</dd>
       <dt>chain work</dt><dd id="chainWork" class="mono">–</dd>
       <dt>peer id</dt><dd id="peerId" class="mono">–</dd>
+      <dt>store</dt><dd id="halted">–</dd>
     </dl>
   </section>
   <section>
@@ -189,6 +190,7 @@ const SCRIPT = `"use strict";
       text("chainWork", s.chainWork);
       text("peerId", s.peerId);
       text("peers", s.peers);
+      text("halted", s.halted ? "HALTED (" + s.halted.code + "): " + s.halted.reason : "writing");
       text("sync", s.syncing
         ? "syncing to " + s.sync.targetHeight + " (" + s.sync.blocksPerSecond.toFixed(1) + " blocks/s" +
           (s.sync.etaSeconds == null ? "" : ", ETA " + Math.round(s.sync.etaSeconds) + " s") + ")"

@@ -21,6 +21,10 @@ export interface NodeMetricsSources {
   /** hashes per second of the local miner (0 when not mining) */
   hashrate(): number;
   blocksMined(): number;
+  /** the code of the chain's halt (STORE_WRITE_FAILED, STORE_DISK_LOW, STORE_CORRUPT), or undefined */
+  haltCode?(): string | undefined;
+  /** free bytes on the datadir's filesystem at the last check, or undefined before the first */
+  datadirFreeBytes?(): number | undefined;
 }
 
 export interface NodeMetricsOptions {
@@ -148,6 +152,26 @@ export class NodeMetrics {
       collect() {
         this.reset();
         this.inc(src.blocksMined());
+      },
+    });
+    new Gauge({
+      name: "quarry_chain_halted",
+      help: "1 while the chain refuses to store blocks (label code: why), else 0",
+      labelNames: ["code"],
+      registers,
+      collect() {
+        this.reset();
+        const code = src.haltCode?.();
+        this.set({ code: code ?? "" }, code === undefined ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: "quarry_datadir_free_bytes",
+      help: "free bytes on the datadir's filesystem (statfs, checked every --disk-check-interval)",
+      registers,
+      collect() {
+        const free = src.datadirFreeBytes?.();
+        if (free !== undefined) this.set(free);
       },
     });
     this.blockImport = new Histogram({

@@ -56,6 +56,14 @@ export function createMiningServices(opts: MiningServicesOptions, deps: MiningSe
     },
   );
   chain.on("blockConnected", () => producer.refresh());
+  // A halted chain stores nothing: mining stops, and starts again when the chain resumes.
+  let started = false;
+  chain.on("halted", () => {
+    if (producer.running) void producer.stop();
+  });
+  chain.on("resumed", () => {
+    if (started) producer.start();
+  });
   mempool.on("txAdded", () => producer.refresh());
   return {
     miner,
@@ -64,8 +72,15 @@ export function createMiningServices(opts: MiningServicesOptions, deps: MiningSe
       ["miner", () => miner.start(), () => miner.stop()],
       [
         "producer",
-        async () => ((opts.startProducer ?? true) ? producer.start() : undefined),
-        () => producer.stop(),
+        async () => {
+          if (!(opts.startProducer ?? true)) return;
+          started = true;
+          if (!chain.halted) producer.start();
+        },
+        () => {
+          started = false;
+          return producer.stop();
+        },
       ],
     ],
   };

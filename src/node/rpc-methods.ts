@@ -84,6 +84,7 @@ export interface RpcServices {
     | "mainChainRange"
     | "getTransaction"
     | "getAccounts"
+    | "halted"
   >;
   mempool: Pick<Mempool, "size" | "bytes" | "get" | "all" | "add" | "info" | "ids">;
   host: Pick<
@@ -104,6 +105,8 @@ export interface RpcServices {
   reorgs: readonly ReorgEvent[];
   /** writes a consistent backup of the datadir into a new directory (absolute path) */
   backup: (targetDir: string) => Promise<BackupReport>;
+  /** the datadir's free space at the last check */
+  disk?: { readonly free: number | undefined };
 }
 
 /** The JSON-RPC methods of a running node; read-only ones are also REST GETs at /api/<name>. */
@@ -115,6 +118,14 @@ export function buildRpcMethods(
   const { chain, mempool, host, sync } = node;
   const prefix = chain.networkParams.addressPrefix;
   let backupRunning = false;
+
+  /** null, or why the chain stopped storing blocks (docs/RELIABILITY.md). */
+  const haltView = () => {
+    const halt = chain.halted;
+    return halt
+      ? { code: halt.code, reason: halt.reason, since: new Date(halt.sinceMs).toISOString() }
+      : null;
+  };
 
   const status = async () => {
     const tip = chain.tip;
@@ -133,6 +144,8 @@ export function buildRpcMethods(
       hashrate: node.miner?.hashrate ?? 0,
       mempool: { size: mempool.size, bytes: mempool.bytes },
       listen: host.multiaddrs(),
+      halted: haltView(),
+      datadirFreeBytes: node.disk?.free ?? null,
     };
   };
 
@@ -141,7 +154,7 @@ export function buildRpcMethods(
     // the operator's chain methods and external mining (rpc-chain-methods.ts)
     ...buildChainRpcMethods(node),
     getStatus: {
-      summary: "height, tip, peers, sync progress, mining, mempool",
+      summary: "height, tip, peers, sync progress, mining, mempool, halted (why blocks are not stored)",
       readOnly: true,
       handler: status,
     },

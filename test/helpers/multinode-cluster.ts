@@ -1,6 +1,12 @@
 import { multiaddr } from "@multiformats/multiaddr";
 import { createNode, type QuarryNode } from "../../src/node.js";
-import { DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_SIZE, type NodeOptions } from "../../src/options.js";
+import {
+  DEFAULT_DISK_CHECK_INTERVAL,
+  DEFAULT_LOG_KEEP,
+  DEFAULT_LOG_MAX_SIZE,
+  DEFAULT_MIN_FREE_SPACE,
+  type NodeOptions,
+} from "../../src/options.js";
 import type { Block } from "../../src/primitives/block.js";
 import { blockEnvelope } from "../../src/primitives/block.js";
 import type { SyncOptions } from "../../src/sync/index.js";
@@ -53,6 +59,8 @@ export function clusterNodeOptions(datadir: string, init: ClusterNodeInit = {}):
     logFile: undefined,
     logMaxSize: DEFAULT_LOG_MAX_SIZE,
     logKeep: DEFAULT_LOG_KEEP,
+    minFreeSpace: DEFAULT_MIN_FREE_SPACE,
+    diskCheckInterval: DEFAULT_DISK_CHECK_INTERVAL,
   };
 }
 

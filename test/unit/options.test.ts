@@ -207,7 +207,20 @@ describe("resolveNodeOptions: API vhosts and log file", () => {
     expect(resolveNodeOptions({ ...base(), logMaxSize: "4096" }, {}).logMaxSize).toBe(4096);
   });
 
+  it("free space: halts under 100 MiB by default, checked every 10 s; 0 turns the halt off", () => {
+    expect(resolveNodeOptions(base(), {})).toMatchObject({
+      minFreeSpace: 100 * 1024 * 1024,
+      diskCheckInterval: 10,
+    });
+    const o = resolveNodeOptions(base(), { QUARRY_MIN_FREE_SPACE: "1G", QUARRY_DISK_CHECK_INTERVAL: "2" });
+    expect(o.minFreeSpace).toBe(1024 ** 3);
+    expect(o.diskCheckInterval).toBe(2);
+    expect(resolveNodeOptions({ ...base(), minFreeSpace: "0" }, {}).minFreeSpace).toBe(0);
+  });
+
   it.each([
+    ["minFreeSpace", { minFreeSpace: "lots" }],
+    ["diskCheckInterval", { diskCheckInterval: "0" }],
     ["logMaxSize", { logMaxSize: "10X" }],
     ["logMaxSize", { logMaxSize: "100" }],
     ["logMaxSize", { logMaxSize: "-1M" }],
