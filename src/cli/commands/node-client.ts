@@ -32,6 +32,7 @@ export const statusCommand: Command = {
   async run(args, io) {
     const { values } = parseFlags(args, clientFlags, this.usage);
     const status = (await callNode(target(values, io), "getStatus")) as Record<string, unknown>;
+    const halted = status.halted as { code: string; reason: string } | null | undefined;
     if (values.json) io.out(JSON.stringify(status));
     else {
       const sync = status.sync as {
@@ -50,9 +51,11 @@ export const statusCommand: Command = {
           : "no",
         mining: status.mining ? `yes, ${Math.round(Number(status.hashrate))} H/s` : "no",
         mempool: (status.mempool as { size: number }).size,
+        store: halted ? `HALTED (${halted.code}): ${halted.reason}` : "writing",
       });
     }
-    return 0;
+    // A halted node answers, but is not healthy: scripts see it in the exit code.
+    return halted ? 3 : 0;
   },
 };
 
