@@ -12,6 +12,8 @@ export const RpcErrorCode = {
   /** the node rejected what was asked (e.g. an invalid transaction); data.code says why */
   REJECTED: -32002,
   NOT_FOUND: -32004,
+  /** the node's store failed (a corrupt record; the chain is halted); data.code says why */
+  STORE_FAILED: -32005,
 } as const;
 
 export class RpcError extends QuarryError<{ code: "API_RPC_ERROR"; rpcCode: number; data?: unknown }> {

@@ -161,7 +161,12 @@ export class ApiServer {
       this.send(res, 200, await method.handler(namedParams(name, method, query)));
     } catch (err) {
       if (err instanceof RpcError) {
-        const status = err.type.rpcCode === RpcErrorCode.NOT_FOUND ? 404 : 400;
+        const status =
+          err.type.rpcCode === RpcErrorCode.NOT_FOUND
+            ? 404
+            : err.type.rpcCode === RpcErrorCode.STORE_FAILED
+              ? 503
+              : 400;
         this.send(res, status, {
           error: err.message,
           ...(err.type.data === undefined ? {} : { data: err.type.data }),

@@ -44,6 +44,12 @@ export async function replayMainChain(
         if (account) pre.set(toHex(address), account);
       }
       const diff = applyBlockState(block, height, params, pre);
+      const undo = await store.getUndo(hash);
+      for (const { address, before } of undo.accounts) {
+        const expected = diff.changes.get(toHex(address))?.before;
+        if (!expected || !equalBytes(encodeAccount(expected), encodeAccount(before)))
+          throw new Error(`its undo record's account ${toHex(address)} differs from the state before it`);
+      }
       const next = await stateRootAfter(root, diff.changes.values(), tree);
       tree.putNodes(next.newNodes);
       root = next.root;

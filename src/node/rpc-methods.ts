@@ -26,6 +26,7 @@ import {
   transactionId,
   transactionToJson,
 } from "../primitives/transaction.js";
+import { StoreError } from "../store/errors.js";
 import type { BlockIndexEntry } from "../store/records.js";
 import type { SyncManager } from "../sync/index.js";
 import { ValidationError } from "../util/errors.js";
@@ -149,7 +150,7 @@ export function buildRpcMethods(
     };
   };
 
-  return {
+  return withStoreErrors({
     ...buildPeerRpcMethods(node),
     // the operator's chain methods and external mining (rpc-chain-methods.ts)
     ...buildChainRpcMethods(node),
@@ -332,5 +333,29 @@ export function buildRpcMethods(
         return "stopping";
       },
     },
-  };
+  });
+}
+
+/**
+ * A store failure (a corrupt record: the chain halts on it; a halted chain) answers a typed error
+ * (STORE_FAILED, data.code the store's code, REST 503) instead of an internal error.
+ */
+function withStoreErrors(table: RpcMethodTable): RpcMethodTable {
+  const out: RpcMethodTable = {};
+  for (const [name, method] of Object.entries(table)) {
+    out[name] = {
+      ...method,
+      async handler(params) {
+        try {
+          return await method.handler(params);
+        } catch (err) {
+          if (err instanceof StoreError) {
+            throw new RpcError(RpcErrorCode.STORE_FAILED, err.message, { code: err.type.code });
+          }
+          throw err;
+        }
+      },
+    };
+  }
+  return out;
 }

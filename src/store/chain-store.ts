@@ -4,7 +4,7 @@ import { ClassicLevel } from "classic-level";
 import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../consensus/account.js";
 import type { NewTreeNodes, TreeNodeReader } from "../consensus/state-tree.js";
 import { type DecodedBlock, decodeBlockEnvelope } from "../primitives/block.js";
-import { toHex } from "../primitives/bytes.js";
+import { equalBytes, toHex } from "../primitives/bytes.js";
 import { copyLevelDatabase, type LevelCopyReport } from "../util/level-copy.js";
 import { CORRUPTION_ADVICE, StoreError, StoreErrorCode } from "./errors.js";
 import { keys, Prefix, prefixRange, SCHEMA_VERSION } from "./layout.js";
@@ -228,7 +228,39 @@ export class ChainStore implements TreeNodeReader {
   }
 
   async *indexEntries(): AsyncGenerator<BlockIndexEntry> {
-    for await (const value of this.db.values(prefixRange(Prefix.index))) yield decodeIndexEntry(value);
+    for await (const [key, value] of this.records(Prefix.index)) {
+      let entry: BlockIndexEntry;
+      try {
+        entry = decodeIndexEntry(value);
+      } catch (err) {
+        throw corruptRecord("block index entry", key.subarray(1), (err as Error).message);
+      }
+      if (!equalBytes(entry.hash, key.subarray(1)))
+        throw corruptRecord("block index entry", key.subarray(1), `its header hashes to ${entry.hashHex}`);
+      yield entry;
+    }
+  }
+
+  /**
+   * Every record under one key prefix, in key order, as stored (for `quarry verify`). LevelDB's
+   * corruption error becomes STORE_CORRUPT.
+   */
+  async *records(prefix: number): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    const it = this.db.iterator(prefixRange(prefix));
+    try {
+      for (;;) {
+        let next: [Uint8Array, Uint8Array] | undefined;
+        try {
+          next = await it.next();
+        } catch (err) {
+          throw readError(`records under prefix '${String.fromCharCode(prefix)}'`, undefined, err);
+        }
+        if (next === undefined) return;
+        yield next;
+      }
+    } finally {
+      await it.close();
+    }
   }
 
   /**
@@ -302,6 +334,15 @@ export class ChainStore implements TreeNodeReader {
     return hash;
   }
 
+  /** The including block of each transaction (undefined where none), by point reads as the API does. */
+  async getTxBlocks(txIds: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    try {
+      return await this.db.getMany(txIds.map((id) => keys.txIndex(id)));
+    } catch (err) {
+      throw readError("tx index entries", undefined, err);
+    }
+  }
+
   async getMainChainHash(height: number): Promise<Uint8Array | undefined> {
     return this.db.get(keys.height(height));
   }
@@ -309,7 +350,7 @@ export class ChainStore implements TreeNodeReader {
   /** Main-chain hashes by height, from 0 up. */
   async mainChainHashes(): Promise<Uint8Array[]> {
     const hashes: Uint8Array[] = [];
-    for await (const [key, value] of this.db.iterator(prefixRange(Prefix.height))) {
+    for await (const [key, value] of this.records(Prefix.height)) {
       const height = new DataView(key.buffer, key.byteOffset).getUint32(1);
       if (height !== hashes.length) {
         throw new StoreError(StoreErrorCode.CORRUPT, `main chain has a gap at height ${hashes.length}`);
@@ -336,8 +377,14 @@ export class ChainStore implements TreeNodeReader {
 
   /** Every non-empty account at the tip, for integrity checks. */
   async *accounts(): AsyncGenerator<{ address: Uint8Array; account: Account }> {
-    for await (const [key, value] of this.db.iterator(prefixRange(Prefix.account))) {
-      yield { address: key.subarray(1), account: decodeAccount(value) };
+    for await (const [key, value] of this.records(Prefix.account)) {
+      let account: Account;
+      try {
+        account = decodeAccount(value);
+      } catch (err) {
+        throw corruptRecord("account", key.subarray(1), (err as Error).message);
+      }
+      yield { address: key.subarray(1), account };
     }
   }
 

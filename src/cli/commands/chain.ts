@@ -1,4 +1,3 @@
-import { replayMainChain } from "../../chain/verify.js";
 import { genesisBlock } from "../../consensus/genesis.js";
 import { getNetworkParams } from "../../consensus/params.js";
 import { blockHash, encodeBlock } from "../../primitives/block.js";
@@ -59,34 +58,6 @@ export const chainInfoCommand: Command = {
           : Object.entries(info)
               .map(([k, v]) => `${k.padEnd(10)} ${v}`)
               .join("\n"),
-      );
-      return 0;
-    } finally {
-      await local.close();
-    }
-  },
-};
-
-export const verifyCommand: Command = {
-  path: ["verify"],
-  summary: "check the store: tip state root, and with --full replay every block from genesis",
-  usage: "verify [--full] [--network N] [--datadir DIR] [--json]",
-  async run(args, io) {
-    const { values } = parseFlags(args, { ...common, full: { type: "boolean" } }, this.usage);
-    const { network, datadir } = resolveNetworkAndDatadir(values, io.env);
-    const params = getNetworkParams(network);
-    // Refuses a missing or damaged store (never creates one); opening the chain then runs the tip
-    // state-root check and fails with the reason.
-    const local = await openLocalChain(datadir, params, { create: false, note: io.err });
-    try {
-      const report = values.full
-        ? await replayMainChain(local.store, params)
-        : { height: local.chain.height, tip: local.chain.tip.hashHex, accounts: undefined };
-      const result = { ok: true, mode: values.full ? "full replay" : "tip state root", ...report };
-      io.out(
-        values.json
-          ? JSON.stringify(result)
-          : `ok: ${result.mode} verified up to height ${report.height} (${report.tip})`,
       );
       return 0;
     } finally {

@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
 import { blockPackageCommands } from "./blocks-package.js";
-import { chainGenesisCommand, chainInfoCommand, verifyCommand } from "./chain.js";
+import { chainGenesisCommand, chainInfoCommand } from "./chain.js";
 import { chainClientCommands } from "./chain-client.js";
 import { idCommand } from "./id.js";
 import { initCommand } from "./init.js";
@@ -12,6 +12,7 @@ import { nodeClientCommands } from "./node-client.js";
 import { peerCommands } from "./peers.js";
 import { startCommand } from "./start.js";
 import { txSignCommand } from "./tx-sign.js";
+import { verifyCommand } from "./verify.js";
 
 /** Every CLI command; main.ts dispatches on the longest matching path. */
 export const commands: readonly Command[] = [
