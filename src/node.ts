@@ -214,7 +214,10 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   // A peer whose batch imported served us blocks: eviction protects it.
   sync.on("batchProcessed", ({ peerId }) => host.noteDelivery(peerId, "block"));
   host.on("orphanBlock", ({ fromPeerId, missingAncestor }) => {
-    void sync.requestAncestors(fromPeerId, missingAncestor);
+    // A store failure while importing the ancestors halts the chain (logged there); not a crash.
+    sync.requestAncestors(fromPeerId, missingAncestor).catch((err: unknown) => {
+      if (!chain.halted) log.warn({ err, fromPeerId }, "fetching ancestors failed");
+    });
   });
   chain.on("reorg", (report) => {
     // Returned transfers go back to the mempool (chain-services wires that) and out to peers again,

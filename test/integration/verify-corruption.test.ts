@@ -12,7 +12,6 @@ import {
   mineOffline,
   ProcessNodeScope,
   QUARRY_BIN,
-  quarryOk,
   runQuarry,
 } from "../helpers/process-node.js";
 import { tempDir } from "../helpers/temp-dir.js";

@@ -13,6 +13,7 @@ import {
 } from "../../../src/network/index.js";
 import { penaltyFor } from "../../../src/node/penalties.js";
 import { CodecError, CodecErrorCode } from "../../../src/primitives/index.js";
+import { StoreError, StoreErrorCode } from "../../../src/store/index.js";
 import { silentLogger } from "../../../src/util/logger.js";
 
 function context() {
@@ -118,6 +119,20 @@ const cases: {
   {
     name: "an unexpected error (not the peer's fault)",
     outcome: { error: new Error("disk on fire") },
+    verdict: TopicValidatorResult.Ignore,
+    penalised: false,
+    code: NetworkErrorCode.HANDLER_FAILED,
+  },
+  {
+    name: "STORE_WRITE_FAILED: a block we could not store is not the sender's fault",
+    outcome: { error: new StoreError(StoreErrorCode.WRITE_FAILED, "refused a write (ENOSPC)") },
+    verdict: TopicValidatorResult.Ignore,
+    penalised: false,
+    code: NetworkErrorCode.HANDLER_FAILED,
+  },
+  {
+    name: "STORE_HALTED: blocks refused while our chain is halted are not charged",
+    outcome: { error: new StoreError(StoreErrorCode.HALTED, "chain halted (STORE_DISK_LOW)") },
     verdict: TopicValidatorResult.Ignore,
     penalised: false,
     code: NetworkErrorCode.HANDLER_FAILED,
