@@ -1,9 +1,7 @@
 import { join } from "node:path";
-import { dashboardPages } from "./api/dashboard.js";
-import { ApiServer } from "./api/server.js";
-import type { Chain } from "./chain/chain.js";
-import type { ReorgEvent } from "./chain/events.js";
-import { getNetworkParams, type NetworkParams } from "./consensus/params.js";
+import { ApiServer, dashboardPages } from "./api/index.js";
+import type { Chain, ReorgEvent } from "./chain/index.js";
+import { getNetworkParams, type NetworkParams } from "./consensus/index.js";
 import { loadOrCreateNodeIdentity } from "./keystore/index.js";
 import { writeBackup } from "./maintenance/index.js";
 import type { Mempool } from "./mempool/index.js";
@@ -21,12 +19,11 @@ import { createMiningServices } from "./node/mining-services.js";
 import { penaltyFor } from "./node/penalties.js";
 import { buildRpcMethods } from "./node/rpc-methods.js";
 import type { NodeOptions } from "./options.js";
-import { toHex } from "./primitives/bytes.js";
-import { decodeTransaction, encodeTransaction, TxType, transactionId } from "./primitives/transaction.js";
+import { decodeTransaction, encodeTransaction, TxType, toHex, transactionId } from "./primitives/index.js";
 import { prepareDatadir } from "./store/index.js";
 import { SyncManager, type SyncOptions } from "./sync/index.js";
-import { type Clock, systemClock } from "./util/clock.js";
-import type { Logger } from "./util/logger.js";
+import type { Logger } from "./util/index.js";
+import { type Clock, systemClock } from "./util/index.js";
 
 export { NodeStartError } from "./node/lifecycle.js";
 

@@ -7,12 +7,12 @@ import {
   isNetworkName,
   NETWORK_NAMES,
   type NetworkName,
-} from "./consensus/params.js";
+} from "./consensus/index.js";
 import { PORT_MAPPINGS, type PortMapping, REACHABILITIES, type Reachability } from "./network/index.js";
-import { AddressError, decodeAddress } from "./primitives/address.js";
+import { AddressError, decodeAddress } from "./primitives/index.js";
 import { DATADIR_MARKER_FILE, readDatadirMarker } from "./store/index.js";
-import { QuarryError } from "./util/errors.js";
-import type { LogLevel } from "./util/logger.js";
+import type { LogLevel } from "./util/index.js";
+import { QuarryError } from "./util/index.js";
 
 /**
  * Node configuration: defaults → `<datadir>/quarry.json` → QUARRY_* environment → flags, each

@@ -1,4 +1,4 @@
-import { QuarryError } from "../util/errors.js";
+import { QuarryError } from "../util/index.js";
 
 /** JSON-RPC 2.0 error codes (the spec's, plus Quarry's application range). */
 export const RpcErrorCode = {

@@ -1,8 +1,7 @@
-import { expectedBits, medianTimePast } from "../consensus/difficulty.js";
-import type { NetworkParams } from "../consensus/params.js";
-import { toHex } from "../primitives/bytes.js";
-import { StoreError, StoreErrorCode } from "../store/errors.js";
-import { type BlockIndexEntry, BlockStatus } from "../store/records.js";
+import type { NetworkParams } from "../consensus/index.js";
+import { expectedBits, medianTimePast } from "../consensus/index.js";
+import { toHex } from "../primitives/index.js";
+import { type BlockIndexEntry, BlockStatus, StoreError, StoreErrorCode } from "../store/index.js";
 
 /** The blocks from the main chain to a target: the last main-chain ancestor and the rest. */
 export interface BranchPath {

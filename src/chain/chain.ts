@@ -1,20 +1,24 @@
-import type { Account } from "../consensus/account.js";
-import { powLimit } from "../consensus/difficulty.js";
-import { BlockError, BlockErrorCode } from "../consensus/errors.js";
-import type { NetworkParams } from "../consensus/params.js";
-import { checkProofOfWork } from "../consensus/pow.js";
-import type { TreeNodeReader } from "../consensus/state-tree.js";
-import type { Block, DecodedBlock } from "../primitives/block.js";
-import { equalBytes, fromHex, toHex } from "../primitives/bytes.js";
-import type { BlockHeader } from "../primitives/header.js";
-import type { Transaction } from "../primitives/transaction.js";
-import type { ChainStore } from "../store/chain-store.js";
-import { CORRUPTION_ADVICE, StoreError, StoreErrorCode } from "../store/errors.js";
-import { type BlockIndexEntry, BlockStatus } from "../store/records.js";
-import { type Clock, nowSeconds, systemClock } from "../util/clock.js";
-import { type Logger, silentLogger } from "../util/logger.js";
-import { LruCache } from "../util/lru.js";
-import { TypedEmitter } from "../util/typed-emitter.js";
+import type { Account, NetworkParams, TreeNodeReader } from "../consensus/index.js";
+import { BlockError, BlockErrorCode, checkProofOfWork, powLimit } from "../consensus/index.js";
+import type { Block, BlockHeader, DecodedBlock, Transaction } from "../primitives/index.js";
+import { equalBytes, fromHex, toHex } from "../primitives/index.js";
+import type { ChainStore } from "../store/index.js";
+import {
+  type BlockIndexEntry,
+  BlockStatus,
+  CORRUPTION_ADVICE,
+  StoreError,
+  StoreErrorCode,
+} from "../store/index.js";
+import {
+  type Clock,
+  type Logger,
+  LruCache,
+  nowSeconds,
+  silentLogger,
+  systemClock,
+  TypedEmitter,
+} from "../util/index.js";
 import { BlockIndex } from "./block-index.js";
 import type { ChainContext } from "./connect.js";
 import type { ChainEvents, ChainHalt } from "./events.js";

@@ -1,12 +1,22 @@
-import { BlockError, BlockErrorCode } from "../consensus/errors.js";
-import type { NetworkParams } from "../consensus/params.js";
-import { applyBlockState, stateRootAfter, touchedAddresses } from "../consensus/state.js";
-import type { DecodedBlock } from "../primitives/block.js";
-import { equalBytes } from "../primitives/bytes.js";
-import { type ChainStore, StoreBatch } from "../store/chain-store.js";
-import { StoreError, StoreErrorCode } from "../store/errors.js";
-import { type BlockIndexEntry, BlockStatus } from "../store/records.js";
-import type { Logger } from "../util/logger.js";
+import type { NetworkParams } from "../consensus/index.js";
+import {
+  applyBlockState,
+  BlockError,
+  BlockErrorCode,
+  stateRootAfter,
+  touchedAddresses,
+} from "../consensus/index.js";
+import type { DecodedBlock } from "../primitives/index.js";
+import { equalBytes } from "../primitives/index.js";
+import {
+  type BlockIndexEntry,
+  BlockStatus,
+  type ChainStore,
+  StoreBatch,
+  StoreError,
+  StoreErrorCode,
+} from "../store/index.js";
+import type { Logger } from "../util/index.js";
 import type { BlockIndex } from "./block-index.js";
 import type { ChainEvents } from "./events.js";
 

@@ -1,5 +1,4 @@
-import type { Block } from "../primitives/block.js";
-import type { TransferTx } from "../primitives/transaction.js";
+import type { Block, TransferTx } from "../primitives/index.js";
 
 export interface BlockRef {
   hash: string;

@@ -16,4 +16,6 @@ export type {
   ReorgEvent,
 } from "./events.js";
 export { DEFAULT_ORPHAN_POOL, OrphanPool, type OrphanPoolOptions } from "./orphan-pool.js";
+export { SignatureVerifier } from "./signature-verifier.js";
 export { type ReplayReport, replayMainChain, verifyTipState } from "./verify.js";
+export { checkStoreRecords } from "./verify-store.js";

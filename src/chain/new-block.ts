@@ -1,14 +1,23 @@
-import { checkBlockBody, checkHeader } from "../consensus/block-rules.js";
-import { powLimit } from "../consensus/difficulty.js";
-import { BlockError, BlockErrorCode } from "../consensus/errors.js";
-import { genesisBlock } from "../consensus/genesis.js";
-import { checkProofOfWork, workFromBits } from "../consensus/pow.js";
-import { blockEnvelope, type DecodedBlock } from "../primitives/block.js";
-import { equalBytes, toHex } from "../primitives/bytes.js";
-import { type BlockHeader, headerHash } from "../primitives/header.js";
-import { StoreBatch } from "../store/chain-store.js";
-import { type BlockIndexEntry, BlockStatus } from "../store/records.js";
-import type { LruCache } from "../util/lru.js";
+import {
+  BlockError,
+  BlockErrorCode,
+  checkBlockBody,
+  checkHeader,
+  checkProofOfWork,
+  genesisBlock,
+  powLimit,
+  workFromBits,
+} from "../consensus/index.js";
+import {
+  type BlockHeader,
+  blockEnvelope,
+  type DecodedBlock,
+  equalBytes,
+  headerHash,
+  toHex,
+} from "../primitives/index.js";
+import { type BlockIndexEntry, BlockStatus, StoreBatch } from "../store/index.js";
+import type { LruCache } from "../util/index.js";
 import type { ChainContext } from "./connect.js";
 import { type SignatureVerifier, SignatureVerifierError } from "./signature-verifier.js";
 

@@ -1,5 +1,4 @@
-import { StoreBatch } from "../store/chain-store.js";
-import { type BlockIndexEntry, BlockStatus } from "../store/records.js";
+import { type BlockIndexEntry, BlockStatus, StoreBatch } from "../store/index.js";
 import type { ChainContext } from "./connect.js";
 import { activateBestChain, type ConnectFailures } from "./reorg.js";
 

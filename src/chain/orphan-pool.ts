@@ -1,5 +1,5 @@
-import type { DecodedBlock } from "../primitives/block.js";
-import { toHex } from "../primitives/bytes.js";
+import type { DecodedBlock } from "../primitives/index.js";
+import { toHex } from "../primitives/index.js";
 
 export interface OrphanPoolOptions {
   maxCount: number;

@@ -1,9 +1,8 @@
-import { BlockError } from "../consensus/errors.js";
-import type { DecodedBlock } from "../primitives/block.js";
-import { toHex } from "../primitives/bytes.js";
-import { type TransferTx, TxType } from "../primitives/transaction.js";
-import { StoreBatch } from "../store/chain-store.js";
-import type { BlockIndexEntry } from "../store/records.js";
+import { BlockError } from "../consensus/index.js";
+import type { DecodedBlock } from "../primitives/index.js";
+import { type TransferTx, TxType, toHex } from "../primitives/index.js";
+import type { BlockIndexEntry } from "../store/index.js";
+import { StoreBatch } from "../store/index.js";
 import {
   type ChainContext,
   type ChainStep,

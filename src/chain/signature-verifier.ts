@@ -1,18 +1,22 @@
 import { availableParallelism } from "node:os";
-import { toHex } from "../primitives/bytes.js";
-import { sha256d } from "../primitives/hash.js";
 import {
   encodeTransaction,
+  sha256d,
   TRANSFER_SIZE,
   type Transaction,
   type TransferTx,
   TxType,
-} from "../primitives/transaction.js";
-import { QuarryError } from "../util/errors.js";
-import type { Logger } from "../util/logger.js";
-import { LruCache } from "../util/lru.js";
-import { TypedEmitter } from "../util/typed-emitter.js";
-import { WorkerPool, type WorkerSlot, workerScriptUrl } from "../util/worker-pool.js";
+  toHex,
+} from "../primitives/index.js";
+import type { Logger } from "../util/index.js";
+import {
+  LruCache,
+  QuarryError,
+  TypedEmitter,
+  WorkerPool,
+  type WorkerSlot,
+  workerScriptUrl,
+} from "../util/index.js";
 import {
   type SignatureWorkerRequest,
   type SignatureWorkerResponse,

@@ -1,5 +1,11 @@
-import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, verifySignature } from "../primitives/keys.js";
-import { TRANSFER_SIZE, TX_SIGNING_DOMAIN, TxType } from "../primitives/transaction.js";
+import {
+  PUBLIC_KEY_LENGTH,
+  SIGNATURE_LENGTH,
+  TRANSFER_SIZE,
+  TX_SIGNING_DOMAIN,
+  TxType,
+  verifySignature,
+} from "../primitives/index.js";
 
 /**
  * The pure part of signature verification, and the messages to and from its worker: all the

@@ -1,11 +1,16 @@
 import { sha256 } from "@noble/hashes/sha2.js";
-import { touchedAddresses } from "../consensus/state.js";
-import { decodeTreeNode, EMPTY_TREE_ROOT } from "../consensus/state-tree.js";
-import { equalBytes, fromHex, toHex } from "../primitives/bytes.js";
-import type { ChainStore } from "../store/chain-store.js";
-import { CORRUPTION_ADVICE, StoreError, StoreErrorCode } from "../store/errors.js";
-import { Prefix } from "../store/layout.js";
-import { type BlockIndexEntry, BlockStatus, decodeUndo } from "../store/records.js";
+import { decodeTreeNode, EMPTY_TREE_ROOT, touchedAddresses } from "../consensus/index.js";
+import { equalBytes, fromHex, toHex } from "../primitives/index.js";
+import type { ChainStore } from "../store/index.js";
+import {
+  type BlockIndexEntry,
+  BlockStatus,
+  CORRUPTION_ADVICE,
+  decodeUndo,
+  Prefix,
+  StoreError,
+  StoreErrorCode,
+} from "../store/index.js";
 
 /** Records checked per table by `checkStoreRecords`. */
 export interface StoreCheckCounts {

@@ -1,12 +1,20 @@
-import { type Account, accountTreeKey, accountValueHash, encodeAccount } from "../consensus/account.js";
-import { checkBlockBody } from "../consensus/block-rules.js";
-import type { NetworkParams } from "../consensus/params.js";
-import { applyBlockState, stateRootAfter, touchedAddresses } from "../consensus/state.js";
-import { EMPTY_TREE_ROOT, MemoryTreeNodeStore, rootFromLeaves } from "../consensus/state-tree.js";
-import { equalBytes, toHex } from "../primitives/bytes.js";
-import type { ChainStore } from "../store/chain-store.js";
-import { StoreError, StoreErrorCode } from "../store/errors.js";
-import type { BlockIndexEntry } from "../store/records.js";
+import type { NetworkParams } from "../consensus/index.js";
+import {
+  type Account,
+  accountTreeKey,
+  accountValueHash,
+  applyBlockState,
+  checkBlockBody,
+  EMPTY_TREE_ROOT,
+  encodeAccount,
+  MemoryTreeNodeStore,
+  rootFromLeaves,
+  stateRootAfter,
+  touchedAddresses,
+} from "../consensus/index.js";
+import { equalBytes, toHex } from "../primitives/index.js";
+import type { BlockIndexEntry, ChainStore } from "../store/index.js";
+import { StoreError, StoreErrorCode } from "../store/index.js";
 
 export interface ReplayReport {
   height: number;

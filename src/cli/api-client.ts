@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { COOKIE_FILE, ENDPOINT_FILE } from "../api/server.js";
+import { COOKIE_FILE, ENDPOINT_FILE } from "../api/index.js";
 import { CliError } from "./command.js";
 
 /** How the CLI reaches a running node: `--api URL` (with `--datadir` for the token) or `<datadir>/api.json`. */

@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { QuarryError } from "../util/errors.js";
+import { QuarryError } from "../util/index.js";
 
 /** A mistake by the person at the keyboard: printed as one line, exits with `exitCode`. */
 export class CliError extends QuarryError<{ code: "CLI_USAGE" | "CLI_FAILED" }> {

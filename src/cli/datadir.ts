@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { DEFAULT_NETWORK, isNetworkName, NETWORK_NAMES, type NetworkName } from "../consensus/params.js";
+import { DEFAULT_NETWORK, isNetworkName, NETWORK_NAMES, type NetworkName } from "../consensus/index.js";
 import { DATADIR_MARKER_FILE, readDatadirMarker } from "../store/index.js";
 import { CliError } from "./command.js";
 

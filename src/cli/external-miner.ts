@@ -1,6 +1,6 @@
 import { MinerPool } from "../miner/index.js";
 import { decodeHeader, encodeHeader, headerHash, toHex } from "../primitives/index.js";
-import { QuarryError } from "../util/errors.js";
+import { QuarryError } from "../util/index.js";
 import type { ApiTarget } from "./api-client.js";
 
 /**

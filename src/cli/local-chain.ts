@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { Chain } from "../chain/chain.js";
-import type { NetworkParams } from "../consensus/params.js";
-import type { Lifecycle } from "../node/lifecycle.js";
+import { Chain } from "../chain/index.js";
+import type { NetworkParams } from "../consensus/index.js";
+import type { Lifecycle } from "../node/index.js";
 import {
   CHAIN_STORE_DIR,
   ChainStore,

@@ -1,5 +1,4 @@
-import { ByteReader, ByteWriter } from "../primitives/codec.js";
-import { sha256 } from "../primitives/hash.js";
+import { ByteReader, ByteWriter, sha256 } from "../primitives/index.js";
 
 /**
  * Account state: balance and nonce (the number of transfers the account has sent). An account

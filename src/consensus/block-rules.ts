@@ -1,8 +1,5 @@
-import type { Block } from "../primitives/block.js";
-import { blockSize } from "../primitives/block.js";
-import { equalBytes, toHex } from "../primitives/bytes.js";
-import type { BlockHeader } from "../primitives/header.js";
-import { type TransferTx, TxType, transactionId } from "../primitives/transaction.js";
+import type { Block, BlockHeader } from "../primitives/index.js";
+import { blockSize, equalBytes, type TransferTx, TxType, toHex, transactionId } from "../primitives/index.js";
 import { powLimit } from "./difficulty.js";
 import { BlockError, BlockErrorCode, TxError } from "./errors.js";
 import { merkleRoot } from "./merkle.js";

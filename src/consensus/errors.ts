@@ -1,4 +1,4 @@
-import { type ErrorAction, ValidationError } from "../util/errors.js";
+import { type ErrorAction, ValidationError } from "../util/index.js";
 
 /**
  * Stable codes for every consensus rule. A code never changes meaning; tests are named after

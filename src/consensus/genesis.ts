@@ -1,5 +1,5 @@
-import type { Block } from "../primitives/block.js";
-import { type CoinbaseTx, TxType, transactionId } from "../primitives/transaction.js";
+import type { Block } from "../primitives/index.js";
+import { type CoinbaseTx, TxType, transactionId } from "../primitives/index.js";
 import { merkleRoot } from "./merkle.js";
 import { BLOCK_VERSION, type NetworkParams } from "./params.js";
 import { EMPTY_TREE_ROOT } from "./state-tree.js";

@@ -1,4 +1,4 @@
-import { sha256 } from "../primitives/hash.js";
+import { sha256 } from "../primitives/index.js";
 
 /**
  * The transaction Merkle root: RFC 6962 §2.1 Merkle Tree Hash (MTH) over transaction ids.

@@ -1,4 +1,4 @@
-import { equalBytes, toHex } from "../primitives/bytes.js";
+import { equalBytes, toHex } from "../primitives/index.js";
 import { sha256Node } from "./tree-hash.js";
 import {
   assertHash,

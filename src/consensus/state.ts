@@ -1,6 +1,5 @@
-import type { Block } from "../primitives/block.js";
-import { toHex, U64_MAX } from "../primitives/bytes.js";
-import { senderOf, type Transaction, TxType } from "../primitives/transaction.js";
+import type { Block } from "../primitives/index.js";
+import { senderOf, type Transaction, TxType, toHex, U64_MAX } from "../primitives/index.js";
 import { type Account, accountTreeKey, accountValueHash, EMPTY_ACCOUNT } from "./account.js";
 import { BlockError, BlockErrorCode, TxError } from "./errors.js";
 import { blockSubsidy, type NetworkParams } from "./params.js";

@@ -1,5 +1,5 @@
-import { sha256 } from "../primitives/hash.js";
-import { QuarryError } from "../util/errors.js";
+import { sha256 } from "../primitives/index.js";
+import { QuarryError } from "../util/index.js";
 
 /**
  * State tree nodes: sizes, the 65-byte codec and the tree's typed errors (shape and encoding are

@@ -1,6 +1,4 @@
-import { U64_MAX } from "../primitives/bytes.js";
-import { verifySignature } from "../primitives/keys.js";
-import { type TransferTx, transferSigningMessage } from "../primitives/transaction.js";
+import { type TransferTx, transferSigningMessage, U64_MAX, verifySignature } from "../primitives/index.js";
 import type { Account } from "./account.js";
 import { TxError, TxErrorCode } from "./errors.js";
 import type { NetworkParams } from "./params.js";

@@ -1,4 +1,4 @@
-import { QuarryError } from "../util/errors.js";
+import { QuarryError } from "../util/index.js";
 
 /** Stable codes for every keystore failure; callers branch on these, never on message text. */
 export enum KeystoreErrorCode {

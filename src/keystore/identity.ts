@@ -3,12 +3,7 @@ import { join } from "node:path";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { Ed25519PrivateKey, PeerId } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
-import {
-  type AtomicWriteDeps,
-  defaultAtomicWriteDeps,
-  ensureDir,
-  writeFileAtomic,
-} from "../util/atomic-file.js";
+import { type AtomicWriteDeps, defaultAtomicWriteDeps, ensureDir, writeFileAtomic } from "../util/index.js";
 import { KeystoreError, KeystoreErrorCode } from "./errors.js";
 
 /**

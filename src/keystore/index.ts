@@ -4,7 +4,7 @@ export {
   defaultAtomicWriteDeps,
   ensureDir,
   writeFileAtomic,
-} from "../util/atomic-file.js";
+} from "../util/index.js";
 export {
   KeystoreError,
   KeystoreErrorCode,

@@ -1,6 +1,6 @@
 import { pbkdf2 as nodePbkdf2, scryptSync as nodeScryptSync } from "node:crypto";
 import { scrypt as nobleScrypt } from "@noble/hashes/scrypt.js";
-import { WorkerPool, workerScriptUrl } from "../util/worker-pool.js";
+import { WorkerPool, workerScriptUrl } from "../util/index.js";
 
 /**
  * Key derivation for Web3 Secret Storage. Neither KDF runs on the event loop: pbkdf2 runs on the

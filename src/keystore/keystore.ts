@@ -14,11 +14,12 @@ import {
 } from "../primitives/index.js";
 import {
   type AtomicWriteDeps,
+  type Clock,
   defaultAtomicWriteDeps,
+  systemClock,
   TEMP_PREFIX,
   writeFileAtomic,
-} from "../util/atomic-file.js";
-import { type Clock, systemClock } from "../util/clock.js";
+} from "../util/index.js";
 import { KeystoreError, KeystoreErrorCode } from "./errors.js";
 import { SCRYPT_DEFAULT, SCRYPT_LIGHT } from "./kdf.js";
 import {

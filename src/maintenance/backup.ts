@@ -1,13 +1,12 @@
 import { cp, mkdir, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { genesisBlock } from "../consensus/genesis.js";
-import type { NetworkParams } from "../consensus/params.js";
+import type { NetworkParams } from "../consensus/index.js";
+import { genesisBlock } from "../consensus/index.js";
 import { NODE_KEY_FILE } from "../keystore/index.js";
-import { blockHash } from "../primitives/block.js";
-import { toHex } from "../primitives/bytes.js";
+import { blockHash, toHex } from "../primitives/index.js";
 import { type ChainCopyReport, DATADIR_MARKER_FILE } from "../store/index.js";
-import { writeFileAtomic } from "../util/atomic-file.js";
-import type { LevelCopyReport } from "../util/level-copy.js";
+import type { LevelCopyReport } from "../util/index.js";
+import { writeFileAtomic } from "../util/index.js";
 import { MaintenanceError, MaintenanceErrorCode } from "./errors.js";
 import { type BackupManifest, checksumFiles, MANIFEST_FILE, MANIFEST_FORMAT } from "./manifest.js";
 

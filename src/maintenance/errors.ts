@@ -1,4 +1,4 @@
-import { QuarryError } from "../util/errors.js";
+import { QuarryError } from "../util/index.js";
 
 export enum MaintenanceErrorCode {
   /** the backup target, or the datadir a restore writes into, already holds data */

@@ -1,15 +1,11 @@
 import { readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { Chain } from "../chain/index.js";
-import { SignatureVerifier } from "../chain/signature-verifier.js";
-import { genesisBlock } from "../consensus/genesis.js";
-import type { NetworkParams } from "../consensus/params.js";
-import { blockHash, type DecodedBlock, decodeBlockEnvelope } from "../primitives/block.js";
-import { equalBytes, toHex } from "../primitives/bytes.js";
+import { Chain, SignatureVerifier } from "../chain/index.js";
+import type { NetworkParams } from "../consensus/index.js";
+import { genesisBlock } from "../consensus/index.js";
+import { blockHash, type DecodedBlock, decodeBlockEnvelope, equalBytes, toHex } from "../primitives/index.js";
 import { ChainStore } from "../store/index.js";
-import { fsyncDir, writeFileAtomic } from "../util/atomic-file.js";
-import { ValidationError } from "../util/errors.js";
-import { type Logger, silentLogger } from "../util/logger.js";
+import { fsyncDir, type Logger, silentLogger, ValidationError, writeFileAtomic } from "../util/index.js";
 import { MaintenanceError, MaintenanceErrorCode } from "./errors.js";
 
 /** The fresh store is built here, next to the chain, and renamed into place when complete. */

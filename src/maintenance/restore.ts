@@ -1,12 +1,11 @@
 import { cp, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Chain } from "../chain/index.js";
-import { genesisBlock } from "../consensus/genesis.js";
-import type { NetworkParams } from "../consensus/params.js";
-import { blockHash } from "../primitives/block.js";
-import { toHex } from "../primitives/bytes.js";
+import type { NetworkParams } from "../consensus/index.js";
+import { genesisBlock } from "../consensus/index.js";
+import { blockHash, toHex } from "../primitives/index.js";
 import { ChainStore } from "../store/index.js";
-import { fsyncDir } from "../util/atomic-file.js";
+import { fsyncDir } from "../util/index.js";
 import { BACKED_UP_DATABASES, BACKED_UP_FILES } from "./backup.js";
 import { MaintenanceError, MaintenanceErrorCode } from "./errors.js";
 import { type BackupManifest, readManifest, verifyFiles } from "./manifest.js";

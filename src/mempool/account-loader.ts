@@ -1,4 +1,4 @@
-import type { Account } from "../consensus/account.js";
+import type { Account } from "../consensus/index.js";
 import { type Deferred, deferred } from "./deferred.js";
 
 /** Reads accounts at the chain tip (the chain satisfies it). */

@@ -1,5 +1,5 @@
-import type { Account } from "../consensus/account.js";
-import type { TransferTx } from "../primitives/transaction.js";
+import type { Account } from "../consensus/index.js";
+import type { TransferTx } from "../primitives/index.js";
 
 /** A transaction in the pool with what the pool needs to know about it. */
 export interface PoolEntry {

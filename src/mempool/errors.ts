@@ -1,4 +1,4 @@
-import { ValidationError } from "../util/errors.js";
+import { ValidationError } from "../util/index.js";
 
 /**
  * Why the mempool refused a transaction. Consensus failures (signature, network, overflow, funds)

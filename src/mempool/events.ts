@@ -1,4 +1,4 @@
-import type { TransferTx } from "../primitives/transaction.js";
+import type { TransferTx } from "../primitives/index.js";
 
 /** Why a transaction left the pool. */
 export type RemovalReason =

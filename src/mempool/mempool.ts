@@ -1,20 +1,23 @@
-import { type Account, EMPTY_ACCOUNT } from "../consensus/account.js";
-import { TxError, TxErrorCode } from "../consensus/errors.js";
-import type { NetworkParams } from "../consensus/params.js";
-import { applyTransfer, checkTransferStateless } from "../consensus/tx-rules.js";
-import type { Block } from "../primitives/block.js";
-import { toHex } from "../primitives/bytes.js";
+import type { NetworkParams } from "../consensus/index.js";
+import {
+  type Account,
+  applyTransfer,
+  checkTransferStateless,
+  EMPTY_ACCOUNT,
+  TxError,
+  TxErrorCode,
+} from "../consensus/index.js";
+import type { Block } from "../primitives/index.js";
 import {
   senderOf,
   type Transaction,
   type TransferTx,
   TxType,
+  toHex,
   transactionId,
   transactionSize,
-} from "../primitives/transaction.js";
-import { type Clock, systemClock } from "../util/clock.js";
-import { type Logger, silentLogger } from "../util/logger.js";
-import { TypedEmitter } from "../util/typed-emitter.js";
+} from "../primitives/index.js";
+import { type Clock, type Logger, silentLogger, systemClock, TypedEmitter } from "../util/index.js";
 import { AccountLoader, type AccountReader } from "./account-loader.js";
 import {
   compareFeeRate,

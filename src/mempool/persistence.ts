@@ -1,8 +1,14 @@
 import { ClassicLevel } from "classic-level";
-import { ByteReader, ByteWriter } from "../primitives/codec.js";
-import { decodeTransaction, encodeTransaction, type TransferTx, TxType } from "../primitives/transaction.js";
+import {
+  ByteReader,
+  ByteWriter,
+  decodeTransaction,
+  encodeTransaction,
+  type TransferTx,
+  TxType,
+} from "../primitives/index.js";
 import { SMALL_DB_MEMORY } from "../store/index.js";
-import { copyLevelDatabase, type LevelCopyReport } from "../util/level-copy.js";
+import { copyLevelDatabase, type LevelCopyReport } from "../util/index.js";
 import { type Deferred, deferred } from "./deferred.js";
 
 /**

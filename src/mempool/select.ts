@@ -1,4 +1,4 @@
-import type { TransferTx } from "../primitives/transaction.js";
+import type { TransferTx } from "../primitives/index.js";
 import { compareFeeRate, entryRate, type PoolEntry, type SenderTxs } from "./entry.js";
 import { Heap } from "./heap.js";
 

@@ -1,20 +1,26 @@
-import type { Chain } from "../chain/chain.js";
-import { EMPTY_ACCOUNT } from "../consensus/account.js";
-import { TxError } from "../consensus/errors.js";
-import { merkleRoot } from "../consensus/merkle.js";
-import { BLOCK_VERSION, blockSubsidy, type NetworkParams } from "../consensus/params.js";
-import { applyBlockState, stateRootAfter, touchedAddresses } from "../consensus/state.js";
-import { applyTransfer } from "../consensus/tx-rules.js";
-import type { Block } from "../primitives/block.js";
-import { toHex } from "../primitives/bytes.js";
+import type { Chain } from "../chain/index.js";
+import {
+  applyBlockState,
+  applyTransfer,
+  BLOCK_VERSION,
+  blockSubsidy,
+  EMPTY_ACCOUNT,
+  merkleRoot,
+  type NetworkParams,
+  stateRootAfter,
+  TxError,
+  touchedAddresses,
+} from "../consensus/index.js";
+import type { Block } from "../primitives/index.js";
 import {
   type CoinbaseTx,
   senderOf,
   type TransferTx,
   TxType,
+  toHex,
   transactionId,
-} from "../primitives/transaction.js";
-import { nowSeconds } from "../util/clock.js";
+} from "../primitives/index.js";
+import { nowSeconds } from "../util/index.js";
 
 /** The chain reads a template needs: the tip, its child's rules and the tip state. */
 export type TemplateChain = Pick<

@@ -1,4 +1,4 @@
-import { QuarryError } from "../util/errors.js";
+import { QuarryError } from "../util/index.js";
 
 /** Stable codes of the miner's own failures (not consensus failures: those are BlockErrorCode). */
 export enum MinerErrorCode {

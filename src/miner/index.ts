@@ -1,3 +1,4 @@
+export { prepareBlock, type TemplateChain } from "./block-template.js";
 export { MinerError, MinerErrorCode } from "./errors.js";
 export type {
   ExhaustedMessage,

@@ -1,10 +1,15 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { compactToTarget, hashToBigInt } from "../consensus/pow.js";
+import { compactToTarget, hashToBigInt } from "../consensus/index.js";
 import { type BlockHeader, encodeHeader, headerHash, toHex, U32_MAX } from "../primitives/index.js";
-import { type Logger, silentLogger } from "../util/logger.js";
-import { TypedEmitter } from "../util/typed-emitter.js";
-import { WorkerPool, type WorkerSlot, workerScriptUrl } from "../util/worker-pool.js";
+import {
+  type Logger,
+  silentLogger,
+  TypedEmitter,
+  WorkerPool,
+  type WorkerSlot,
+  workerScriptUrl,
+} from "../util/index.js";
 import { MinerError, MinerErrorCode } from "./errors.js";
 import type { FromWorkerMessage, ToWorkerMessage } from "./messages.js";
 import { defaultMinerPoolOptions, type MinerPoolOptions } from "./options.js";

@@ -11,7 +11,7 @@
  * sha256-kernel.ts, one nonce at a time, and the generated WebAssembly SIMD module of
  * wasm-kernel.ts, four nonces at a time (used by default where the runtime supports it).
  */
-import { hashToBigInt } from "../consensus/pow.js";
+import { hashToBigInt } from "../consensus/index.js";
 import { HEADER_NONCE_OFFSET, HEADER_SIZE, U32_MAX } from "../primitives/index.js";
 import { MinerError, MinerErrorCode } from "./errors.js";
 import { prepareKernel, scanKernel } from "./sha256-kernel.js";

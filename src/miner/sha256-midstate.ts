@@ -4,7 +4,7 @@
  * Words are int32 (`Int32Array`) throughout: V8 keeps them in registers as 32-bit integers, where
  * `Uint32Array` values above 2^31 would become doubles.
  */
-import { HEADER_NONCE_OFFSET, HEADER_SIZE } from "../primitives/header.js";
+import { HEADER_NONCE_OFFSET, HEADER_SIZE } from "../primitives/index.js";
 import { compress } from "./sha256-kernel.js";
 
 /** The SHA-256 initial hash value (FIPS 180-4 §5.3.3) as int32 words. */

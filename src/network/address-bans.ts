@@ -1,7 +1,6 @@
 import { isIP } from "node:net";
 import type { Multiaddr } from "@multiformats/multiaddr";
-import { type Clock, systemClock } from "../util/clock.js";
-import { type Logger, silentLogger } from "../util/logger.js";
+import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
 import type { PeerDb } from "./peer-db.js";
 import type { AddressBanRecord } from "./records.js";
 import { OPERATOR_BAN_CODE } from "./reputation.js";

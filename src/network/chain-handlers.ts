@@ -1,4 +1,4 @@
-import { type DecodedBlock, decodeBlockEnvelope } from "../primitives/block.js";
+import { type DecodedBlock, decodeBlockEnvelope } from "../primitives/index.js";
 import type { GossipHandler } from "./gossip.js";
 
 /** The slice of the chain a block gossip handler needs (`Chain` satisfies it). */

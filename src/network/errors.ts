@@ -1,4 +1,4 @@
-import { type ErrorAction, ValidationError } from "../util/errors.js";
+import { type ErrorAction, ValidationError } from "../util/index.js";
 
 /**
  * Stable codes for what the network layer detects itself in gossip and peer health. Consensus,

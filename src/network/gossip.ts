@@ -1,8 +1,7 @@
 import type { GossipSub, Message, TopicValidatorResult } from "@libp2p/gossipsub";
 import type { PeerId } from "@libp2p/interface";
-import { type Clock, systemClock } from "../util/clock.js";
-import type { Logger } from "../util/logger.js";
-import { TokenBuckets } from "../util/token-buckets.js";
+import type { Logger } from "../util/index.js";
+import { type Clock, systemClock, TokenBuckets } from "../util/index.js";
 import { NetworkError, NetworkErrorCode } from "./errors.js";
 import type { OrphanBlockEvent } from "./events.js";
 import type { GossipRateOptions } from "./options.js";

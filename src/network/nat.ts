@@ -9,7 +9,7 @@ import { uPnPNAT } from "@libp2p/upnp-nat";
 import { isPrivate } from "@libp2p/utils";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { base58 } from "@scure/base";
-import type { Logger } from "../util/logger.js";
+import type { Logger } from "../util/index.js";
 import type { NatOptions } from "./options.js";
 
 /** What `NatMonitor.status()` reports (the API's `getNetworkInfo.nat`). */

@@ -1,4 +1,4 @@
-import { isNetworkName, type NetworkName } from "../consensus/params.js";
+import { isNetworkName, type NetworkName } from "../consensus/index.js";
 
 /** Tunables of the peer scorer; defaults in `DEFAULT_REPUTATION_OPTIONS`. */
 export interface ReputationOptions {

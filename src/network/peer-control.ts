@@ -1,8 +1,7 @@
 import type { Connection, Libp2p, PeerId } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
-import { QuarryError } from "../util/errors.js";
-import { type Logger, silentLogger } from "../util/logger.js";
+import { type Logger, QuarryError, silentLogger } from "../util/index.js";
 import { type AddressBans, canonicalIp, ipOfMultiaddr } from "./address-bans.js";
 import { type ConnectionTraffic, connectionKey } from "./libp2p-metrics.js";
 import type { AddressBanRecord, BanRecord } from "./records.js";

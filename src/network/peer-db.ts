@@ -1,7 +1,6 @@
 import { ClassicLevel } from "classic-level";
-import { SMALL_DB_MEMORY } from "../store/level-options.js";
-import { QuarryError } from "../util/errors.js";
-import { copyLevelDatabase, type LevelCopyReport } from "../util/level-copy.js";
+import { SMALL_DB_MEMORY } from "../store/index.js";
+import { copyLevelDatabase, type LevelCopyReport, QuarryError } from "../util/index.js";
 import { PEER_DB_SCHEMA_VERSION, PeerPrefix, peerKeys, peerPrefixRange } from "./layout.js";
 import type { AddressBanRecord, BanRecord, KnownPeer, SecurityLogEntry } from "./records.js";
 

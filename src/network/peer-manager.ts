@@ -3,8 +3,7 @@ import type { IdentifyResult, Libp2p, PeerId, PeerInfo } from "@libp2p/interface
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Ping } from "@libp2p/ping";
 import { multiaddr } from "@multiformats/multiaddr";
-import { type Clock, systemClock } from "../util/clock.js";
-import { type Logger, silentLogger } from "../util/logger.js";
+import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
 import { NetworkErrorCode } from "./errors.js";
 import { addressGroup, type EvictionCandidate, evictionOrder } from "./eviction.js";
 import type { PeerManagerOptions } from "./options.js";

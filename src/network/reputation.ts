@@ -1,6 +1,4 @@
-import { type Clock, systemClock } from "../util/clock.js";
-import { type Logger, silentLogger } from "../util/logger.js";
-import { TypedEmitter } from "../util/typed-emitter.js";
+import { type Clock, type Logger, silentLogger, systemClock, TypedEmitter } from "../util/index.js";
 import { type ReputationOptions, resolveReputationOptions } from "./options.js";
 import type { PeerDb } from "./peer-db.js";
 import type { BanRecord, SecurityLogKind } from "./records.js";

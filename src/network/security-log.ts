@@ -1,5 +1,4 @@
-import { type Clock, systemClock } from "../util/clock.js";
-import { type Logger, silentLogger } from "../util/logger.js";
+import { type Clock, type Logger, silentLogger, systemClock } from "../util/index.js";
 import { resolveSecurityLogOptions, type SecurityLogOptions } from "./options.js";
 import type { PeerDb } from "./peer-db.js";
 import type { SecurityLogEntry, SecurityLogKind } from "./records.js";

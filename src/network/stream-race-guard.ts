@@ -1,4 +1,4 @@
-import type { Logger } from "../util/logger.js";
+import type { Logger } from "../util/index.js";
 
 /**
  * True for the one uncaught exception libp2p itself can raise in normal operation:

@@ -1,7 +1,7 @@
 import { TopicValidatorResult } from "@libp2p/gossipsub";
-import { toHex } from "../primitives/bytes.js";
-import { QuarryError } from "../util/errors.js";
-import type { Logger } from "../util/logger.js";
+import { toHex } from "../primitives/index.js";
+import type { Logger } from "../util/index.js";
+import { QuarryError } from "../util/index.js";
 import { NetworkErrorCode } from "./errors.js";
 import type { PeerReputation } from "./reputation.js";
 

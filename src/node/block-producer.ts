@@ -1,10 +1,9 @@
-import type { Chain } from "../chain/chain.js";
-import { prepareBlock, type TemplateChain } from "../miner/block-template.js";
-import type { MinerPool } from "../miner/pool.js";
-import { type Block, blockEnvelope } from "../primitives/block.js";
-import type { TransferTx } from "../primitives/transaction.js";
-import { type Logger, silentLogger } from "../util/logger.js";
-import { TypedEmitter } from "../util/typed-emitter.js";
+import type { Chain } from "../chain/index.js";
+import type { MinerPool } from "../miner/index.js";
+import { prepareBlock, type TemplateChain } from "../miner/index.js";
+import type { TransferTx } from "../primitives/index.js";
+import { type Block, blockEnvelope } from "../primitives/index.js";
+import { type Logger, silentLogger, TypedEmitter } from "../util/index.js";
 
 export interface BlockProducerOptions {
   /** 20-byte account id paid by the coinbase */

@@ -1,9 +1,7 @@
-import { prepareBlock, type TemplateChain } from "../miner/block-template.js";
-import type { Block } from "../primitives/block.js";
-import { toHex } from "../primitives/bytes.js";
-import type { BlockHeader } from "../primitives/header.js";
-import type { TransferTx } from "../primitives/transaction.js";
-import { LruCache } from "../util/lru.js";
+import { prepareBlock, type TemplateChain } from "../miner/index.js";
+import type { Block, BlockHeader, TransferTx } from "../primitives/index.js";
+import { toHex } from "../primitives/index.js";
+import { LruCache } from "../util/index.js";
 
 /** Templates for external miners (getBlockTemplate), with long polling on tip and mempool changes. */
 

@@ -1,12 +1,10 @@
 import { join } from "node:path";
-import type { ReorgEvent } from "../chain/events.js";
-import { Chain, type ChainMetrics } from "../chain/index.js";
-import { SignatureVerifier } from "../chain/signature-verifier.js";
-import type { NetworkParams } from "../consensus/params.js";
+import type { ReorgEvent } from "../chain/index.js";
+import { Chain, type ChainMetrics, SignatureVerifier } from "../chain/index.js";
+import type { NetworkParams } from "../consensus/index.js";
 import { LevelMempoolStore, Mempool } from "../mempool/index.js";
-import { ChainStore } from "../store/chain-store.js";
-import type { Clock } from "../util/clock.js";
-import type { Logger } from "../util/logger.js";
+import { ChainStore } from "../store/index.js";
+import type { Clock, Logger } from "../util/index.js";
 import type { LifecycleStep } from "./lifecycle.js";
 
 export interface ChainServicesOptions {

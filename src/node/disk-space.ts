@@ -1,7 +1,7 @@
 import { statfs } from "node:fs/promises";
-import type { Chain } from "../chain/chain.js";
+import type { Chain } from "../chain/index.js";
 import { StoreErrorCode } from "../store/index.js";
-import { type Logger, silentLogger } from "../util/logger.js";
+import { type Logger, silentLogger } from "../util/index.js";
 
 export interface DiskSpaceOptions {
   /** a directory on the filesystem to watch (the datadir) */

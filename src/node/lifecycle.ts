@@ -1,5 +1,5 @@
-import { QuarryError } from "../util/errors.js";
-import type { Logger } from "../util/logger.js";
+import type { Logger } from "../util/index.js";
+import { QuarryError } from "../util/index.js";
 
 export class NodeStartError extends QuarryError<{ code: "NODE_START_FAILED"; stage: string }> {}
 

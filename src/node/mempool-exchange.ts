@@ -1,14 +1,23 @@
 import type { PeerId } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
-import { TxError } from "../consensus/errors.js";
+import { TxError } from "../consensus/index.js";
 import type { Mempool } from "../mempool/index.js";
 import type { NetworkHost } from "../network/index.js";
-import { fromHex, toHex } from "../primitives/bytes.js";
-import { ByteReader, ByteWriter, CodecError, outOfRange } from "../primitives/codec.js";
-import { HASH_LENGTH } from "../primitives/header.js";
-import { decodeTransaction, encodeTransaction, TxType, transactionId } from "../primitives/transaction.js";
+import {
+  ByteReader,
+  ByteWriter,
+  CodecError,
+  decodeTransaction,
+  encodeTransaction,
+  fromHex,
+  HASH_LENGTH,
+  outOfRange,
+  TxType,
+  toHex,
+  transactionId,
+} from "../primitives/index.js";
 import { SyncError, SyncErrorCode, sendRequest, serveProtocol } from "../sync/index.js";
-import { type Logger, silentLogger } from "../util/logger.js";
+import { type Logger, silentLogger } from "../util/index.js";
 
 /**
  * Mempool refill on connect: a restarted node asks each peer that connects for its

@@ -1,8 +1,8 @@
 import { join } from "node:path";
-import type { NetworkParams } from "../consensus/params.js";
+import type { NetworkParams } from "../consensus/index.js";
 import { Keystore } from "../keystore/index.js";
-import { decodeAddress } from "../primitives/address.js";
-import { QuarryError } from "../util/errors.js";
+import { decodeAddress } from "../primitives/index.js";
+import { QuarryError } from "../util/index.js";
 
 export class MinerRecipientError extends QuarryError<{ code: "MINER_KEY_HAS_NO_ADDRESS" }> {}
 

@@ -1,7 +1,7 @@
 import type { Chain } from "../chain/index.js";
 import type { Mempool } from "../mempool/index.js";
 import { MinerPool } from "../miner/index.js";
-import type { Logger } from "../util/logger.js";
+import type { Logger } from "../util/index.js";
 import { BlockProducer } from "./block-producer.js";
 import type { LifecycleStep } from "./lifecycle.js";
 

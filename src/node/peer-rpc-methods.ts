@@ -5,7 +5,7 @@ import {
   type RpcMethodTable,
   type RpcParams,
   stringParam,
-} from "../api/rpc.js";
+} from "../api/index.js";
 import {
   type BanTarget,
   type NetworkHost,

@@ -1,4 +1,4 @@
-import { BlockErrorCode, TxErrorCode } from "../consensus/errors.js";
+import { BlockErrorCode, TxErrorCode } from "../consensus/index.js";
 import { MempoolErrorCode } from "../mempool/index.js";
 import { NetworkErrorCode } from "../network/index.js";
 import { CodecErrorCode } from "../primitives/index.js";

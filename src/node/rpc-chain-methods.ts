@@ -5,44 +5,41 @@ import {
   type RpcMethodTable,
   type RpcParams,
   stringParam,
-} from "../api/rpc.js";
-import type { Chain } from "../chain/chain.js";
-import { blockSubsidy } from "../consensus/params.js";
-import { compactToTarget } from "../consensus/pow.js";
+} from "../api/index.js";
+import type { Chain } from "../chain/index.js";
+import { blockSubsidy, compactToTarget } from "../consensus/index.js";
 import type { Mempool } from "../mempool/index.js";
 import type { NetworkHost } from "../network/index.js";
 import type { NodeOptions } from "../options.js";
-import { AddressError, decodeAddress, encodeAddress } from "../primitives/address.js";
 import {
+  AddressError,
   blockEnvelope,
+  CodecError,
+  type CoinbaseTx,
   type DecodedBlock,
+  decodeAddress,
   decodeBlockEnvelope,
-  encodeBlock,
-  MAX_BLOCK_BYTES_DECODE,
-} from "../primitives/block.js";
-import { fromHex, toHex } from "../primitives/bytes.js";
-import { CodecError } from "../primitives/codec.js";
-import { sha256 } from "../primitives/hash.js";
-import {
   decodeHeader,
+  encodeAddress,
+  encodeBlock,
   encodeHeader,
+  encodeTransaction,
+  fromHex,
   HEADER_NONCE_OFFSET,
   HEADER_SIZE,
   HEADER_TIME_OFFSET,
   headerToJson,
-} from "../primitives/header.js";
-import {
-  type CoinbaseTx,
-  encodeTransaction,
+  MAX_BLOCK_BYTES_DECODE,
+  sha256,
   TRANSFER_SIZE,
+  toHex,
   transactionId,
   transactionSize,
   transactionToJson,
-} from "../primitives/transaction.js";
-import { type BlockIndexEntry, BlockStatus } from "../store/records.js";
+} from "../primitives/index.js";
+import { type BlockIndexEntry, BlockStatus } from "../store/index.js";
 import { syncProtocolIds } from "../sync/index.js";
-import { nowSeconds } from "../util/clock.js";
-import { ValidationError } from "../util/errors.js";
+import { nowSeconds, ValidationError } from "../util/index.js";
 import type { BlockTemplates, BuiltTemplate } from "./block-templates.js";
 import {
   estimateFee,

@@ -6,30 +6,33 @@ import {
   type RpcMethodTable,
   type RpcParams,
   stringParam,
-} from "../api/rpc.js";
-import type { Chain } from "../chain/chain.js";
-import type { ReorgEvent } from "../chain/events.js";
+} from "../api/index.js";
+import type { Chain, ReorgEvent } from "../chain/index.js";
 import { type BackupReport, MaintenanceError } from "../maintenance/index.js";
 import type { Mempool } from "../mempool/index.js";
 import type { MinerPool } from "../miner/index.js";
 import type { NetworkHost } from "../network/index.js";
-import { AddressError, decodeAddress, encodeAddress } from "../primitives/address.js";
-import type { Block } from "../primitives/block.js";
-import { equalBytes, fromHex, toHex } from "../primitives/bytes.js";
-import { CodecError } from "../primitives/codec.js";
-import { headerToJson } from "../primitives/header.js";
+import type { Block } from "../primitives/index.js";
 import {
+  AddressError,
+  CodecError,
+  decodeAddress,
   decodeTransaction,
+  encodeAddress,
   encodeTransaction,
+  equalBytes,
+  fromHex,
+  headerToJson,
   senderOf,
   TxType,
+  toHex,
   transactionId,
   transactionToJson,
-} from "../primitives/transaction.js";
-import { StoreError } from "../store/errors.js";
-import type { BlockIndexEntry } from "../store/records.js";
+} from "../primitives/index.js";
+import type { BlockIndexEntry } from "../store/index.js";
+import { StoreError } from "../store/index.js";
 import type { SyncManager } from "../sync/index.js";
-import { ValidationError } from "../util/errors.js";
+import { ValidationError } from "../util/index.js";
 import type { BlockProducer } from "./block-producer.js";
 import { buildPeerRpcMethods } from "./peer-rpc-methods.js";
 import { buildChainRpcMethods, type ChainRpcServices } from "./rpc-chain-methods.js";

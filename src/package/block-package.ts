@@ -1,15 +1,21 @@
-import { type DecodedBlock, decodeBlockEnvelope, MAX_BLOCK_BYTES_DECODE } from "../primitives/block.js";
-import { equalBytes, toHex } from "../primitives/bytes.js";
-import { ByteReader, ByteWriter, CodecError, CodecErrorCode } from "../primitives/codec.js";
-import { sha256 } from "../primitives/hash.js";
-import { HASH_LENGTH } from "../primitives/header.js";
 import {
+  ByteReader,
+  ByteWriter,
+  CodecError,
+  CodecErrorCode,
+  type DecodedBlock,
+  decodeBlockEnvelope,
+  equalBytes,
+  HASH_LENGTH,
+  MAX_BLOCK_BYTES_DECODE,
   PUBLIC_KEY_LENGTH,
   publicKeyFromSeed,
   SIGNATURE_LENGTH,
+  sha256,
   signMessage,
+  toHex,
   verifySignature,
-} from "../primitives/keys.js";
+} from "../primitives/index.js";
 import { PackageError, PackageErrorCode } from "./errors.js";
 
 /**

@@ -1,4 +1,4 @@
-import { QuarryError } from "../util/errors.js";
+import { QuarryError } from "../util/index.js";
 
 /** Why a block package was refused. Stable codes: tests and scripts match on these, never on text. */
 export enum PackageErrorCode {

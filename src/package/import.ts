@@ -1,9 +1,9 @@
 import { cp, mkdtemp, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Chain, ReorgEvent } from "../chain/index.js";
-import { BlockError, BlockErrorCode } from "../consensus/errors.js";
-import type { NetworkParams } from "../consensus/params.js";
-import { toHex } from "../primitives/bytes.js";
+import type { NetworkParams } from "../consensus/index.js";
+import { BlockError, BlockErrorCode } from "../consensus/index.js";
+import { toHex } from "../primitives/index.js";
 import { BlockStatus, ChainStore } from "../store/index.js";
 import type { OpenedPackage } from "./block-package.js";
 import { PackageError, PackageErrorCode } from "./errors.js";

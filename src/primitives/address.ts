@@ -1,5 +1,5 @@
 import { bech32m } from "@scure/base";
-import { QuarryError } from "../util/errors.js";
+import { QuarryError } from "../util/index.js";
 import { ADDRESS_HASH_LENGTH } from "./keys.js";
 
 /**

@@ -1,4 +1,4 @@
-import { QuarryError } from "../util/errors.js";
+import { QuarryError } from "../util/index.js";
 
 /** Why a decoder refused bytes. Decoders never accept a second encoding of the same value. */
 export enum CodecErrorCode {

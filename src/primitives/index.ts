@@ -22,7 +22,7 @@ export {
   U64_MAX,
   wipe,
 } from "./bytes.js";
-export { ByteReader, ByteWriter, CodecError, CodecErrorCode } from "./codec.js";
+export { ByteReader, ByteWriter, CodecError, CodecErrorCode, outOfRange, tooLarge } from "./codec.js";
 export { verifyStrictJs } from "./ed25519-js.js";
 export { sha256, sha256d } from "./hash.js";
 export {
@@ -32,8 +32,10 @@ export {
   HASH_LENGTH,
   HEADER_NONCE_OFFSET,
   HEADER_SIZE,
+  HEADER_TIME_OFFSET,
   headerHash,
   headerToJson,
+  readHeader,
 } from "./header.js";
 export {
   ADDRESS_HASH_LENGTH,
@@ -55,6 +57,7 @@ export {
   TRANSFER_SIZE,
   type Transaction,
   type TransferTx,
+  TX_SIGNING_DOMAIN,
   TxType,
   transactionId,
   transactionSize,

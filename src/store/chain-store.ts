@@ -1,11 +1,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
-import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../consensus/account.js";
-import type { NewTreeNodes, TreeNodeReader } from "../consensus/state-tree.js";
-import { type DecodedBlock, decodeBlockEnvelope } from "../primitives/block.js";
-import { equalBytes, toHex } from "../primitives/bytes.js";
-import { copyLevelDatabase, type LevelCopyReport } from "../util/level-copy.js";
+import type { NewTreeNodes, TreeNodeReader } from "../consensus/index.js";
+import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../consensus/index.js";
+import { type DecodedBlock, decodeBlockEnvelope, equalBytes, toHex } from "../primitives/index.js";
+import { copyLevelDatabase, type LevelCopyReport } from "../util/index.js";
 import { CORRUPTION_ADVICE, StoreError, StoreErrorCode } from "./errors.js";
 import { keys, Prefix, prefixRange, SCHEMA_VERSION } from "./layout.js";
 import { CHAIN_DB_MEMORY } from "./level-options.js";

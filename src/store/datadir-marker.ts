@@ -1,10 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { genesisBlock } from "../consensus/genesis.js";
-import { getNetworkParams, isNetworkName, type NetworkName } from "../consensus/params.js";
-import { blockHash } from "../primitives/block.js";
-import { toHex } from "../primitives/bytes.js";
-import { writeFileAtomic } from "../util/atomic-file.js";
+import { genesisBlock, getNetworkParams, isNetworkName, type NetworkName } from "../consensus/index.js";
+import { blockHash, toHex } from "../primitives/index.js";
+import { writeFileAtomic } from "../util/index.js";
 import { DatadirError, DatadirErrorCode } from "./errors.js";
 
 /** The file that records that a datadir holds a chain store, and of which chain. */

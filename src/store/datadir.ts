@@ -2,10 +2,9 @@ import { existsSync } from "node:fs";
 import { readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
-import type { NetworkName } from "../consensus/params.js";
-import { ensureDir } from "../util/atomic-file.js";
-import { type Clock, systemClock } from "../util/clock.js";
-import type { Logger } from "../util/logger.js";
+import type { NetworkName } from "../consensus/index.js";
+import type { Logger } from "../util/index.js";
+import { type Clock, ensureDir, systemClock } from "../util/index.js";
 import { ChainStore } from "./chain-store.js";
 import {
   type DatadirMarker,

@@ -1,4 +1,4 @@
-import { QuarryError } from "../util/errors.js";
+import { QuarryError } from "../util/index.js";
 
 export enum StoreErrorCode {
   /** written by a newer Quarry: refuse rather than misread it */

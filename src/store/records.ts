@@ -1,7 +1,14 @@
-import { type Account, decodeAccount, encodeAccount } from "../consensus/account.js";
-import { toHex } from "../primitives/bytes.js";
-import { ByteReader, ByteWriter } from "../primitives/codec.js";
-import { type BlockHeader, encodeHeader, HEADER_SIZE, headerHash, readHeader } from "../primitives/header.js";
+import { type Account, decodeAccount, encodeAccount } from "../consensus/index.js";
+import {
+  type BlockHeader,
+  ByteReader,
+  ByteWriter,
+  encodeHeader,
+  HEADER_SIZE,
+  headerHash,
+  readHeader,
+  toHex,
+} from "../primitives/index.js";
 
 /** How far a block got. Only `valid` and `data` blocks can be on or join the main chain. */
 export enum BlockStatus {

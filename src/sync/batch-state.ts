@@ -1,4 +1,4 @@
-import type { DecodedBlock } from "../primitives/block.js";
+import type { DecodedBlock } from "../primitives/index.js";
 import { SyncError, SyncErrorCode } from "./errors.js";
 
 /** Where one batch is in its life. */

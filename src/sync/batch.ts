@@ -1,9 +1,12 @@
 import type { PrivateKey } from "@libp2p/interface";
-import { type DecodedBlock, decodeBlockEnvelope } from "../primitives/block.js";
-import { equalBytes } from "../primitives/bytes.js";
-import { ByteWriter } from "../primitives/codec.js";
-import { sha256 } from "../primitives/hash.js";
-import { verifySignature } from "../primitives/keys.js";
+import {
+  ByteWriter,
+  type DecodedBlock,
+  decodeBlockEnvelope,
+  equalBytes,
+  sha256,
+  verifySignature,
+} from "../primitives/index.js";
 import { type BatchRequest, encodeBatchRequest, MAX_BATCH_BLOCKS, type SignedBatch } from "./codec.js";
 import { SyncError, SyncErrorCode } from "./errors.js";
 

@@ -1,13 +1,13 @@
-import { MAX_BLOCK_BYTES_DECODE } from "../primitives/block.js";
 import {
   ByteReader,
   ByteWriter,
   CodecError,
   CodecErrorCode,
+  HASH_LENGTH,
+  MAX_BLOCK_BYTES_DECODE,
   outOfRange,
   tooLarge,
-} from "../primitives/codec.js";
-import { HASH_LENGTH } from "../primitives/header.js";
+} from "../primitives/index.js";
 
 /**
  * Binary messages of the sync protocols (docs/PROTOCOL-SYNC.md). Integers are big-endian; every

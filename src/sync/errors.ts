@@ -1,4 +1,4 @@
-import { QuarryError } from "../util/errors.js";
+import { QuarryError } from "../util/index.js";
 
 /**
  * Stable codes for everything that can go wrong in request/response sync. They go to the peer

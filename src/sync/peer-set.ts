@@ -1,5 +1,5 @@
 import type { PeerId } from "@libp2p/interface";
-import { toHex } from "../primitives/bytes.js";
+import { toHex } from "../primitives/index.js";
 import type { StatusMessage } from "./codec.js";
 
 /** What sync knows about one connected peer. */

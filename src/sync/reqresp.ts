@@ -1,5 +1,5 @@
 import type { AbortOptions, Connection, PeerId, Stream, StreamHandler } from "@libp2p/interface";
-import { CodecError, CodecErrorCode } from "../primitives/codec.js";
+import { CodecError, CodecErrorCode } from "../primitives/index.js";
 import { decodeResponse, encodeResponse, ResultCode } from "./codec.js";
 import { isSyncError, SyncError, SyncErrorCode } from "./errors.js";
 import { type ByteBudget, readFrame, writeFrame } from "./frame.js";

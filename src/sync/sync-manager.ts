@@ -1,13 +1,10 @@
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { AcceptResult } from "../chain/index.js";
-import { BlockError } from "../consensus/errors.js";
-import type { DecodedBlock } from "../primitives/block.js";
-import { fromHex, toHex } from "../primitives/bytes.js";
-import type { BlockHeader } from "../primitives/header.js";
-import { type Clock, systemClock } from "../util/clock.js";
-import { type Logger, silentLogger } from "../util/logger.js";
-import { TypedEmitter } from "../util/typed-emitter.js";
+import { BlockError } from "../consensus/index.js";
+import type { BlockHeader, DecodedBlock } from "../primitives/index.js";
+import { fromHex, toHex } from "../primitives/index.js";
+import { type Clock, type Logger, silentLogger, systemClock, TypedEmitter } from "../util/index.js";
 import { openBatch } from "./batch.js";
 import { Batch, BatchStatus } from "./batch-state.js";
 import type { BatchRequest, StatusMessage } from "./codec.js";

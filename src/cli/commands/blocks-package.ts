@@ -1,9 +1,8 @@
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Chain } from "../../chain/index.js";
-import { getNetworkParams } from "../../consensus/params.js";
-import { createChainServices } from "../../node/chain-services.js";
-import { Lifecycle } from "../../node/lifecycle.js";
+import { getNetworkParams } from "../../consensus/index.js";
+import { createChainServices, Lifecycle } from "../../node/index.js";
 import {
   copyChainStore,
   decodePackage,
@@ -17,10 +16,8 @@ import {
   PackageError,
   signPackage,
 } from "../../package/index.js";
-import { decodeAddress } from "../../primitives/address.js";
-import { fromHex, toHex, wipe } from "../../primitives/bytes.js";
-import { addressHashOf } from "../../primitives/keys.js";
-import { silentLogger } from "../../util/logger.js";
+import { addressHashOf, decodeAddress, fromHex, toHex, wipe } from "../../primitives/index.js";
+import { silentLogger } from "../../util/index.js";
 import { CliError, type Command, parseFlags, parseOnlyFlags } from "../command.js";
 import { resolveNetworkAndDatadir } from "../datadir.js";
 import { openLocalChain, prepareLocalDatadir, startOffline } from "../local-chain.js";

@@ -1,9 +1,5 @@
-import { genesisBlock } from "../../consensus/genesis.js";
-import { getNetworkParams } from "../../consensus/params.js";
-import { blockHash, encodeBlock } from "../../primitives/block.js";
-import { toHex } from "../../primitives/bytes.js";
-import { headerToJson } from "../../primitives/header.js";
-import { transactionToJson } from "../../primitives/transaction.js";
+import { genesisBlock, getNetworkParams } from "../../consensus/index.js";
+import { blockHash, encodeBlock, headerToJson, toHex, transactionToJson } from "../../primitives/index.js";
 import { type Command, parseFlags } from "../command.js";
 import { parseNetworkName, resolveNetworkAndDatadir } from "../datadir.js";
 import { openLocalChain } from "../local-chain.js";

@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { getNetworkParams, type NetworkName, type NetworkParams } from "../../consensus/params.js";
+import { getNetworkParams, type NetworkName, type NetworkParams } from "../../consensus/index.js";
 import {
   decryptForeignKeyFile,
   defaultPasswordDeps,

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { getNetworkParams, isNetworkName, type NetworkName } from "../../consensus/params.js";
+import { getNetworkParams, isNetworkName, type NetworkName } from "../../consensus/index.js";
 import {
   assertEmptyTarget,
   type BackupReport,

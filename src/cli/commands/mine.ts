@@ -1,9 +1,11 @@
-import { getNetworkParams } from "../../consensus/params.js";
-import { createChainServices } from "../../node/chain-services.js";
-import { Lifecycle } from "../../node/lifecycle.js";
-import { resolveMinerRecipient } from "../../node/miner-recipient.js";
-import { createMiningServices } from "../../node/mining-services.js";
-import { silentLogger } from "../../util/logger.js";
+import { getNetworkParams } from "../../consensus/index.js";
+import {
+  createChainServices,
+  createMiningServices,
+  Lifecycle,
+  resolveMinerRecipient,
+} from "../../node/index.js";
+import { silentLogger } from "../../util/index.js";
 import { CliError, type Command, parseFlags } from "../command.js";
 import { resolveNetworkAndDatadir } from "../datadir.js";
 import { prepareLocalDatadir, startOffline } from "../local-chain.js";

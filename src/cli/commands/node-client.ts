@@ -1,4 +1,4 @@
-import { getNetworkParams } from "../../consensus/params.js";
+import { getNetworkParams } from "../../consensus/index.js";
 import { encodeTransaction, toHex, U64_MAX } from "../../primitives/index.js";
 import { callNode, findNode } from "../api-client.js";
 import { CliError, type CliIo, type Command, parseFlags } from "../command.js";

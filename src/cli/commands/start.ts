@@ -7,8 +7,7 @@ import {
   type RawConfig,
   resolveNodeOptions,
 } from "../../options.js";
-import { QuarryError } from "../../util/errors.js";
-import { createFileLogger, createLogger, type Logger } from "../../util/logger.js";
+import { createFileLogger, createLogger, type Logger, QuarryError } from "../../util/index.js";
 import { CliError, type CliIo, type Command, parseFlags } from "../command.js";
 
 const flags = {

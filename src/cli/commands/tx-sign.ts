@@ -1,4 +1,4 @@
-import type { NetworkParams } from "../../consensus/params.js";
+import type { NetworkParams } from "../../consensus/index.js";
 import type { Keystore } from "../../keystore/index.js";
 import {
   decodeAddress,

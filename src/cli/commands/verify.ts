@@ -1,6 +1,5 @@
-import { replayMainChain } from "../../chain/verify.js";
-import { checkStoreRecords } from "../../chain/verify-store.js";
-import { getNetworkParams } from "../../consensus/params.js";
+import { checkStoreRecords, replayMainChain } from "../../chain/index.js";
+import { getNetworkParams } from "../../consensus/index.js";
 import { StoreError } from "../../store/index.js";
 import { CliError, type Command, parseFlags } from "../command.js";
 import { resolveNetworkAndDatadir } from "../datadir.js";

@@ -1,5 +1,5 @@
 import type { PeerId, PrivateKey } from "@libp2p/interface";
-import type { BlockIndexEntry } from "../../store/records.js";
+import type { BlockIndexEntry } from "../../store/index.js";
 import { signBatch } from "../batch.js";
 import {
   type BatchRequest,

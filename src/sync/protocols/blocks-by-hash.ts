@@ -1,6 +1,6 @@
 import type { PeerId } from "@libp2p/interface";
-import { toHex } from "../../primitives/bytes.js";
-import { type BlockIndexEntry, BlockStatus } from "../../store/records.js";
+import { toHex } from "../../primitives/index.js";
+import { type BlockIndexEntry, BlockStatus } from "../../store/index.js";
 import { type BlocksByHashRequest, decodeBlocksByHashRequest, encodeBlocksByHashRequest } from "../codec.js";
 import type { RequestHandler, RequestOptions } from "../reqresp.js";
 import type { SyncLibp2p } from "../types.js";

@@ -1,4 +1,4 @@
-import type { NetworkName } from "../../consensus/params.js";
+import type { NetworkName } from "../../consensus/index.js";
 
 /** The four sync protocols, per network so nodes of different networks never talk sync. */
 export interface SyncProtocolIds {

@@ -1,5 +1,5 @@
 import type { PeerId } from "@libp2p/interface";
-import { fromHex, toHex } from "../../primitives/bytes.js";
+import { fromHex, toHex } from "../../primitives/index.js";
 import {
   decodeLocatorRequest,
   decodeLocatorResponse,

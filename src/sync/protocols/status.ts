@@ -1,5 +1,5 @@
 import type { PeerId } from "@libp2p/interface";
-import { equalBytes } from "../../primitives/bytes.js";
+import { equalBytes } from "../../primitives/index.js";
 import { decodeStatus, encodeStatus, MAX_REQUEST_FRAME, type StatusMessage } from "../codec.js";
 import { SyncError, SyncErrorCode } from "../errors.js";
 import { type RequestHandler, type RequestOptions, sendRequest } from "../reqresp.js";
