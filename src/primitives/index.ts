@@ -47,6 +47,7 @@ export {
   signMessage,
   verifySignature,
 } from "./keys.js";
+export { SHA256_IV, SHA256_K } from "./sha256-constants.js";
 export {
   COINBASE_SIZE,
   type CoinbaseTx,
