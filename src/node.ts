@@ -248,6 +248,12 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   };
   chain.on("reorg", announceTip);
   sync.on("syncComplete", announceTip);
+  // Sync starts no round while the chain is halted; on resume it catches up from the peers it
+  // knows, and a fresh status exchange tells it (and them) what changed meanwhile.
+  chain.on("resumed", () => {
+    sync.resume();
+    announceTip();
+  });
   // A long-polling getBlockTemplate answers on every tip or mempool change.
   // (every disconnect of the tip is part of a reorg, which reports it)
   chain.on("blockConnected", () => templates.noteChange("tip"));

@@ -180,6 +180,14 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       : undefined;
   }
 
+  /**
+   * The composition root calls this when the chain leaves a halt: no round starts while the chain
+   * is halted, so sync catches up from the peers it knows without waiting for their next status.
+   */
+  resume(): void {
+    this.scheduleSync();
+  }
+
   /** The composition root calls this when gossip shows a peer has blocks we lack. */
   onPeerAnnouncedWork(peerId: string): void {
     if (!this.controller) return;
@@ -343,8 +351,9 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     this.retryTimer.unref?.();
   }
 
+  /** Starts a sync loop (or asks the running one to go again); none while the chain is halted. */
   private scheduleSync(): void {
-    if (!this.controller || this.controller.signal.aborted) return;
+    if (!this.controller || this.controller.signal.aborted || this.deps.chain.halted) return;
     if (this.loop) {
       this.again = true;
       return;
@@ -352,7 +361,9 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     this.loop = this.runSync()
       .catch((err) => {
         this.syncing = false;
-        if (!isSyncError(err, SyncErrorCode.STOPPED)) this.log.error({ err }, "sync round failed");
+        // The chain logged its halt; a write it refused is not a sync failure, nor the peer's.
+        if (this.deps.chain.halted) this.pausedForHalt();
+        else if (!isSyncError(err, SyncErrorCode.STOPPED)) this.log.error({ err }, "sync round failed");
       })
       .finally(() => {
         this.loop = undefined;
@@ -375,6 +386,8 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       const workBefore = chain.tip.chainWork;
       const strikesBefore = this.judge.count(best.id);
       await this.syncRound(best);
+      // A halt mid-round says nothing about the peer: stop without judging it.
+      if (chain.halted) break;
       if (chain.tip.chainWork > workBefore) this.judge.delivered(best.id);
       // Its claim was not backed by delivery (and it was not already judged for a timeout).
       else if (this.judge.count(best.id) <= strikesBefore)
@@ -382,6 +395,10 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     }
     this.syncing = false;
     if (this.controller?.signal.aborted) return;
+    if (chain.halted) {
+      this.pausedForHalt();
+      return;
+    }
     const tip = chain.tip;
     this.log.info({ height: tip.height, imported: tip.height - startHeight }, "sync complete");
     this.emit("syncComplete", {
@@ -390,6 +407,11 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       importedBlocks: Math.max(0, tip.height - startHeight),
       seconds: (performance.now() - started) / 1000,
     });
+  }
+
+  /** Logged once per halt: no round starts again until `resume`. */
+  private pausedForHalt(): void {
+    this.log.info({ height: this.deps.chain.height }, "sync paused: chain halted");
   }
 
   /** One locator exchange with `anchor` and the batches of its answer. */
@@ -436,6 +458,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     try {
       for (;;) {
         if (signal.aborted) throw new SyncError(SyncErrorCode.STOPPED);
+        if (this.deps.chain.halted) return;
         const first = batches.findIndex((b) => b.status !== BatchStatus.Done);
         if (first === -1) return;
         if (batches.some((b) => b.status === BatchStatus.Failed)) return;

@@ -44,6 +44,7 @@ export type SyncChain = Pick<
   | "provenBranchWork"
   | "isLowWork"
   | "prefetchSignatures"
+  | "halted"
   | "on"
   | "off"
 >;
