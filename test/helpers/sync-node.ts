@@ -5,6 +5,7 @@ import { blockEnvelope } from "../../src/primitives/block.js";
 import type { SyncOptions } from "../../src/sync/options.js";
 import { SyncManager } from "../../src/sync/sync-manager.js";
 import type { PeerOffence, PeerScorer } from "../../src/sync/types.js";
+import type { Logger } from "../../src/util/index.js";
 import { type OpenedChain, openChain } from "./open-chain.js";
 import { createTestLibp2p, type TestLibp2p } from "./sync-libp2p.js";
 import { tempDir } from "./temp-dir.js";
@@ -64,7 +65,7 @@ export interface SyncTestNode extends TestLibp2p, OpenedChain {
 export async function createSyncNode(
   blocks: readonly Block[] = [],
   opts: Partial<SyncOptions> = {},
-  chainOpts: { signatureWorkers?: boolean } = {},
+  chainOpts: { signatureWorkers?: boolean; log?: Logger } = {},
 ): Promise<SyncTestNode> {
   const dir = tempDir("quarry-sync-");
   const opened = await openChain(dir.path, chainOpts);
@@ -77,6 +78,7 @@ export async function createSyncNode(
     chain: opened.chain,
     privateKey: net.privateKey,
     scorer,
+    ...(chainOpts.log ? { log: chainOpts.log } : {}),
   });
   await sync.start();
   let destroyed = false;
