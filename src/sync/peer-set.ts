@@ -26,16 +26,25 @@ export class PeerSet {
     return this.peers.get(id);
   }
 
+  /**
+   * Records `status`. A known peer is updated in place: downloads in flight hold this object and
+   * release their request slot on it (a copy would keep those slots taken for good).
+   */
   set(peerId: PeerId, status: StatusMessage): SyncPeer {
     const id = peerId.toString();
     const old = this.peers.get(id);
+    if (old) {
+      old.status = status;
+      old.tipHex = toHex(status.tipHash);
+      return old;
+    }
     const peer: SyncPeer = {
       id,
       peerId,
       status,
       tipHex: toHex(status.tipHash),
-      inFlight: old?.inFlight ?? 0,
-      unavailableUntil: old?.unavailableUntil ?? 0,
+      inFlight: 0,
+      unavailableUntil: 0,
     };
     this.peers.set(id, peer);
     return peer;

@@ -123,4 +123,61 @@ describe("a full disk halts the node, the API says why, and nothing is lost", ()
     expect(node.logs.join("\n")).not.toContain("STORE_WRITE_FAILED");
     await resumesAndVerifies(node, filler, halted.height);
   });
+
+  it("STORE_WRITE_FAILED while syncing: halted once, the serving peer is not charged, sync completes after space returns", async () => {
+    const server = await scope.start({
+      datadir: join(scope.tempDir("quarry-fault-server-").path, "node"),
+      minerAddress: RECIPIENT,
+    });
+    await waitFor(async () => (await status(server)).height >= 80, 30_000, "the server at height 80");
+    disk = mountTmpfs(64);
+    const node = await scope.start({
+      datadir: join(disk.path, "node"),
+      args: ["--disk-check-interval", "1", "--min-free-space", "0"],
+    });
+    // A few pages free: the sync's first writes fit, the chain of 80+ blocks does not.
+    const filler = fillDisk(disk.path, 64 * 1024);
+    await node.rpc("connectPeer", { address: server.multiaddr });
+    const halted = await waitFor(
+      async (note) => {
+        const s = await status(node);
+        note({ height: s.height, halted: s.halted });
+        return s.halted ? s : undefined;
+      },
+      30_000,
+      "getStatus.halted while syncing",
+    );
+    expect(halted.halted!.code).toBe("STORE_WRITE_FAILED");
+    const serverHeight = (await status(server)).height;
+    expect(halted.height).toBeLessThan(serverHeight);
+    // still halted, still connected to the server, which nobody charged or banned
+    const peers = (await node.rpc("getPeers")) as { connected: string[] };
+    expect(peers.connected).toContain(server.peerId);
+    expect(await node.rpc("getBans")).toEqual([]);
+    expect(linesWith(node, "peer misbehaved in sync")).toBe(0);
+    expect(linesWith(node, "sync round failed")).toBe(0);
+    expect(linesWith(node, "gossip handler failed")).toBe(0);
+    expect(linesWith(node, "chain halted: no blocks are stored or mined until this is fixed")).toBe(1);
+    expect(linesWith(node, "sync paused: chain halted")).toBeLessThanOrEqual(1);
+
+    freeDisk(filler);
+    const target = (await status(server)).height;
+    const targetHash = await server.rpc("getBlockHash", { height: target });
+    await waitFor(
+      async (note) => {
+        const s = await status(node);
+        note({ height: s.height, halted: s.halted, target });
+        if (s.halted !== null || s.height < target) return false;
+        return (await node.rpc("getBlockHash", { height: target })) === targetHash;
+      },
+      30_000,
+      "the node to resume and sync to the server's tip",
+    );
+    expect(linesWith(node, "chain resumed")).toBe(1);
+    expect(linesWith(node, "sync round failed")).toBe(0);
+    expect(await node.rpc("getBans")).toEqual([]);
+    expect(await node.stop()).toBe(0);
+    const verify = await runQuarry(["verify", "--full", "--datadir", node.datadir], { timeoutMs: 60_000 });
+    expect(verify.code, verify.stderr).toBe(0);
+  });
 });
