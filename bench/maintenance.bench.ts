@@ -30,9 +30,12 @@ interface Measured {
   blocksPerSecond: number;
   backupSeconds: number;
   backupBytes: number;
+  verifySeconds: number;
+  verifyFullSeconds: number;
+  height: number;
 }
 
-/** `quarry backup` then `quarry reindex` as processes on a stopped store; wall-clock seconds. */
+/** `quarry backup`, `quarry reindex`, then `quarry verify` and `verify --full`, as processes on a stopped store; wall-clock seconds. */
 async function measure(datadir: string, backupDir: string): Promise<Measured> {
   const at = ["--network", "regtest", "--datadir", datadir, "--json"];
   let t0 = performance.now();
@@ -47,7 +50,18 @@ async function measure(datadir: string, backupDir: string): Promise<Measured> {
     imported: number;
   };
   const reindexSeconds = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  const verified = JSON.parse((await quarryOk(["verify", ...at], { timeoutMs: 600_000 })).stdout) as {
+    height: number;
+  };
+  const verifySeconds = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  await quarryOk(["verify", "--full", ...at], { timeoutMs: 1_800_000 });
+  const verifyFullSeconds = (performance.now() - t0) / 1000;
   return {
+    verifySeconds,
+    verifyFullSeconds,
+    height: verified.height,
     reindexSeconds,
     blocksPerSecond: reindex.imported / reindexSeconds,
     backupSeconds,
@@ -62,6 +76,18 @@ function rows(label: string, m: Measured): BenchResult[] {
       value: m.blocksPerSecond,
       unit: "blocks/s",
       note: `${m.reindexSeconds.toFixed(1)} s including Node.js boot`,
+    },
+    {
+      name: `'quarry verify' (every record, no replay; process), ${label}`,
+      value: m.height / m.verifySeconds,
+      unit: "blocks/s",
+      note: `${m.verifySeconds.toFixed(1)} s including Node.js boot`,
+    },
+    {
+      name: `'quarry verify --full' (records + replay; process), ${label}`,
+      value: m.height / m.verifyFullSeconds,
+      unit: "blocks/s",
+      note: `${m.verifyFullSeconds.toFixed(1)} s including Node.js boot`,
     },
     {
       name: `'quarry backup' of a stopped datadir (process), ${label}`,
