@@ -25,13 +25,26 @@ export function findNode(datadir: string, apiUrl: string | undefined): ApiTarget
   return { url, token };
 }
 
-/** Calls a JSON-RPC method; node errors become one-line CLI errors. */
-export async function callNode(
+/** A JSON-RPC answer as the node sends it: a result, or an error with the node's error code in data. */
+export type RpcAnswer =
+  | { result: unknown; error?: undefined }
+  | { result?: undefined; error: { code: number; message: string; data?: { code?: string } } };
+
+/** Why one request to the node did not produce an answer. */
+export type RpcTransportFailure = "unreachable" | "unauthorized";
+
+/**
+ * Sends one JSON-RPC request (with the cookie token when there is one). The one HTTP path of the
+ * CLI and the external miner: resolves to the node's answer, or to the transport failure the
+ * caller turns into its own message. An abort by `signal` rejects with the abort reason.
+ */
+export async function postRpc(
   target: ApiTarget,
   method: string,
-  params: Record<string, unknown> = {},
-  timeoutMs = 30_000,
-): Promise<unknown> {
+  params: unknown,
+  opts: { timeoutMs: number; signal?: AbortSignal },
+): Promise<RpcAnswer | { failure: RpcTransportFailure }> {
+  const signals = [AbortSignal.timeout(opts.timeoutMs), ...(opts.signal ? [opts.signal] : [])];
   let res: Response;
   try {
     res = await fetch(`${target.url}/rpc`, {
@@ -41,22 +54,41 @@ export async function callNode(
         ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
       },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.any(signals),
     });
-  } catch {
+  } catch (err) {
+    if (opts.signal?.aborted) throw err;
+    return { failure: "unreachable" };
+  }
+  if (res.status === 401) return { failure: "unauthorized" };
+  return (await res.json()) as RpcAnswer;
+}
+
+/** Calls a JSON-RPC method; node errors become one-line CLI errors. */
+export async function callNode(
+  target: ApiTarget,
+  method: string,
+  params: Record<string, unknown> = {},
+  timeoutMs = 30_000,
+): Promise<unknown> {
+  const answer = await postRpc(target, method, params, { timeoutMs });
+  if ("failure" in answer && answer.failure === "unreachable") {
     throw new CliError(
       `the node at ${target.url} is not answering; is it running? (start it with 'quarry start')`,
       2,
       "CLI_FAILED",
     );
   }
-  const body = (await res.json()) as {
-    result?: unknown;
-    error?: { message: string; data?: { code?: string } };
-  };
-  if (body.error) {
-    const code = body.error.data?.code ? ` [${body.error.data.code}]` : "";
-    throw new CliError(`${method}: ${body.error.message}${code}`, 1, "CLI_FAILED");
+  if ("failure" in answer) {
+    throw new CliError(
+      `${method}: the node refused the token (give the node's --datadir, which holds api.cookie)`,
+      1,
+      "CLI_FAILED",
+    );
   }
-  return body.result;
+  if (answer.error) {
+    const code = answer.error.data?.code ? ` [${answer.error.data.code}]` : "";
+    throw new CliError(`${method}: ${answer.error.message}${code}`, 1, "CLI_FAILED");
+  }
+  return answer.result;
 }

@@ -1,7 +1,7 @@
 import { MinerPool } from "../miner/index.js";
 import { decodeHeader, encodeHeader, headerHash, toHex } from "../primitives/index.js";
 import { QuarryError } from "../util/index.js";
-import type { ApiTarget } from "./api-client.js";
+import { type ApiTarget, postRpc, type RpcAnswer } from "./api-client.js";
 
 /**
  * A miner outside the node: it talks to the node only through JSON-RPC (`getBlockTemplate` with
@@ -41,41 +41,25 @@ export type ExternalMinerEvent =
   | { event: "accepted"; height: number; hash: string }
   | { event: "rejected"; height: number; hash: string; code: string; message: string };
 
-type RpcAnswer = { result: unknown } | { error: { code: number; message: string; data?: { code?: string } } };
-
 async function rpc(
   target: ApiTarget,
   method: string,
   params: unknown[],
   timeoutMs: number,
   signal?: AbortSignal,
-) {
-  const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
-  let res: Response;
-  try {
-    res = await fetch(`${target.url}/rpc`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
-      },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-      signal: AbortSignal.any(signals),
-    });
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    throw new ExternalMinerError(
-      { code: "MINER_RPC_FAILED" },
-      `${method}: the node at ${target.url} is not answering`,
-    );
-  }
-  if (res.status === 401) {
+): Promise<RpcAnswer> {
+  const answer = await postRpc(target, method, params, { timeoutMs, signal });
+  if (!("failure" in answer)) return answer;
+  if (answer.failure === "unauthorized") {
     throw new ExternalMinerError(
       { code: "MINER_RPC_FAILED", rpcCode: -32001 },
       `${method}: the node refused the token (give the node's --datadir, which holds api.cookie)`,
     );
   }
-  return (await res.json()) as RpcAnswer;
+  throw new ExternalMinerError(
+    { code: "MINER_RPC_FAILED" },
+    `${method}: the node at ${target.url} is not answering`,
+  );
 }
 
 async function fetchTemplate(
@@ -86,7 +70,7 @@ async function fetchTemplate(
   const wait = opts.longpollSeconds ?? 30;
   const params = longpollid === undefined ? [opts.address] : [opts.address, longpollid, wait];
   const answer = await rpc(opts.target, "getBlockTemplate", params, (wait + 30) * 1000, signal);
-  if ("error" in answer) {
+  if (answer.error) {
     throw new ExternalMinerError(
       { code: "MINER_RPC_FAILED", rpcCode: answer.error.code },
       `getBlockTemplate: ${answer.error.message}`,
@@ -139,7 +123,7 @@ export async function runExternalMiner(
         // The solved header alone: the node keeps the template's transactions (a full block may
         // not fit the API's request body limit).
         const answer = await rpc(opts.target, "submitBlock", [headerHex], 60_000);
-        if ("error" in answer) {
+        if (answer.error) {
           onEvent({
             event: "rejected",
             height: template.height,
