@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { ApiServer, dashboardPages } from "./api/index.js";
+import { ApiServer, dashboardPages, EventHub, type EventHubOptions } from "./api/index.js";
 import type { Chain, ReorgEvent } from "./chain/index.js";
 import { getNetworkParams, type NetworkParams } from "./consensus/index.js";
 import { loadOrCreateNodeIdentity } from "./keystore/index.js";
@@ -16,6 +16,7 @@ import { Lifecycle, NodeStartError } from "./node/lifecycle.js";
 import { MempoolExchange } from "./node/mempool-exchange.js";
 import { MinerRecipientError, resolveMinerRecipient } from "./node/miner-recipient.js";
 import { createMiningServices } from "./node/mining-services.js";
+import { publishNodeEvents } from "./node/node-events.js";
 import { penaltyFor } from "./node/penalties.js";
 import { buildRpcMethods } from "./node/rpc-methods.js";
 import type { NodeOptions } from "./options.js";
@@ -43,6 +44,8 @@ export interface NodeDeps {
   startProducer?: boolean;
   /** sync tunables (tests shorten deadlines and backoffs); defaults otherwise */
   syncOptions?: Partial<SyncOptions>;
+  /** event stream bounds (ring, subscriber cap, per-subscriber queue); DEFAULT_EVENT_HUB_OPTIONS otherwise */
+  eventOptions?: Partial<EventHubOptions>;
 }
 
 export interface QuarryNode {
@@ -54,6 +57,8 @@ export interface QuarryNode {
   readonly producer: BlockProducer | undefined;
   readonly miner: MinerPool | undefined;
   readonly api: ApiServer;
+  /** the live event stream served at GET /events */
+  readonly events: EventHub;
   /** Prometheus registry and collectors, served at GET /metrics */
   readonly metrics: NodeMetrics;
   readonly reorgs: readonly ReorgEvent[];
@@ -91,6 +96,11 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
         blocksMined: () => producer?.blocksMined ?? 0,
         haltCode: () => chain.halted?.code,
         datadirFreeBytes: () => disk.free,
+        events: () => ({
+          subscribers: events.subscriberCount,
+          queuedBytes: events.queuedBytes,
+          dropped: events.droppedCounts(),
+        }),
       },
     },
   );
@@ -169,6 +179,8 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
     {},
     { chain, selectTransactions: (maxTxs, maxBytes) => mempool.selectForBlock(maxTxs, maxBytes) },
   );
+  // event stream: fed by the chain, mempool and host below (wiring), served by the api
+  const events = new EventHub(deps.eventOptions ?? {});
   // api: needs every service it reports on
   const api = new ApiServer(
     { host: options.apiHost, port: options.apiPort, datadir, vhosts: options.apiVhosts },
@@ -177,10 +189,11 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       metrics: () => metrics.render(),
       metricsContentType: metrics.contentType,
       pages: dashboardPages(),
+      events,
       log,
     },
   );
-  const node: QuarryNode = { ...services, api, stopRequested, start, stop };
+  const node: QuarryNode = { ...services, api, events, stopRequested, start, stop };
 
   // ---- wiring: the only place services react to each other ----
   let lastSyncLogMs = 0;
@@ -200,6 +213,8 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       "sync progress",
     );
   });
+  // new tips, reorgs, accepted transactions, peers and halts go out on GET /events
+  publishNodeEvents(events, { chain, mempool, host });
   host.setBlockHandler(blockGossipHandler(chain));
   host.setTxHandler(async (bytes, fromPeerId) => {
     const tx = decodeTransaction(bytes);

@@ -1,7 +1,9 @@
 /**
  * The node's web dashboard: one HTML page and one script, served at `/` and `/dashboard.js`, no
- * build step and no external assets. The script polls the read-only REST API (`/api/<method>`)
- * once a second and updates the page in place. Everything that came from the network (peer ids,
+ * build step and no external assets. The script listens to the node's event stream (`/events`)
+ * and re-reads the read-only REST API (`/api/<method>`) when an event says something changed, plus
+ * a slow fallback poll for values no event announces (peer round-trip times, hash rate); it
+ * updates the page in place. Everything that came from the network (peer ids,
  * error codes, hashes) is written with `textContent`, never parsed as HTML.
  */
 
@@ -120,9 +122,12 @@ const HTML = `<!doctype html>
 
 const SCRIPT = `"use strict";
 (function () {
-  var POLL_MS = 1000;
-  var HISTORY = 120;
+  // A fallback poll for what no event announces; "?poll=<seconds>" in the page's URL overrides it.
+  var POLL_MS = (Number(new URLSearchParams(location.search).get("poll")) || 15) * 1000;
+  var HISTORY_MS = 120000;
+  var RECONNECT_MS = 5000;
   var hashrates = [];
+  var stream = { state: "connecting", events: 0, lastId: "", lastTopic: "" };
 
   function $(id) { return document.getElementById(id); }
   function text(id, value) { var el = $(id); if (el.textContent !== String(value)) el.textContent = String(value); }
@@ -165,19 +170,31 @@ const SCRIPT = `"use strict";
     body.replaceChildren(fresh);
   }
   function drawChart() {
-    var max = Math.max.apply(null, hashrates.concat([1]));
-    var n = hashrates.length;
-    var points = hashrates.map(function (h, i) {
-      // newest sample at the right edge; the line grows leftwards as history fills
-      var x = 300 - ((n - 1 - i) / (HISTORY - 1)) * 300;
-      var y = 98 - (h / max) * 94;
+    var now = Date.now();
+    while (hashrates.length > 0 && now - hashrates[0].t > HISTORY_MS) hashrates.shift();
+    var max = Math.max.apply(null, hashrates.map(function (s) { return s.h; }).concat([1]));
+    var points = hashrates.map(function (s) {
+      // samples placed by time: now at the right edge, two minutes ago at the left
+      var x = 300 - ((now - s.t) / HISTORY_MS) * 300;
+      var y = 98 - (s.h / max) * 94;
       return x.toFixed(1) + "," + y.toFixed(1);
     });
     $("chartLine").setAttribute("points", points.join(" "));
-    text("chartScale", "max " + rate(max) + " over the last " + n + " s");
+    var span = hashrates.length > 0 ? Math.round((now - hashrates[0].t) / 1000) : 0;
+    text("chartScale", "max " + rate(max) + " over the last " + span + " s");
+  }
+  function showConn(failure) {
+    var conn = $("conn");
+    if (failure) { conn.className = "down"; conn.textContent = "node not answering (" + failure + ")"; return; }
+    var live = stream.state === "live";
+    conn.className = live ? "" : "down";
+    conn.textContent = (live ? "live" : "events " + stream.state + ", polling every " + POLL_MS / 1000 + " s") +
+      " · updated " + new Date().toLocaleTimeString() +
+      (stream.lastId ? " · event " + stream.lastId + " (" + stream.lastTopic + ")" : "");
+    conn.dataset.events = String(stream.events);
   }
 
-  function poll() {
+  function refresh() {
     return Promise.all([
       get("getStatus"), get("getMiningInfo"), get("getRecentBlocks", "count=10"),
       get("getReorgs"), get("getSecurityLog", "limit=20"), get("getMempool"), get("getPeers"),
@@ -202,8 +219,7 @@ const SCRIPT = `"use strict";
       text("mining", m.mining ? "yes, " + m.threads + " thread(s)" : "no");
       text("hashrate", rate(m.hashrate));
       text("blocksMined", m.blocksMined);
-      hashrates.push(Number(m.hashrate) || 0);
-      if (hashrates.length > HISTORY) hashrates.shift();
+      hashrates.push({ t: Date.now(), h: Number(m.hashrate) || 0 });
       drawChart();
       rows("peerTable", peers.peers, function (p) {
         return [p.peerId, p.direction, p.address, age(p.connectedSinceMs), p.latencyMs == null ? "–" : p.latencyMs + " ms",
@@ -219,14 +235,59 @@ const SCRIPT = `"use strict";
       rows("security", security, function (e) {
         return [e.timeMs ? new Date(e.timeMs).toLocaleTimeString() : "", e.code, e.kind || "", e.peerId || ""];
       }, "nothing recorded");
-      var conn = $("conn"); conn.className = ""; conn.textContent = "live · updated " + new Date().toLocaleTimeString();
+      showConn();
     }).catch(function (err) {
-      var conn = $("conn"); conn.className = "down"; conn.textContent = "node not answering (" + err.message + ")";
+      showConn(err.message);
     });
   }
 
-  function loop() { poll().then(function () { setTimeout(loop, POLL_MS); }); }
-  loop();
+  // One refresh at a time; events that arrive meanwhile ask for one more, at most four a second
+  // (a node catching up connects hundreds of blocks a second).
+  var MIN_GAP_MS = 250;
+  var running = false;
+  var again = false;
+  function update() {
+    if (running) { again = true; return; }
+    running = true;
+    var started = Date.now();
+    refresh().then(function () {
+      setTimeout(function () {
+        running = false;
+        if (again) { again = false; update(); }
+      }, Math.max(0, MIN_GAP_MS - (Date.now() - started)));
+    });
+  }
+
+  // Every event means something on the page changed: re-read it. A tip also shows its height at
+  // once, before the REST answers arrive.
+  function listen() {
+    var source = new EventSource("/events");
+    source.onopen = function () { stream.state = "live"; update(); };
+    source.onerror = function () {
+      // The browser reconnects by itself (sending Last-Event-ID) unless the stream was refused.
+      stream.state = source.readyState === EventSource.CLOSED ? "closed" : "reconnecting";
+      showConn();
+      if (source.readyState === EventSource.CLOSED) setTimeout(listen, RECONNECT_MS);
+    };
+    ["tip", "reorg", "tx", "peer", "halt"].forEach(function (topic) {
+      source.addEventListener(topic, function (e) {
+        stream.events++; stream.lastId = e.lastEventId; stream.lastTopic = topic;
+        if (topic === "tip") {
+          var tip = JSON.parse(e.data);
+          var shown = Number($("height").textContent);
+          if (!(shown > tip.height)) { text("height", tip.height); text("tip", tip.hash); }
+        }
+        update();
+      });
+    });
+    // missed events (the node restarted, or this page fell too far behind): the refresh covers them
+    source.addEventListener("gap", update);
+    source.addEventListener("dropped", update);
+  }
+
+  function poll() { update(); setTimeout(poll, POLL_MS); }
+  listen();
+  poll();
 })();
 `;
 

@@ -1,5 +1,13 @@
 export { dashboardPages } from "./dashboard.js";
 export {
+  DEFAULT_EVENT_HUB_OPTIONS,
+  EVENT_TOPICS,
+  EventHub,
+  type EventHubOptions,
+  type EventTopic,
+} from "./event-hub.js";
+export type { DropReason } from "./event-stream.js";
+export {
   optionalIntParam,
   RpcError,
   RpcErrorCode,

@@ -11,6 +11,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** machine-readable detail, answered as `data` beside `error` */
+    readonly data?: Record<string, unknown>,
   ) {
     super(message);
   }

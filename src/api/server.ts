@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { type Logger, silentLogger, writeFileAtomic } from "../util/index.js";
+import type { EventHub } from "./event-hub.js";
 import { checkJsonContentType, HostAllowList, HttpError, parseRequestTarget } from "./request-guards.js";
 import { namedParams, RpcError, RpcErrorCode, type RpcMethod, type RpcMethodTable, toJson } from "./rpc.js";
 import { dispatchRpc } from "./rpc-dispatch.js";
@@ -28,6 +29,8 @@ export interface ApiServerDeps {
   metrics?: () => Promise<string>;
   /** its content type (prom-client's registry.contentType); default the 0.0.4 text format */
   metricsContentType?: string;
+  /** the live event stream served at GET /events (Server-Sent Events); ended on stop */
+  events?: EventHub;
   /** static pages, e.g. the dashboard at / (see dashboard.ts) */
   pages?: Record<string, { contentType: string; body: string; headers?: Record<string, string> }>;
   log?: Logger;
@@ -45,7 +48,8 @@ function methodNotAllowed(res: ServerResponse, allow: string): HttpError {
 
 /**
  * HTTP API on 127.0.0.1 by default: JSON-RPC 2.0 at POST /rpc, REST GETs at /api/<method> for the
- * read-only methods, /metrics, and static pages. Methods that change state need the token from
+ * read-only methods, /metrics, the live event stream at GET /events (event-hub.ts), and static
+ * pages. Methods that change state need the token from
  * `<datadir>/api.cookie` (Authorization: Bearer <token>), which is new on every start (bitcoind's
  * cookie scheme). Bodies above maxBodyBytes are refused with 413 before they are read whole.
  */
@@ -110,6 +114,8 @@ export class ApiServer {
     this.server = undefined;
     rmSync(join(this.opts.datadir, ENDPOINT_FILE), { force: true });
     rmSync(join(this.opts.datadir, COOKIE_FILE), { force: true });
+    // event streams end with a final frame before their sockets close
+    this.deps.events?.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -127,6 +133,9 @@ export class ApiServer {
       } else if (path.startsWith("/api/")) {
         if (method !== "GET") throw methodNotAllowed(res, "GET, HEAD");
         await this.handleRest(path.slice("/api/".length), query, res);
+      } else if (path === "/events" && this.deps.events) {
+        if (req.method !== "GET") throw methodNotAllowed(res, "GET");
+        this.deps.events.subscribe(req, res, query);
       } else if (path === "/metrics" && this.deps.metrics) {
         if (method !== "GET") throw methodNotAllowed(res, "GET, HEAD");
         const body = await this.deps.metrics();
@@ -143,8 +152,12 @@ export class ApiServer {
         throw new HttpError(404, `no route ${path.slice(0, 200)}`);
       }
     } catch (err) {
-      if (err instanceof HttpError) this.send(res, err.status, { error: err.message });
-      else throw err;
+      if (err instanceof HttpError) {
+        this.send(res, err.status, {
+          error: err.message,
+          ...(err.data === undefined ? {} : { data: err.data }),
+        });
+      } else throw err;
     }
   }
 

@@ -25,6 +25,12 @@ export interface NodeMetricsSources {
   haltCode?(): string | undefined;
   /** free bytes on the datadir's filesystem at the last check, or undefined before the first */
   datadirFreeBytes?(): number | undefined;
+  /** the event stream (GET /events): subscribers, bytes queued for them, and those dropped by reason */
+  events?(): {
+    subscribers: number;
+    queuedBytes: number;
+    dropped: readonly { reason: string; count: number }[];
+  };
 }
 
 export interface NodeMetricsOptions {
@@ -172,6 +178,34 @@ export class NodeMetrics {
       collect() {
         const free = src.datadirFreeBytes?.();
         if (free !== undefined) this.set(free);
+      },
+    });
+    new Gauge({
+      name: "quarry_events_subscribers",
+      help: "open GET /events streams",
+      registers,
+      collect() {
+        const events = src.events?.();
+        if (events) this.set(events.subscribers);
+      },
+    });
+    new Gauge({
+      name: "quarry_events_queued_bytes",
+      help: "bytes of events waiting for slow /events subscribers (each bounded; past it the subscriber is dropped)",
+      registers,
+      collect() {
+        const events = src.events?.();
+        if (events) this.set(events.queuedBytes);
+      },
+    });
+    new Counter({
+      name: "quarry_events_dropped_total",
+      help: "/events subscribers closed by the node, by reason (slow-consumer: its queue passed the bound)",
+      labelNames: ["reason"],
+      registers,
+      collect() {
+        this.reset();
+        for (const row of src.events?.().dropped ?? []) this.inc({ reason: row.reason }, row.count);
       },
     });
     this.blockImport = new Histogram({

@@ -15,6 +15,8 @@ export interface OrphanBlockEvent {
 export interface NetworkEvents {
   /** first connection to a peer opened */
   peerConnected: PeerEvent;
+  /** the last connection to a peer closed */
+  peerDisconnected: PeerEvent;
   /** a peer crossed the ban threshold; it has been disconnected and is refused until `untilMs` */
   peerBanned: BanRecord;
   orphanBlock: OrphanBlockEvent;

@@ -247,6 +247,9 @@ export class NetworkHost extends TypedEmitter<NetworkEvents> {
     this.libp2p.addEventListener("peer:connect", (evt) =>
       this.emit("peerConnected", { peerId: evt.detail.toString() }),
     );
+    this.libp2p.addEventListener("peer:disconnect", (evt) =>
+      this.emit("peerDisconnected", { peerId: evt.detail.toString() }),
+    );
     this.reputation.on("disconnect", ({ peerId }) => void this.hangUp(peerId));
     this.reputation.on("banned", (ban) => {
       this.securityLog.record({

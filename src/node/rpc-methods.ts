@@ -52,7 +52,8 @@ function blockView(chain: RpcServices["chain"], entry: BlockIndexEntry, block: B
   };
 }
 
-function reorgView(r: ReorgEvent) {
+/** A reorg report as the API shows it (getReorgs, the `reorg` event). */
+export function reorgView(r: ReorgEvent) {
   return {
     depth: r.depth,
     forkPoint: r.forkPoint,
