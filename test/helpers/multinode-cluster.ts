@@ -1,4 +1,5 @@
 import { multiaddr } from "@multiformats/multiaddr";
+import type { EventHubOptions } from "../../src/api/index.js";
 import { createNode, type QuarryNode } from "../../src/node.js";
 import {
   DEFAULT_DISK_CHECK_INTERVAL,
@@ -32,6 +33,8 @@ export interface ClusterNodeInit {
   maxPeers?: number;
   /** sync tunables (shorter deadlines and backoffs) */
   sync?: Partial<SyncOptions>;
+  /** event stream bounds (GET /events) */
+  events?: Partial<EventHubOptions>;
 }
 
 /** Node options for a regtest node on 127.0.0.1 with random ports and its own temp datadir. */
@@ -79,6 +82,7 @@ export class Cluster {
     const node = await createNode(clusterNodeOptions(`${this.dir.path}/n${this.count++}`, init), {
       log: silentLogger,
       ...(init.sync ? { syncOptions: init.sync } : {}),
+      ...(init.events ? { eventOptions: init.events } : {}),
       ...(init.startProducer === undefined ? {} : { startProducer: init.startProducer }),
     });
     this.nodes.push(node);
