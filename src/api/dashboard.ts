@@ -126,6 +126,7 @@ const SCRIPT = `"use strict";
   var POLL_MS = (Number(new URLSearchParams(location.search).get("poll")) || 15) * 1000;
   var HISTORY_MS = 120000;
   var RECONNECT_MS = 5000;
+  var PEER_DETAIL_MS = 2000;
   var hashrates = [];
   var stream = { state: "connecting", events: 0, lastId: "", lastTopic: "" };
 
@@ -278,6 +279,8 @@ const SCRIPT = `"use strict";
           if (!(shown > tip.height)) { text("height", tip.height); text("tip", tip.hash); }
         }
         update();
+        // a new peer's agent and round-trip time are known a moment after it connected
+        if (topic === "peer") setTimeout(update, PEER_DETAIL_MS);
       });
     });
     // missed events (the node restarted, or this page fell too far behind): the refresh covers them

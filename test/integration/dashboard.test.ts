@@ -12,6 +12,8 @@ import { waitFor } from "../helpers/wait.js";
  *
  * Needs /usr/bin/chromium (`apt-get install -y --no-install-recommends chromium`). Without it the
  * test is skipped, unless QUARRY_REQUIRE_CHROMIUM=1 (CI), where a missing browser fails it.
+ * The page follows the node's event stream (GET /events); the first test sets its fallback poll to
+ * an hour, so what moves the page after the first load can only have come through events.
  */
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = (): boolean => existsSync(CHROMIUM);
@@ -59,7 +61,7 @@ describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
     tmp?.cleanup();
   });
 
-  it("shows tip, peers and mining, and a newly mined block appears without reload", async () => {
+  it("shows tip, peers and mining, and a newly mined block appears without reload, through the event stream", async () => {
     const url = node!.apiUrl;
     const page = await context!.newPage();
     const errors: string[] = [];
@@ -72,12 +74,21 @@ describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
       if (frame === page.mainFrame()) documents++;
     });
 
-    await page.goto(`${url}/`);
+    // The fallback poll an hour away: after the first load, only events from /events move the page.
+    await page.goto(`${url}/?poll=3600`);
     const shownHeight = async () => {
       const text = (await page.textContent("#height")) ?? "";
       return /^\d+$/.test(text) ? Number(text) : undefined;
     };
-    const shownFirst = await waitFor(shownHeight, 15_000, "the page to show a height");
+    const eventsSeen = async () => Number((await page.getAttribute("#conn", "data-events")) ?? 0);
+    await waitFor(shownHeight, 15_000, "the page to show a height");
+    await waitFor(
+      async () => ((await page.textContent("#conn")) ?? "").startsWith("live") && (await eventsSeen()) > 0,
+      30_000,
+      "the event stream open and a first event in",
+    );
+    const shownFirst = (await shownHeight())!;
+    const eventsFirst = await eventsSeen();
 
     // a block the node mined after the page rendered its first height
     const fresh = await waitFor(
@@ -95,6 +106,12 @@ describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
       },
       15_000,
       `the page to show height ${fresh.height}`,
+    );
+    // each block connected since is a tip event the page counts
+    await waitFor(
+      async () => (await eventsSeen()) >= eventsFirst + (fresh.height - shownFirst),
+      15_000,
+      `${fresh.height - shownFirst} more events counted by the page`,
     );
     // the recent-blocks table moved too; its top row is a real main-chain block (regtest mines
     // several blocks a second at first, so the fresh block itself may have scrolled out already)
@@ -132,13 +149,16 @@ describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
       "the empty peer table",
     );
     peer = await ProcessNode.start({ datadir: join(tmp.path, "peer"), bootstrap: [node!.multiaddr] });
+    // the row comes with the peer event; its agent once identify has run (a refresh follows)
     const cells = await waitFor(
       async () => {
         const row = page.locator("#peerTable tr").filter({ hasText: peer!.peerId });
-        return (await row.count()) === 1 ? row.locator("td").allTextContents() : undefined;
+        if ((await row.count()) !== 1) return undefined;
+        const texts = await row.locator("td").allTextContents();
+        return texts[9] !== "–" && texts;
       },
-      15_000,
-      "the joining peer's row",
+      30_000,
+      "the joining peer's row with its agent",
     );
     expect(cells[1]).toBe("inbound");
     expect(cells[2]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+$/);
