@@ -1,4 +1,5 @@
 import { chainSuite, consensusSuite } from "./chain.bench.js";
+import { eventsSuite } from "./events.bench.js";
 import type { BenchSuite } from "./harness.js";
 import { keystoreSuite } from "./keystore.bench.js";
 import { leveldbSuite } from "./leveldb.bench.js";
@@ -24,5 +25,6 @@ export const suites: BenchSuite[] = [
   minerSuite,
   keystoreSuite,
   nodeSuite,
+  eventsSuite,
   maintenanceSuite,
 ];
