@@ -108,7 +108,7 @@ describe("GET /events on the API server", () => {
     expect((await open(url)).status).toBe(200);
   });
 
-  it("EVENTS_BAD_REQUEST: unknown topics, empty topics, unknown parameters and malformed cursors are 400", async () => {
+  it("EVENTS_BAD_REQUEST: unknown topics, empty topics, unknown parameters and malformed cursors are 400; a foreign Host 403", async () => {
     const { hub, url } = await serve();
     const unknown = await open(url, "?topics=tip,blocks");
     expect(unknown.status).toBe(400);
@@ -120,6 +120,9 @@ describe("GET /events on the API server", () => {
     expect((await open(url, "?since=-1")).status).toBe(400);
     expect((await open(url, "?since=1e3")).status).toBe(400);
     expect((await open(url, "", { "last-event-id": "abc" })).status).toBe(400);
+    // the same access rule as every read: a Host the node does not answer is 403
+    const rebound = await open(url, "", { host: "rebind.example" });
+    expect(rebound.status).toBe(403);
     expect(hub.subscriberCount).toBe(0);
     const post = await fetch(`${url}/events`, { method: "POST" });
     expect(post.status).toBe(405);
