@@ -130,7 +130,12 @@ export class EventHub {
     this.startHeartbeat();
   }
 
-  /** Ends every stream with `event: shutdown` and refuses new ones. */
+  /** Accepts subscribers again after `close` (a server started again). */
+  open(): void {
+    this.stopped = false;
+  }
+
+  /** Ends every stream with `event: shutdown` and refuses new ones until `open`. */
   close(): void {
     this.stopped = true;
     if (this.heartbeat) clearInterval(this.heartbeat);

@@ -74,6 +74,7 @@ export class ApiServer {
   async start(): Promise<void> {
     if (this.server) return;
     this.token = randomBytes(32).toString("hex");
+    this.deps.events?.open();
     // 16 KiB of headers at most, whatever NODE_OPTIONS says; past that Node answers 431 itself.
     const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
