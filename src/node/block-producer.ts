@@ -55,22 +55,30 @@ export class BlockProducer extends TypedEmitter<BlockProducerEvents> {
     return this.mined;
   }
 
+  /** False from the moment a stop is asked for (a halt must not be reported as mining). */
   get running(): boolean {
-    return this.loop !== undefined;
+    return this.loop !== undefined && this.controller?.signal.aborted === false;
   }
 
+  /** Starts mining; a stop still winding down finishes first. */
   start(): void {
-    if (this.loop) return;
-    this.controller = new AbortController();
-    this.loop = this.run(this.controller.signal).catch((err: unknown) => {
-      this.log.error({ err }, "mining loop failed");
-    });
+    if (this.running) return;
+    const controller = new AbortController();
+    const previous = this.loop ?? Promise.resolve();
+    this.controller = controller;
+    this.loop = previous
+      .then(() => this.run(controller.signal))
+      .catch((err: unknown) => {
+        this.log.error({ err }, "mining loop failed");
+      });
   }
 
   async stop(): Promise<void> {
+    const loop = this.loop;
     this.controller?.abort();
     this.wake?.();
-    await this.loop;
+    await loop;
+    if (this.loop !== loop) return; // started again while this stop was waiting
     this.loop = undefined;
     this.controller = undefined;
   }

@@ -98,4 +98,28 @@ describe("BlockProducer", () => {
     expect(new Set(highs).size).toBe(highs.length);
     expect(highs.slice(0, 4)).toEqual([0, 1, 2, 3]);
   });
+  it("reports not running from the moment a stop is asked for, and a start during that stop mines again after it", async () => {
+    const { opened, pool } = await setup(UNMINEABLE);
+    const producer = new BlockProducer(
+      { recipient, refreshMs: 60_000 },
+      { chain: opened.chain, pool, selectTransactions: () => [] },
+    );
+    cleanups.push(() => producer.stop());
+    const hashing = () =>
+      waitFor<void>((ok) => pool.once("range", () => ok()), 10_000, "a nonce range handed out");
+    const first = hashing();
+    producer.start();
+    await first;
+    expect(producer.running).toBe(true);
+    const stopping = producer.stop();
+    expect(producer.running).toBe(false); // the halt path reads this before the loop has wound down
+    const second = hashing();
+    producer.start(); // a resume that arrives while the stop is still waiting for the loop
+    expect(producer.running).toBe(true);
+    await stopping;
+    expect(producer.running).toBe(true);
+    await second;
+    await producer.stop();
+    expect(producer.running).toBe(false);
+  });
 });
