@@ -236,7 +236,8 @@ describe("SignatureVerifier lifecycle", () => {
 
     await Promise.all([verifier.stop(), verifier.stop()]);
     await verifier.stop();
-    expect(osThreads()).toBe(before);
+    // 'exit' fires when each worker's isolate is gone; its OS thread is joined a moment later.
+    await waitFor(() => osThreads() === before, 10_000, "the signature threads to end");
     expect(verifier.mode).toBe("inline");
     expect(verifier.threadIds).toEqual([]);
 
@@ -246,7 +247,7 @@ describe("SignatureVerifier lifecycle", () => {
     const got = await verifier.verifyTransactions([valid[20]!, tamper(valid[21]!, "signature", 1)]);
     expect(got).toEqual([true, false]);
     await verifier.stop();
-    expect(osThreads()).toBe(before);
+    await waitFor(() => osThreads() === before, 10_000, "the signature threads to end");
   });
 
   it("stop() fails chunks still in flight with STOPPED", async () => {
@@ -280,7 +281,8 @@ describe("SignatureVerifier lifecycle", () => {
       // Idle for 150 ms after the last chunk: the workers exit on their own.
       expect(await stoppedEvent).toEqual({ reason: "idle" });
       expect(verifier.threadIds).toEqual([]);
-      expect(osThreads()).toBe(before);
+      // 'exit' fires when the worker's isolate is gone; its OS thread is joined a moment later.
+      await waitFor(() => osThreads() === before, 10_000, "the signature threads to end");
       expect(verifier.mode).toBe("workers");
     }
 
@@ -293,7 +295,7 @@ describe("SignatureVerifier lifecycle", () => {
     const stoppedEvent = nextEvent(verifier, "workersStopped");
     await verifier.stop();
     expect(await stoppedEvent).toEqual({ reason: "stop" });
-    expect(osThreads()).toBe(before);
+    await waitFor(() => osThreads() === before, 10_000, "the signature threads to end");
   });
 
   it("threads = 0 verifies inline, with the same answers and the same cache", async () => {
