@@ -35,6 +35,7 @@ export class Batch {
   private statusValue = BatchStatus.AwaitingDownload;
   private peer: string | undefined;
   private blocksValue: DecodedBlock[] | undefined;
+  private bytesValue = 0;
   private readonly downloadFailures: BatchAttempt[] = [];
   private readonly processingFailures: BatchAttempt[] = [];
 
@@ -70,6 +71,11 @@ export class Batch {
     return this.blocksValue;
   }
 
+  /** Encoded size of the blocks held (0 when none are: before download and after processing). */
+  get bytes(): number {
+    return this.bytesValue;
+  }
+
   /** Peers that failed this batch, to try others first. */
   get failedPeers(): ReadonlySet<string> {
     return new Set([...this.downloadFailures, ...this.processingFailures].map((a) => a.peerId));
@@ -99,6 +105,7 @@ export class Batch {
   downloadSucceeded(blocks: DecodedBlock[]): void {
     this.expect(BatchStatus.Downloading, "downloadSucceeded");
     this.blocksValue = blocks;
+    this.bytesValue = blocks.reduce((sum, b) => sum + b.bytes.length, 0);
     this.statusValue = BatchStatus.AwaitingProcessing;
   }
 
@@ -125,6 +132,7 @@ export class Batch {
   processingSucceeded(): void {
     this.expect(BatchStatus.Processing, "processingSucceeded");
     this.blocksValue = undefined;
+    this.bytesValue = 0;
     this.statusValue = BatchStatus.Done;
   }
 
@@ -134,6 +142,7 @@ export class Batch {
     this.processingFailures.push({ peerId: this.peer ?? "", code });
     this.peer = undefined;
     this.blocksValue = undefined;
+    this.bytesValue = 0;
     this.statusValue =
       this.processingFailures.length >= this.limits.maxProcessingAttempts
         ? BatchStatus.Failed

@@ -13,6 +13,8 @@ export interface SyncProgress {
   etaSeconds: number | null;
   /** peers whose status we know */
   peers: number;
+  /** encoded bytes of downloaded blocks waiting for import */
+  bufferedBytes: number;
 }
 
 export interface SyncCompleteEvent {
@@ -30,6 +32,15 @@ export interface BatchRejectedEvent {
   count: number;
   /** the consensus code when a block of a signed batch was invalid */
   blockCode?: string;
+}
+
+/** A batch downloaded and verified, waiting for import; `bufferedBytes` counts it. */
+export interface BatchDownloadedEvent {
+  peerId: string;
+  startHeight: number;
+  count: number;
+  bytes: number;
+  bufferedBytes: number;
 }
 
 /** A batch imported: who served it, which heights. */
@@ -50,6 +61,7 @@ export interface SyncEvents {
   syncProgress: SyncProgress;
   syncComplete: SyncCompleteEvent;
   batchRejected: BatchRejectedEvent;
+  batchDownloaded: BatchDownloadedEvent;
   batchProcessed: BatchProcessedEvent;
   peerStatus: PeerStatusEvent;
 }

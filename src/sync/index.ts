@@ -40,6 +40,7 @@ export {
 } from "./codec.js";
 export { isSyncError, SyncError, SyncErrorCode } from "./errors.js";
 export type {
+  BatchDownloadedEvent,
   BatchProcessedEvent,
   BatchRejectedEvent,
   PeerStatusEvent,

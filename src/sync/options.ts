@@ -12,6 +12,12 @@ export interface SyncOptions {
   requestTimeoutMs: number;
   /** batches downloading at once across all peers */
   maxConcurrentDownloads: number;
+  /**
+   * bytes of downloaded blocks waiting for import (encoded size) past which no further batch is
+   * requested; the batch next in line is always fetched. Downloads already running may land on
+   * top, so the most held is this plus maxConcurrentDownloads × maxBatchBytes.
+   */
+  maxBufferedBatchBytes: number;
   /** requests outstanding at once to one peer */
   maxRequestsPerPeer: number;
   /** download attempts of one batch (each on a different peer when there is one) */
@@ -38,6 +44,7 @@ export const DEFAULT_SYNC_OPTIONS: Readonly<SyncOptions> = Object.freeze({
   maxLocatorHashes: 2048,
   requestTimeoutMs: 10_000,
   maxConcurrentDownloads: 8,
+  maxBufferedBatchBytes: 16 * 1024 * 1024,
   maxRequestsPerPeer: 2,
   maxDownloadAttempts: 5,
   maxProcessingAttempts: 3,

@@ -169,6 +169,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       etaSeconds:
         blocksPerSecond > 0 ? (targetHeight - height) / blocksPerSecond : targetHeight > height ? null : 0,
       peers: this.peers.size,
+      bufferedBytes: this.bufferedBytes(),
     };
   }
 
@@ -450,8 +451,16 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     await this.runBatches(batches, anchor.tipHex);
   }
 
+  /** Encoded bytes of the current round's downloaded batches not yet imported. */
+  private bufferedBytes(): number {
+    let sum = 0;
+    for (const batch of this.roundBatches) sum += batch.bytes;
+    return sum;
+  }
+
   /** Downloads in parallel, processes in order; returns when all are done or one failed for good. */
   private async runBatches(batches: Batch[], anchorTip: string): Promise<void> {
+    this.roundBatches = batches;
     const signal = this.controller!.signal;
     const window = this.opts.maxConcurrentDownloads * 2;
     const pending = new Set<Promise<void>>();
@@ -468,6 +477,9 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
             pending.size >= this.opts.maxConcurrentDownloads
           )
             continue;
+          // Memory is bounded by bytes held, not by a count of batches (blocks vary in size);
+          // the batch next in line is always fetched so the round can move.
+          if (batch !== batches[first] && this.bufferedBytes() >= this.opts.maxBufferedBatchBytes) break;
           const peer = this.peers.pick(
             batch.endHeight,
             this.opts.maxRequestsPerPeer,
@@ -506,6 +518,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       }
     } finally {
       await Promise.allSettled(pending);
+      this.roundBatches = [];
     }
   }
 
@@ -528,6 +541,13 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       if (!matches)
         throw new SyncError(SyncErrorCode.UNEXPECTED_BATCH, "batch does not hold the expected blocks");
       batch.downloadSucceeded(opened.blocks);
+      this.emit("batchDownloaded", {
+        peerId: peer.id,
+        startHeight: batch.startHeight,
+        count: batch.count,
+        bytes: batch.bytes,
+        bufferedBytes: this.bufferedBytes(),
+      });
       // Signatures verify in worker threads while earlier batches are still being imported.
       this.deps.chain.prefetchSignatures(opened.blocks);
       this.evidence.set(batch, received);
@@ -559,6 +579,8 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   }
 
   private readonly evidence = new WeakMap<Batch, ReceivedBatch>();
+  /** The batches of the round being run (for the bytes they hold). */
+  private roundBatches: readonly Batch[] = [];
 
   /** Verifies a received batch against the sender's PeerId key before anything is decoded. */
   private open(peerIdStr: string, peer: PeerId, received: ReceivedBatch, asked: BatchRequest) {
