@@ -20,7 +20,24 @@ function limitYoungGeneration(): void {
   setFlagsFromString("--semi-space-growth-factor=1");
 }
 
+/**
+ * Let the old generation grow by 60 % of what a full GC left alive, not by V8's default factor
+ * (up to 4× for a fast-allocating heap). With a 2 MiB young generation the garbage of importing
+ * blocks is promoted, and at the default factor it piled up: syncing 300 blocks of 100 transfers
+ * peaked at 515-581 MiB RSS with ~60 MB of it alive; 350 MiB at 60 % in the same time; 30 % gave
+ * ~325 MiB but synced 60 % slower (more full GCs competing for 2 cores). docs/BENCHMARKS.md,
+ * "Memory". The flag is read at each full GC, so setting it here takes effect; it is
+ * process-wide, so the signature and miner workers follow it too. An operator's heap flags win.
+ */
+function limitOldGenerationGrowth(): void {
+  const chosen = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((a) =>
+    /heap-growing|old-space|max-heap-size/.test(a),
+  );
+  if (!chosen) setFlagsFromString("--heap-growing-percent=60");
+}
+
 limitYoungGeneration();
+limitOldGenerationGrowth();
 // Loaded after the flag is set: importing the node's modules is the first big allocation.
 const { runCli } = await import("./main.js");
 
