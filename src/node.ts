@@ -107,7 +107,10 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   // identity: the datadir's libp2p key (0600), stable across restarts
   const identity = await loadOrCreateNodeIdentity(datadir);
   // store, signature verifier, chain, mempool: shared with the offline commands (node/chain-services)
-  const local = createChainServices({ datadir, params }, { log, metrics, clock });
+  const local = createChainServices(
+    { datadir, params, addressIndex: options.addressIndex ? "on" : "off" },
+    { log, metrics, clock },
+  );
   const { chain, mempool } = local;
   // disk space: halts the chain before the datadir's filesystem fills, resumes it when there is room
   const disk = new DiskSpaceMonitor(
