@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { ApiServer, dashboardPages, EventHub, type EventHubOptions } from "./api/index.js";
+import { ApiServer, dashboardPages, EventHub, type EventHubOptions, explorerPages } from "./api/index.js";
 import type { Chain, ReorgEvent } from "./chain/index.js";
 import { getNetworkParams, type NetworkParams } from "./consensus/index.js";
 import { loadOrCreateNodeIdentity } from "./keystore/index.js";
@@ -191,7 +191,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       methods: buildRpcMethods({ ...services, templates }, { stop: () => requestStop() }),
       metrics: () => metrics.render(),
       metricsContentType: metrics.contentType,
-      pages: dashboardPages(),
+      pages: { ...dashboardPages(), ...explorerPages() },
       events,
       log,
     },
