@@ -1,3 +1,5 @@
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { checkBlockBody } from "../src/consensus/block-rules.js";
 import { REGTEST } from "../src/consensus/params.js";
 import { applyBlockState, touchedAddresses } from "../src/consensus/state.js";
@@ -9,6 +11,7 @@ import {
   transferSigningMessage,
   verifySignature,
 } from "../src/primitives/index.js";
+import { Prefix } from "../src/store/layout.js";
 import { ChainBuilder, type TestKey, testKey, transfer } from "../test/helpers/chain-builder.js";
 import { openChain } from "../test/helpers/open-chain.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
@@ -31,6 +34,11 @@ async function buildLoadedChain(senders: number, blocks: number, txsPerBlock: nu
     await builder.mine({ txs });
   }
   return { builder, funding };
+}
+
+/** Bytes of the files in a directory (LevelDB's tables, log and manifest). */
+function directoryBytes(dir: string): number {
+  return readdirSync(dir).reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
 }
 
 async function importSeconds(blocks: readonly Block[]): Promise<number> {
@@ -92,9 +100,13 @@ export const chainSuite: BenchSuite = {
     const { builder, funding } = await buildLoadedChain(200, 100, 100);
     const all = builder.blocks.slice(1);
     /** Imports the loaded blocks; with workers, signatures of the next 64 blocks verify ahead (as sync does). */
-    const importLoaded = async (signatureWorkers: boolean): Promise<number> => {
+    const importLoaded = async (
+      signatureWorkers: boolean,
+      addressIndex: "on" | "off" = "off",
+      measure?: (dir: string, opened: Awaited<ReturnType<typeof openChain>>) => Promise<void>,
+    ): Promise<number> => {
       const dir = tempDir("quarry-bench-");
-      const opened = await openChain(dir.path, { signatureWorkers });
+      const opened = await openChain(dir.path, { signatureWorkers, addressIndex });
       try {
         for (const block of all.slice(0, funding)) await opened.chain.processBlock(blockEnvelope(block));
         const loaded = all.slice(funding);
@@ -105,7 +117,9 @@ export const chainSuite: BenchSuite = {
           opened.chain.prefetchSignatures(batch);
           for (const block of batch) await opened.chain.processBlock(block);
         }
-        return (performance.now() - start) / 1000;
+        const seconds = (performance.now() - start) / 1000;
+        await measure?.(dir.path, opened);
+        return seconds;
       } finally {
         await opened.close();
         dir.cleanup();
@@ -113,6 +127,39 @@ export const chainSuite: BenchSuite = {
     };
     const inlineSeconds = await importLoaded(false);
     const txSeconds = await importLoaded(true);
+
+    // The address index (what a node keeps by default): the same import with it on and off,
+    // alternated twice, best of each; and what it stores per 10k transfers.
+    let indexBytes = 0;
+    let indexEntries = 0;
+    const diskBytes = { on: 0, off: 0 };
+    const countIndex =
+      (mode: "on" | "off") => async (dir: string, o: Awaited<ReturnType<typeof openChain>>) => {
+        await o.close(); // LevelDB flushes nothing on close: the sizes include its write-ahead log
+        diskBytes[mode] = directoryBytes(join(dir, "chain"));
+        const again = await openChain(dir, { addressIndex: "follow" });
+        try {
+          if (mode === "on") {
+            indexBytes = 0;
+            indexEntries = 0;
+            for await (const [key, value] of again.store.records(Prefix.addressIndex)) {
+              indexBytes += key.byteLength + value.byteLength;
+              indexEntries++;
+            }
+          }
+        } finally {
+          await again.close();
+        }
+      };
+    const indexOff: number[] = [];
+    const indexOn: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      indexOff.push(await importLoaded(true, "off", countIndex("off")));
+      indexOn.push(await importLoaded(true, "on", countIndex("on")));
+    }
+    const offSeconds = Math.min(...indexOff);
+    const onSeconds = Math.min(...indexOn);
+    // The chain holds 10,000 transfers (2 entries each: sender, recipient) and 301 coinbases.
 
     // Reorg of 100 blocks: 100 loaded blocks on main, then a 101-block competing branch arrives.
     const reorgDir = tempDir("quarry-bench-");
@@ -145,6 +192,34 @@ export const chainSuite: BenchSuite = {
         value: 10_000 / txSeconds,
         unit: "tx/s",
         target: 5000,
+      },
+      {
+        name: "import 100-tx blocks, workers, address index off (best of 2, alternated)",
+        value: 10_000 / offSeconds,
+        unit: "tx/s",
+      },
+      {
+        name: "import 100-tx blocks, workers, address index on (best of 2, alternated)",
+        value: 10_000 / onSeconds,
+        unit: "tx/s",
+      },
+      {
+        name: "address index: import slowdown, on vs off",
+        value: (100 * (onSeconds - offSeconds)) / offSeconds,
+        unit: "%",
+        lowerIsBetter: true,
+      },
+      {
+        name: `address index: record bytes (key + value) for 10k transfers + 301 coinbases (${indexEntries} entries)`,
+        value: indexBytes,
+        unit: "B",
+        lowerIsBetter: true,
+      },
+      {
+        name: "address index: chain dir bytes on minus off, same 10k transfers (after a reopen)",
+        value: diskBytes.on - diskBytes.off,
+        unit: "B",
+        lowerIsBetter: true,
       },
       {
         name: "reorg of 100 blocks (100 tx each) onto 101",

@@ -127,7 +127,7 @@ describe("address index and explorer", () => {
       id: sent[0]!,
     });
     expect([b.txs[0]!.blockHash, b.txs[0]!.height]).toEqual([tx.blockHash, tx.height]);
-  });
+  }, 60_000);
 
   it("pages with a cursor both ways, over JSON-RPC (named and positional) and REST", async () => {
     const first = await rpcRaw("getAddressHistory", { address: BOB, limit: 2 });
@@ -173,7 +173,7 @@ describe("address index and explorer", () => {
     expect(bad.stdout).toBe("");
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     expect(bad.stderr).toContain("parameter 'address'");
-  });
+  }, 60_000);
 
   describe.skipIf(!browserRunnable)("explorer in headless Chromium", () => {
     let errors: string[];
@@ -275,7 +275,7 @@ describe("address index and explorer", () => {
       );
       expect(errors).toEqual([]);
       await page.close();
-    });
+    }, 90_000);
 
     it("pages an address's history and shows a transfer to it once mined, without a reload", async () => {
       const page = await newPage();
@@ -321,7 +321,7 @@ describe("address index and explorer", () => {
       expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
       expect(errors).toEqual([]);
       await page.close();
-    });
+    }, 120_000);
   });
 
   it("--no-address-index deletes the index; the method answers -32006 ADDRESS_INDEX_DISABLED everywhere", async () => {
@@ -352,5 +352,5 @@ describe("address index and explorer", () => {
     await node.stop();
     node = await ProcessNode.start({ datadir });
     expect((await history(BOB)).txs.map((t) => t.txid)).toEqual(sent);
-  }, 90_000);
+  }, 120_000);
 });

@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { checkStoreRecords } from "../../../src/chain/verify-store.js";
 import { type Block, blockEnvelope, toHex, transactionId } from "../../../src/primitives/index.js";
-import { AddressDirection, type AddressIndexEntry } from "../../../src/store/address-index.js";
+import {
+  AddressDirection,
+  type AddressIndexEntry,
+  addressIndexKey,
+  encodeAddressIndexValue,
+} from "../../../src/store/address-index.js";
 import { StoreBatch } from "../../../src/store/chain-store.js";
+import { StoreError, StoreErrorCode } from "../../../src/store/errors.js";
 import { Prefix } from "../../../src/store/layout.js";
 import { ChainBuilder, testKey, transfer } from "../../helpers/chain-builder.js";
 import { type OpenedChain, openChain } from "../../helpers/open-chain.js";
@@ -180,5 +187,41 @@ describe("address index", () => {
     expect(await o.store.hasAddressIndex()).toBe(false);
     o = await open("on");
     expect(await dumpIndex(o)).toEqual(good);
+  });
+
+  it("quarry verify checks the index against the main chain: an altered, missing or extra entry is STORE_CORRUPT", async () => {
+    const main = ChainBuilder.create();
+    const o = await open("on");
+    await feed(o, [await main.mine({ miner: alice.address })]);
+    await feed(o, [await main.mine({ txs: [transfer(alice, bob.address, 50n, 0n)], miner: carol.address })]);
+    const report = await checkStoreRecords(o.store);
+    expect(report.counts.addressIndexEntries).toBe(1 + 1 + 3);
+    const [entry] = await o.chain.addressHistory(bob.address, { reverse: false, limit: 1 });
+    const key = addressIndexKey(entry!.address, entry!.height, entry!.position);
+    const expectCorrupt = async () => {
+      const err = await checkStoreRecords(o.store).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as StoreError).type.code).toBe(StoreErrorCode.CORRUPT);
+      expect((err as StoreError).message).toContain("address index");
+    };
+    const write = (op: (b: StoreBatch) => void) => {
+      const b = new StoreBatch();
+      op(b);
+      return o.store.write(b);
+    };
+    // altered amount
+    await write((b) => b.putAddressEntries([{ ...entry!, amount: 51n }]));
+    await expectCorrupt();
+    // missing
+    await write((b) => b.delAddressEntries([entry!]));
+    await expectCorrupt();
+    // back as it was: clean again
+    await write((b) => b.putAddressEntries([entry!]));
+    expect((await checkStoreRecords(o.store)).counts.addressIndexEntries).toBe(5);
+    // extra
+    await write((b) => b.putAddressEntries([{ ...entry!, height: 7 }]));
+    await expectCorrupt();
+    expect(toHex(key)).toBe(toHex(addressIndexKey(bob.address, 2, 1)));
+    expect(encodeAddressIndexValue(entry!).byteLength).toBe(32 + 1 + 8 + 8 + 20);
   });
 });
