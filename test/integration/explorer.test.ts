@@ -178,9 +178,10 @@ describe("address index and explorer", () => {
   describe.skipIf(!browserRunnable)("explorer in headless Chromium", () => {
     let errors: string[];
 
-    beforeAll(async () => {
+    /** The browser, launched by the first page (lazily: one launch for the tests of this block). */
+    const launch = async (): Promise<BrowserContext> => {
       if (!haveChromium) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-      context = await chromium.launchPersistentContext(join(tmp.path, "chromium-profile"), {
+      context ??= await chromium.launchPersistentContext(join(tmp.path, "chromium-profile"), {
         executablePath: CHROMIUM,
         headless: true,
         args: [
@@ -194,10 +195,10 @@ describe("address index and explorer", () => {
           "--disable-sync",
         ],
       });
-    }, 60_000);
-
+      return context;
+    };
     const newPage = async (): Promise<Page> => {
-      const page = await context!.newPage();
+      const page = await (await launch()).newPage();
       errors = [];
       page.on("pageerror", (err) => errors.push(err.message));
       return page;
