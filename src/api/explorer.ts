@@ -200,6 +200,9 @@ const SCRIPT = `"use strict";
   function search(text) {
     var q = text.trim();
     var gen = ++generation;
+    // The page shown until the search resolves is no longer live: a new tip must not redraw it
+    // over the search's answer ("not found" included).
+    current.render = null;
     if (/^\\d{1,10}$/.test(q)) return go("block/" + q);
     if (HEX64.test(q.toLowerCase())) {
       q = q.toLowerCase();
@@ -212,7 +215,10 @@ const SCRIPT = `"use strict";
     });
   }
 
-  function go(route) { location.hash = "#/" + route; }
+  function go(to) {
+    if (location.hash === "#/" + to) route();
+    else location.hash = "#/" + to;
+  }
 
   function renderHome() {
     var gen = generation;
