@@ -1,4 +1,4 @@
-import { ADDRESS_HASH_LENGTH, ByteReader, ByteWriter, outOfRange } from "../primitives/index.js";
+import { ADDRESS_HASH_LENGTH, ByteReader, outOfRange } from "../primitives/index.js";
 import { Prefix } from "./layout.js";
 
 /**
@@ -54,25 +54,41 @@ export const ADDRESS_INDEX_MARKER = "addressIndex";
 
 export function addressIndexKey(address: Uint8Array, height: number, position: number): Uint8Array {
   if (address.byteLength !== ADDRESS_HASH_LENGTH) throw new RangeError("address must be 20 bytes");
-  if (position > MAX_ADDRESS_INDEX_POSITION) throw new RangeError("tx position must fit a u16");
+  if (!(height >= 0 && height <= 0xffff_ffff)) throw new RangeError("height must be a u32");
+  if (!(position >= 0 && position <= MAX_ADDRESS_INDEX_POSITION)) throw new RangeError("tx position must fit a u16");
+  // Bytes written by hand: a DataView per key cost more than the rest of the key (connect's hot path).
   const key = new Uint8Array(ADDRESS_INDEX_KEY_SIZE);
   key[0] = Prefix.addressIndex;
   key.set(address, 1);
-  const view = new DataView(key.buffer);
-  view.setUint32(1 + ADDRESS_HASH_LENGTH, height);
-  view.setUint16(1 + ADDRESS_HASH_LENGTH + 4, position);
+  const at = 1 + ADDRESS_HASH_LENGTH;
+  key[at] = height >>> 24;
+  key[at + 1] = (height >>> 16) & 0xff;
+  key[at + 2] = (height >>> 8) & 0xff;
+  key[at + 3] = height & 0xff;
+  key[at + 4] = position >>> 8;
+  key[at + 5] = position & 0xff;
   return key;
 }
 
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
 export function encodeAddressIndexValue(entry: AddressIndexEntry): Uint8Array {
   const coinbase = entry.direction === AddressDirection.Coinbase;
-  const w = new ByteWriter(VALUE_BASE_SIZE + (coinbase ? 0 : ADDRESS_HASH_LENGTH));
-  w.raw(entry.txId).u8(entry.direction).u64(entry.amount).u64(entry.fee);
+  if (entry.txId.byteLength !== 32) throw new RangeError("tx id must be 32 bytes");
+  if (entry.amount < 0n || entry.amount > U64_MAX || entry.fee < 0n || entry.fee > U64_MAX)
+    throw new RangeError("amount and fee must be u64");
+  const out = new Uint8Array(VALUE_BASE_SIZE + (coinbase ? 0 : ADDRESS_HASH_LENGTH));
+  out.set(entry.txId, 0);
+  out[32] = entry.direction;
+  const view = new DataView(out.buffer);
+  view.setBigUint64(33, entry.amount);
+  view.setBigUint64(41, entry.fee);
   if (!coinbase) {
-    if (!entry.counterparty) throw new RangeError("a transfer's index entry needs its counterparty");
-    w.raw(entry.counterparty);
+    if (entry.counterparty?.byteLength !== ADDRESS_HASH_LENGTH)
+      throw new RangeError("a transfer's index entry needs its 20-byte counterparty");
+    out.set(entry.counterparty, VALUE_BASE_SIZE);
   }
-  return w.finish();
+  return out;
 }
 
 /** One stored record back into an entry; throws CodecError on malformed bytes. */
