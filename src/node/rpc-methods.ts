@@ -91,8 +91,6 @@ export interface RpcServices {
     | "getTransaction"
     | "getAccounts"
     | "halted"
-    | "addressIndexEnabled"
-    | "addressHistory"
   >;
   mempool: Pick<Mempool, "size" | "bytes" | "get" | "all" | "add" | "info" | "ids">;
   host: Pick<
