@@ -1,3 +1,7 @@
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { ClassicLevel } from "classic-level";
+import { addressEntries } from "../src/chain/address-index.js";
 import { checkBlockBody } from "../src/consensus/block-rules.js";
 import { REGTEST } from "../src/consensus/params.js";
 import { applyBlockState, touchedAddresses } from "../src/consensus/state.js";
@@ -9,6 +13,8 @@ import {
   transferSigningMessage,
   verifySignature,
 } from "../src/primitives/index.js";
+import { StoreBatch } from "../src/store/chain-store.js";
+import { Prefix } from "../src/store/layout.js";
 import { ChainBuilder, type TestKey, testKey, transfer } from "../test/helpers/chain-builder.js";
 import { openChain } from "../test/helpers/open-chain.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
@@ -31,6 +37,11 @@ async function buildLoadedChain(senders: number, blocks: number, txsPerBlock: nu
     await builder.mine({ txs });
   }
   return { builder, funding };
+}
+
+/** Bytes of the files in a directory (LevelDB's tables, log and manifest). */
+function directoryBytes(dir: string): number {
+  return readdirSync(dir).reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
 }
 
 async function importSeconds(blocks: readonly Block[]): Promise<number> {
@@ -92,9 +103,13 @@ export const chainSuite: BenchSuite = {
     const { builder, funding } = await buildLoadedChain(200, 100, 100);
     const all = builder.blocks.slice(1);
     /** Imports the loaded blocks; with workers, signatures of the next 64 blocks verify ahead (as sync does). */
-    const importLoaded = async (signatureWorkers: boolean): Promise<number> => {
+    const importLoaded = async (
+      signatureWorkers: boolean,
+      addressIndex: "on" | "off" = "off",
+      measure?: (dir: string, opened: Awaited<ReturnType<typeof openChain>>) => Promise<void>,
+    ): Promise<number> => {
       const dir = tempDir("quarry-bench-");
-      const opened = await openChain(dir.path, { signatureWorkers });
+      const opened = await openChain(dir.path, { signatureWorkers, addressIndex });
       try {
         for (const block of all.slice(0, funding)) await opened.chain.processBlock(blockEnvelope(block));
         const loaded = all.slice(funding);
@@ -105,7 +120,9 @@ export const chainSuite: BenchSuite = {
           opened.chain.prefetchSignatures(batch);
           for (const block of batch) await opened.chain.processBlock(block);
         }
-        return (performance.now() - start) / 1000;
+        const seconds = (performance.now() - start) / 1000;
+        await measure?.(dir.path, opened);
+        return seconds;
       } finally {
         await opened.close();
         dir.cleanup();
@@ -113,6 +130,52 @@ export const chainSuite: BenchSuite = {
     };
     const inlineSeconds = await importLoaded(false);
     const txSeconds = await importLoaded(true);
+
+    // The address index (what a node keeps by default): the same import with it on and off,
+    // alternated twice, best of each; and what it stores per 10k transfers.
+    let indexBytes = 0;
+    let indexEntries = 0;
+    let indexDiskBytes = 0;
+    // What the index alone takes on disk: its records copied into a LevelDB of their own, closed
+    // and reopened (LevelDB then turns its write-ahead log into a compressed table), files summed.
+    // (The chain directory's size on vs off moved by ±10 MB between runs with compaction timing.)
+    const measureIndex = async (dir: string, o: Awaited<ReturnType<typeof openChain>>) => {
+      const copyDir = join(dir, "index-only");
+      const copy = new ClassicLevel<Uint8Array, Uint8Array>(copyDir, {
+        keyEncoding: "view",
+        valueEncoding: "view",
+      });
+      await copy.open();
+      indexBytes = 0;
+      indexEntries = 0;
+      const batch = copy.batch();
+      for await (const [key, value] of o.store.records(Prefix.addressIndex)) {
+        indexBytes += key.byteLength + value.byteLength;
+        indexEntries++;
+        batch.put(key, value);
+      }
+      await batch.write();
+      await copy.close();
+      await copy.open();
+      await copy.close();
+      indexDiskBytes = directoryBytes(copyDir);
+    };
+    const indexOff: number[] = [];
+    const indexOn: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      indexOff.push(await importLoaded(true, "off"));
+      indexOn.push(await importLoaded(true, "on", round === 0 ? measureIndex : undefined));
+    }
+    // The index's own CPU work per block, apart from LevelDB: its entries derived (sender address
+    // hashes included) and encoded into keys and values, as connectBlock adds them to its batch.
+    const sample = blockEnvelope(all[all.length - 1]!);
+    const derivePerSecond = opsPerSecond(() => {
+      const batch = new StoreBatch();
+      batch.putAddressEntries(addressEntries(sample.block, sample.txIds, funding + 100));
+    }, 1000);
+    const offSeconds = Math.min(...indexOff);
+    const onSeconds = Math.min(...indexOn);
+    // The chain holds 10,000 transfers (2 entries each: sender, recipient) and 301 coinbases.
 
     // Reorg of 100 blocks: 100 loaded blocks on main, then a 101-block competing branch arrives.
     const reorgDir = tempDir("quarry-bench-");
@@ -145,6 +208,40 @@ export const chainSuite: BenchSuite = {
         value: 10_000 / txSeconds,
         unit: "tx/s",
         target: 5000,
+      },
+      {
+        name: "import 100-tx blocks, workers, address index off (best of 3, alternated)",
+        value: 10_000 / offSeconds,
+        unit: "tx/s",
+      },
+      {
+        name: "import 100-tx blocks, workers, address index on (best of 3, alternated)",
+        value: 10_000 / onSeconds,
+        unit: "tx/s",
+      },
+      {
+        name: "address index: a 100-tx block's entries derived and encoded (1 core)",
+        value: 1e6 / derivePerSecond,
+        unit: "µs/block",
+        lowerIsBetter: true,
+      },
+      {
+        name: "address index: import slowdown, on vs off",
+        value: (100 * (onSeconds - offSeconds)) / offSeconds,
+        unit: "%",
+        lowerIsBetter: true,
+      },
+      {
+        name: `address index: record bytes (key + value) for 10k transfers + 301 coinbases (${indexEntries} entries)`,
+        value: indexBytes,
+        unit: "B",
+        lowerIsBetter: true,
+      },
+      {
+        name: "address index: its records alone in a fresh LevelDB, on disk (snappy), same chain",
+        value: indexDiskBytes,
+        unit: "B",
+        lowerIsBetter: true,
       },
       {
         name: "reorg of 100 blocks (100 tx each) onto 101",

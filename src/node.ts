@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { ApiServer, dashboardPages, EventHub, type EventHubOptions } from "./api/index.js";
+import { ApiServer, dashboardPages, EventHub, type EventHubOptions, explorerPages } from "./api/index.js";
 import type { Chain, ReorgEvent } from "./chain/index.js";
 import { getNetworkParams, type NetworkParams } from "./consensus/index.js";
 import { loadOrCreateNodeIdentity } from "./keystore/index.js";
@@ -107,7 +107,10 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   // identity: the datadir's libp2p key (0600), stable across restarts
   const identity = await loadOrCreateNodeIdentity(datadir);
   // store, signature verifier, chain, mempool: shared with the offline commands (node/chain-services)
-  const local = createChainServices({ datadir, params }, { log, metrics, clock });
+  const local = createChainServices(
+    { datadir, params, addressIndex: options.addressIndex ? "on" : "off" },
+    { log, metrics, clock },
+  );
   const { chain, mempool } = local;
   // disk space: halts the chain before the datadir's filesystem fills, resumes it when there is room
   const disk = new DiskSpaceMonitor(
@@ -188,7 +191,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       methods: buildRpcMethods({ ...services, templates }, { stop: () => requestStop() }),
       metrics: () => metrics.render(),
       metricsContentType: metrics.contentType,
-      pages: dashboardPages(),
+      pages: { ...dashboardPages(), ...explorerPages() },
       events,
       log,
     },

@@ -60,6 +60,11 @@ export interface NodeOptions {
   minFreeSpace: number;
   /** seconds between free-space checks */
   diskCheckInterval: number;
+  /**
+   * keep the address index (getAddressHistory, the explorer's address pages); default true.
+   * false (`--no-address-index`) deletes it at start; true builds it at start when missing.
+   */
+  addressIndex: boolean;
 }
 
 export class ConfigError extends QuarryError<{ code: "CONFIG_INVALID"; key: string }> {
@@ -115,6 +120,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RawConfig {
     ["logKeep", "QUARRY_LOG_KEEP"],
     ["minFreeSpace", "QUARRY_MIN_FREE_SPACE"],
     ["diskCheckInterval", "QUARRY_DISK_CHECK_INTERVAL"],
+    ["addressIndex", "QUARRY_ADDRESS_INDEX"],
   ];
   for (const [key, name] of map) {
     const value = env[name];
@@ -272,6 +278,7 @@ export function resolveNodeOptions(flags: RawConfig, env: NodeJS.ProcessEnv): No
       merged.diskCheckInterval === undefined
         ? DEFAULT_DISK_CHECK_INTERVAL
         : int("diskCheckInterval", merged.diskCheckInterval, 1, 3600),
+    addressIndex: merged.addressIndex === undefined ? true : bool("addressIndex", merged.addressIndex),
   };
   if (!LOG_LEVELS.includes(options.logLevel)) {
     throw new ConfigError("logLevel", `logLevel must be one of ${LOG_LEVELS.join(", ")}`);

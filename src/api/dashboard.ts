@@ -32,6 +32,9 @@ const HTML = `<!doctype html>
   header { display:flex; gap:1rem; align-items:baseline; padding:.8rem 1.2rem; border-bottom:1px solid #263040; }
   header h1 { margin:0; font-size:1.2rem; }
   #conn { margin-left:auto; color:var(--dim); }
+  #search { display:flex; gap:.3rem; } #search input { width:22rem; background:var(--panel); color:var(--text); border:1px solid #263040; border-radius:4px; padding:.25rem .4rem; }
+  #search button { background:#263040; color:var(--text); border:0; border-radius:4px; }
+  header a { color:var(--accent); }
   #conn.down { color:var(--bad); }
   main { display:grid; grid-template-columns:repeat(auto-fit,minmax(330px,1fr)); gap:1rem; padding:1rem 1.2rem; }
   section { background:var(--panel); border-radius:6px; padding:.8rem 1rem; min-width:0; }
@@ -51,7 +54,9 @@ const HTML = `<!doctype html>
 </style>
 </head>
 <body>
-<header><h1>Quarry</h1><span id="network" class="mono"></span><span id="conn">connecting…</span></header>
+<header><h1>Quarry</h1><span id="network" class="mono"></span>
+<form id="search" action="/explorer" method="get"><input name="q" placeholder="height, block hash, tx id or address" aria-label="search the explorer"><button type="submit">Search</button></form>
+<a href="/explorer">explorer</a><span id="conn">connecting…</span></header>
 <main>
   <section>
     <h2>Chain</h2>

@@ -7,6 +7,7 @@ export {
   type EventTopic,
 } from "./event-hub.js";
 export type { DropReason } from "./event-stream.js";
+export { explorerPages } from "./explorer.js";
 export {
   optionalIntParam,
   RpcError,

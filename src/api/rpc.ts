@@ -14,6 +14,8 @@ export const RpcErrorCode = {
   NOT_FOUND: -32004,
   /** the node's store failed (a corrupt record; the chain is halted); data.code says why */
   STORE_FAILED: -32005,
+  /** the node keeps no address index (--no-address-index); data.code ADDRESS_INDEX_DISABLED */
+  ADDRESS_INDEX_DISABLED: -32006,
 } as const;
 
 export class RpcError extends QuarryError<{ code: "API_RPC_ERROR"; rpcCode: number; data?: unknown }> {

@@ -2,7 +2,7 @@ import type { Account, NetworkParams, TreeNodeReader } from "../consensus/index.
 import { BlockError, BlockErrorCode, checkProofOfWork, powLimit } from "../consensus/index.js";
 import type { Block, BlockHeader, DecodedBlock, Transaction } from "../primitives/index.js";
 import { equalBytes, fromHex, toHex } from "../primitives/index.js";
-import type { ChainStore } from "../store/index.js";
+import type { AddressCursor, AddressIndexEntry, ChainStore } from "../store/index.js";
 import {
   type BlockIndexEntry,
   BlockStatus,
@@ -19,6 +19,7 @@ import {
   systemClock,
   TypedEmitter,
 } from "../util/index.js";
+import { type AddressIndexMode, type AddressIndexState, prepareAddressIndex } from "./address-index.js";
 import { BlockIndex } from "./block-index.js";
 import type { ChainContext } from "./connect.js";
 import type { ChainEvents, ChainHalt } from "./events.js";
@@ -38,6 +39,11 @@ import { verifyTipState } from "./verify.js";
 export interface ChainOptions {
   params: NetworkParams;
   orphanPool?: OrphanPoolOptions;
+  /**
+   * The address index at open: "on" builds it if the store lacks it, "off" deletes it, "follow"
+   * (default: offline commands) keeps what the store has. Connects maintain it while it exists.
+   */
+  addressIndex?: AddressIndexMode;
 }
 
 export interface ChainDeps {
@@ -101,6 +107,8 @@ export class Chain extends TypedEmitter<ChainEvents> {
   private queue: Promise<unknown> = Promise.resolve();
   private opened = false;
   private haltState: ChainHalt | undefined;
+  private readonly addressIndexMode: AddressIndexMode;
+  private readonly addressIndex: AddressIndexState = { enabled: false };
 
   constructor(opts: ChainOptions, deps: ChainDeps) {
     super();
@@ -112,7 +120,9 @@ export class Chain extends TypedEmitter<ChainEvents> {
     this.metrics = deps.metrics;
     this.index = new BlockIndex(opts.params);
     this.orphans = new OrphanPool(opts.orphanPool ?? DEFAULT_ORPHAN_POOL);
+    this.addressIndexMode = opts.addressIndex ?? "follow";
     this.ctx = {
+      addressIndex: this.addressIndex,
       params: this.params,
       store: this.store,
       index: this.index,
@@ -141,6 +151,12 @@ export class Chain extends TypedEmitter<ChainEvents> {
       throw new StoreError(StoreErrorCode.CORRUPT, "stored tip does not match the main chain");
     }
     await verifyTipState(this.store, this.tip);
+    this.addressIndex.enabled = await prepareAddressIndex(
+      this.store,
+      this.index,
+      this.addressIndexMode,
+      this.log,
+    );
     this.opened = true;
     await this.serialised(() => activateBestChain(this.ctx));
   }
@@ -323,6 +339,23 @@ export class Chain extends TypedEmitter<ChainEvents> {
   /** Up to `count` main-chain entries from `fromHeight` upwards. */
   mainChainRange(fromHeight: number, count: number): BlockIndexEntry[] {
     return this.index.mainRange(fromHeight, count);
+  }
+
+  /** Whether the address index is kept (docs/API.md getAddressHistory). */
+  get addressIndexEnabled(): boolean {
+    return this.addressIndex.enabled;
+  }
+
+  /**
+   * One page of an address's main-chain history from the address index: after `cursor` oldest
+   * first, or before it newest first with `reverse`. Check `addressIndexEnabled` first.
+   */
+  async addressHistory(
+    address: Uint8Array,
+    opts: { cursor?: AddressCursor | undefined; reverse: boolean; limit: number },
+  ): Promise<AddressIndexEntry[]> {
+    if (!this.addressIndex.enabled) throw new RangeError("the address index is off");
+    return this.guarded(this.store.addressEntries(address, opts));
   }
 
   /** Accounts at the tip, by hex address (absent = empty). */

@@ -17,6 +17,7 @@ import {
   StoreErrorCode,
 } from "../store/index.js";
 import type { Logger } from "../util/index.js";
+import { type AddressIndexState, addressEntries } from "./address-index.js";
 import type { BlockIndex } from "./block-index.js";
 import type { ChainEvents } from "./events.js";
 
@@ -28,6 +29,8 @@ export interface ChainContext {
   /** the chain's own emitter: listeners hear each step as it lands */
   emit<K extends keyof ChainEvents & string>(event: K, payload: ChainEvents[K]): void;
   log: Logger;
+  /** the address index, kept in each connect/disconnect batch while enabled (address-index.ts) */
+  addressIndex: AddressIndexState;
 }
 
 /** One block that moved on or off the main chain. */
@@ -88,6 +91,8 @@ export async function connectBlock(
     .putIndex({ ...entry, status: BlockStatus.Valid })
     .putMainChain(entry.height, entry.hash)
     .putTip(entry.hash);
+  if (ctx.addressIndex.enabled)
+    batch.putAddressEntries(addressEntries(block.block, block.txIds, entry.height));
   await ctx.store.write(batch);
   entry.status = BlockStatus.Valid;
   if (unstored) ctx.index.add(entry);
@@ -110,6 +115,8 @@ export async function disconnectTip(ctx: ChainContext): Promise<ChainStep> {
   const batch = new StoreBatch();
   for (const { address, before } of undo.accounts) batch.putAccount(address, before);
   batch.delTxIndex(block.txIds).delMainChain(entry.height).putTip(entry.header.prevHash);
+  if (ctx.addressIndex.enabled)
+    batch.delAddressEntries(addressEntries(block.block, block.txIds, entry.height));
   await ctx.store.write(batch);
   ctx.index.popMain();
   return { entry, block };

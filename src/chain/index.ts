@@ -1,3 +1,4 @@
+export { type AddressIndexMode, addressEntries } from "./address-index.js";
 export {
   type AcceptResult,
   type AcceptStatus,

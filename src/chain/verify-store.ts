@@ -3,14 +3,17 @@ import { decodeTreeNode, EMPTY_TREE_ROOT, touchedAddresses } from "../consensus/
 import { equalBytes, fromHex, toHex } from "../primitives/index.js";
 import type { ChainStore } from "../store/index.js";
 import {
+  addressIndexKey,
   type BlockIndexEntry,
   BlockStatus,
   CORRUPTION_ADVICE,
   decodeUndo,
+  encodeAddressIndexValue,
   Prefix,
   StoreError,
   StoreErrorCode,
 } from "../store/index.js";
+import { addressEntries } from "./address-index.js";
 
 /** Records checked per table by `checkStoreRecords`. */
 export interface StoreCheckCounts {
@@ -19,6 +22,8 @@ export interface StoreCheckCounts {
   mainChainBlocks: number;
   undoRecords: number;
   txIndexEntries: number;
+  /** entries of the address index (0 when the store keeps none) */
+  addressIndexEntries: number;
   treeNodes: number;
 }
 
@@ -33,6 +38,13 @@ export type StoreCheckProgress = (table: string, done: number, total?: number) =
 
 /** Tx-index point reads per LevelDB getMany. */
 const TX_READ_BATCH = 1000;
+
+const DIGEST_MODULUS = 1n << 256n;
+
+function entryDigest(key: Uint8Array, value: Uint8Array): bigint {
+  const h = sha256.create().update(key).update(value).digest();
+  return BigInt(`0x${toHex(h)}`);
+}
 
 function corrupt(message: string): StoreError {
   return new StoreError(StoreErrorCode.CORRUPT, `${message}; ${CORRUPTION_ADVICE}`);
@@ -60,8 +72,15 @@ export async function checkStoreRecords(
     mainChainBlocks: 0,
     undoRecords: 0,
     txIndexEntries: 0,
+    addressIndexEntries: 0,
     treeNodes: 0,
   };
+  // The address index, when kept, must hold exactly the entries of the main chain's blocks: both
+  // sides are summed as a multiset (sum of SHA-256 of key | value mod 2^256), so neither needs
+  // to fit in memory and any missing, extra or altered entry changes the sum.
+  const addressIndexKept = await store.hasAddressIndex();
+  let expectedAddressSum = 0n;
+  let expectedAddressEntries = 0;
   const index = new Map<string, BlockIndexEntry>();
   for await (const entry of store.indexEntries()) {
     index.set(entry.hashHex, entry);
@@ -98,6 +117,14 @@ export async function checkStoreRecords(
     counts.blocks++;
     if (mainHeight.has(entry.hashHex)) {
       counts.mainChainBlocks++;
+      if (addressIndexKept)
+        for (const e of addressEntries(block.block, block.txIds, entry.height)) {
+          expectedAddressSum += entryDigest(
+            addressIndexKey(e.address, e.height, e.position),
+            encodeAddressIndexValue(e),
+          );
+          expectedAddressEntries++;
+        }
       if (entry.height > 0) {
         // genesis is written without tx-index entries (writeGenesis)
         for (const id of block.txIds) txBlock.set(toHex(id), entry.hashHex);
@@ -153,6 +180,23 @@ export async function checkStoreRecords(
     throw corrupt(
       `the tx index has ${counts.txIndexEntries} entries for ${txBlock.size} main-chain transactions`,
     );
+
+  if (addressIndexKept) {
+    let storedSum = 0n;
+    for await (const [key, value] of store.records(Prefix.addressIndex)) {
+      storedSum += entryDigest(key, value);
+      counts.addressIndexEntries++;
+      if (counts.addressIndexEntries % 10_000 === 0)
+        onProgress("address index", counts.addressIndexEntries, expectedAddressEntries);
+    }
+    if (
+      counts.addressIndexEntries !== expectedAddressEntries ||
+      storedSum % DIGEST_MODULUS !== expectedAddressSum % DIGEST_MODULUS
+    )
+      throw corrupt(
+        `the address index (${counts.addressIndexEntries} entries) does not match the main chain's ${expectedAddressEntries}; restart the node with --no-address-index once, then without it, to rebuild it`,
+      );
+  }
 
   // State tree: every node reachable from the tip's root, each hashing to its key.
   const root = index.get(toHex(tip))!.header.stateRoot;

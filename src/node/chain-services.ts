@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { ReorgEvent } from "../chain/index.js";
-import { Chain, type ChainMetrics, SignatureVerifier } from "../chain/index.js";
+import { type AddressIndexMode, Chain, type ChainMetrics, SignatureVerifier } from "../chain/index.js";
 import type { NetworkParams } from "../consensus/index.js";
 import { LevelMempoolStore, Mempool } from "../mempool/index.js";
 import { ChainStore } from "../store/index.js";
@@ -10,6 +10,8 @@ import type { LifecycleStep } from "./lifecycle.js";
 export interface ChainServicesOptions {
   datadir: string;
   params: NetworkParams;
+  /** the address index at open (ChainOptions.addressIndex); default "follow" */
+  addressIndex?: AddressIndexMode;
 }
 
 export interface ChainServicesDeps {
@@ -46,7 +48,7 @@ export function createChainServices(opts: ChainServicesOptions, deps: ChainServi
   const signatures = new SignatureVerifier({}, { log });
   // chain: needs the store and the signature verifier
   const chain = new Chain(
-    { params },
+    { params, ...(opts.addressIndex ? { addressIndex: opts.addressIndex } : {}) },
     {
       store,
       signatures,

@@ -35,6 +35,7 @@ import type { SyncManager } from "../sync/index.js";
 import { ValidationError } from "../util/index.js";
 import type { BlockProducer } from "./block-producer.js";
 import { buildPeerRpcMethods } from "./peer-rpc-methods.js";
+import { type AddressRpcServices, buildAddressRpcMethods } from "./rpc-address-methods.js";
 import { buildChainRpcMethods, type ChainRpcServices } from "./rpc-chain-methods.js";
 
 const HASH_RE = /^[0-9a-f]{64}$/;
@@ -117,7 +118,7 @@ export interface RpcServices {
 /** The JSON-RPC methods of a running node; read-only ones are also REST GETs at /api/<name>. */
 
 export function buildRpcMethods(
-  node: RpcServices & ChainRpcServices,
+  node: RpcServices & ChainRpcServices & AddressRpcServices,
   control: { stop: () => void },
 ): RpcMethodTable {
   const { chain, mempool, host, sync } = node;
@@ -158,6 +159,8 @@ export function buildRpcMethods(
     ...buildPeerRpcMethods(node),
     // the operator's chain methods and external mining (rpc-chain-methods.ts)
     ...buildChainRpcMethods(node),
+    // the address index (rpc-address-methods.ts)
+    ...buildAddressRpcMethods(node),
     getStatus: {
       summary: "height, tip, peers, sync progress, mining, mempool, halted (why blocks are not stored)",
       readOnly: true,

@@ -5,6 +5,15 @@ import type { NewTreeNodes, TreeNodeReader } from "../consensus/index.js";
 import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../consensus/index.js";
 import { type DecodedBlock, decodeBlockEnvelope, equalBytes, toHex } from "../primitives/index.js";
 import { copyLevelDatabase, type LevelCopyReport } from "../util/index.js";
+import {
+  ADDRESS_INDEX_MARKER,
+  type AddressCursor,
+  type AddressIndexEntry,
+  addressIndexKey,
+  addressIndexRange,
+  decodeAddressIndexRecord,
+  encodeAddressIndexValue,
+} from "./address-index.js";
 import { CORRUPTION_ADVICE, StoreError, StoreErrorCode } from "./errors.js";
 import { keys, Prefix, prefixRange, SCHEMA_VERSION } from "./layout.js";
 import { CHAIN_DB_MEMORY } from "./level-options.js";
@@ -108,6 +117,29 @@ export class StoreBatch {
 
   delTxIndex(txIds: readonly Uint8Array[]): this {
     for (const id of txIds) this.ops.push({ type: "del", key: keys.txIndex(id) });
+    return this;
+  }
+
+  /** Address index entries of a connected block (address-index.ts). */
+  putAddressEntries(entries: readonly AddressIndexEntry[]): this {
+    for (const e of entries)
+      this.ops.push({
+        type: "put",
+        key: addressIndexKey(e.address, e.height, e.position),
+        value: encodeAddressIndexValue(e),
+      });
+    return this;
+  }
+
+  delAddressEntries(entries: readonly AddressIndexEntry[]): this {
+    for (const e of entries)
+      this.ops.push({ type: "del", key: addressIndexKey(e.address, e.height, e.position) });
+    return this;
+  }
+
+  /** 'M' "addressIndex": the address index is complete for the main chain. */
+  putAddressIndexMarker(): this {
+    this.ops.push({ type: "put", key: keys.meta(ADDRESS_INDEX_MARKER), value: u32(1) });
     return this;
   }
 
@@ -293,6 +325,55 @@ export class ChainStore implements TreeNodeReader {
         "the copied store's tip is not its highest main-chain block",
       );
     return { ...copied, tip: toHex(tip), height: lastHeight };
+  }
+
+  /** Whether the address index is complete for the main chain (its marker is stored). */
+  async hasAddressIndex(): Promise<boolean> {
+    return (await this.read(keys.meta(ADDRESS_INDEX_MARKER), "meta record", new Uint8Array())) !== undefined;
+  }
+
+  /**
+   * Deletes the address index: its marker first (durably), so an interrupted delete leaves an
+   * index marked absent, which a later start rebuilds from scratch.
+   */
+  async clearAddressIndex(): Promise<void> {
+    try {
+      await this.db.del(keys.meta(ADDRESS_INDEX_MARKER), { sync: true });
+      await this.db.clear(prefixRange(Prefix.addressIndex));
+    } catch (err) {
+      throw writeError(this.opts.location, err);
+    }
+  }
+
+  /** Up to `limit` entries of one address's history after (before, with `reverse`) `cursor`. */
+  async addressEntries(
+    address: Uint8Array,
+    opts: { cursor?: AddressCursor | undefined; reverse: boolean; limit: number },
+  ): Promise<AddressIndexEntry[]> {
+    const out: AddressIndexEntry[] = [];
+    const it = this.db.iterator({
+      ...addressIndexRange(address, opts.cursor, opts.reverse),
+      reverse: opts.reverse,
+      limit: opts.limit,
+    });
+    try {
+      for (;;) {
+        let next: [Uint8Array, Uint8Array] | undefined;
+        try {
+          next = await it.next();
+        } catch (err) {
+          throw readError("address index entries", address, err);
+        }
+        if (next === undefined) return out;
+        try {
+          out.push(decodeAddressIndexRecord(next[0], next[1]));
+        } catch (err) {
+          throw corruptRecord("address index entry", next[0].subarray(1), (err as Error).message);
+        }
+      }
+    } finally {
+      await it.close();
+    }
   }
 
   async getTip(): Promise<Uint8Array | undefined> {

@@ -1,3 +1,12 @@
+export {
+  type AddressCursor,
+  AddressDirection,
+  type AddressIndexEntry,
+  addressIndexKey,
+  decodeAddressIndexRecord,
+  encodeAddressIndexValue,
+  MAX_ADDRESS_INDEX_POSITION,
+} from "./address-index.js";
 export { type ChainCopyReport, ChainStore, type ChainStoreOptions, StoreBatch } from "./chain-store.js";
 export {
   CACHE_STORE_DIRS,

@@ -14,12 +14,16 @@
  *   'n' + node hash (32)     -> state tree node (content-addressed, never deleted)
  *   'x' + tx id (32)         -> hash of the main-chain block that includes the transaction
  *   't'                      -> hash of the main-chain tip
+ *   'A' + address (20) + height (u32 BE) + position (u16 BE)
+ *                            -> address index entry: tx id, direction, amount, fee, counterparty
+ *                               (address-index.ts); only while 'M' "addressIndex" is present
  *
  * What belongs together is one batch: a new block's bytes and index entry are written together
  * (inside its connect batch when it connects at once); connecting a block writes its index status,
  * its undo record, the account changes, the new tree nodes, 'x' for its transactions, 'h' for its
  * height and 't'; disconnecting writes the restored accounts, deletes its 'x' and 'h' keys and
- * moves 't' to the parent. So a kill -9 at any moment leaves either the state before or the state
+ * moves 't' to the parent. While the address index is on, connect also writes the block's 'A'
+ * entries and disconnect deletes them, in the same batches. So a kill -9 at any moment leaves either the state before or the state
  * after a whole block.
  */
 
@@ -35,6 +39,7 @@ export const Prefix = {
   treeNode: 0x6e, // 'n'
   tip: 0x74, // 't'
   txIndex: 0x78, // 'x'
+  addressIndex: 0x41, // 'A'
 } as const;
 
 function prefixed(prefix: number, body: Uint8Array): Uint8Array {

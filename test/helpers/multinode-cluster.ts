@@ -64,6 +64,7 @@ export function clusterNodeOptions(datadir: string, init: ClusterNodeInit = {}):
     logKeep: DEFAULT_LOG_KEEP,
     minFreeSpace: DEFAULT_MIN_FREE_SPACE,
     diskCheckInterval: DEFAULT_DISK_CHECK_INTERVAL,
+    addressIndex: true,
   };
 }
 

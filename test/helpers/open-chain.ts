@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { AddressIndexMode } from "../../src/chain/address-index.js";
 import { Chain } from "../../src/chain/chain.js";
 import type { OrphanPoolOptions } from "../../src/chain/orphan-pool.js";
 import { SignatureVerifier } from "../../src/chain/signature-verifier.js";
@@ -18,6 +19,8 @@ export interface OpenChainOptions {
   orphanPool?: OrphanPoolOptions;
   /** verify signatures in worker threads (as the node does) instead of inline */
   signatureWorkers?: boolean;
+  /** the address index at open (default "follow": what the store has) */
+  addressIndex?: AddressIndexMode;
 }
 
 /** A chain over a real LevelDB store in `dir`. The clock defaults to far ahead of regtest genesis. */
@@ -30,7 +33,11 @@ export async function openChain(dir: string, opts: OpenChainOptions = {}): Promi
   await signatures?.start();
   await store.open();
   const chain = new Chain(
-    { params, ...(opts.orphanPool ? { orphanPool: opts.orphanPool } : {}) },
+    {
+      params,
+      ...(opts.orphanPool ? { orphanPool: opts.orphanPool } : {}),
+      ...(opts.addressIndex ? { addressIndex: opts.addressIndex } : {}),
+    },
     { store, clock: opts.clock ?? FAR_AHEAD_CLOCK, ...(signatures ? { signatures } : {}) },
   );
   const close = async () => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyTipState } from "../../src/chain/verify.js";
+import { checkStoreRecords } from "../../src/chain/verify-store.js";
 import { type Block, blockHash, encodeBlock, toHex } from "../../src/primitives/index.js";
 import { ChainBuilder, testKey, transfer } from "../helpers/chain-builder.js";
 import { openChain } from "../helpers/open-chain.js";
@@ -112,6 +113,9 @@ describe("crash safety: SIGKILL at random moments during import with reorgs", ()
       const reopened = await openChain(d.path);
       heightsSeen.add(reopened.chain.height);
       await verifyTipState(reopened.store, reopened.chain.tip);
+      // every record, the address index included, matches the main chain (what `quarry verify` checks)
+      expect(reopened.chain.addressIndexEnabled).toBe(true);
+      expect((await checkStoreRecords(reopened.store)).counts.addressIndexEntries).toBeGreaterThan(0);
       await reopened.close();
       if (result.done) break;
     }

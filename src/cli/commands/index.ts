@@ -1,4 +1,5 @@
 import type { Command } from "../command.js";
+import { addressHistoryCommand } from "./address.js";
 import { blockPackageCommands } from "./blocks-package.js";
 import { chainGenesisCommand, chainInfoCommand } from "./chain.js";
 import { chainClientCommands } from "./chain-client.js";
@@ -19,6 +20,7 @@ export const commands: readonly Command[] = [
   startCommand,
   initCommand,
   ...nodeClientCommands,
+  addressHistoryCommand,
   ...peerCommands,
   mineCommand,
   minerCommand,

@@ -34,6 +34,7 @@ const flags = {
   "log-keep": { type: "string" },
   "min-free-space": { type: "string" },
   "disk-check-interval": { type: "string" },
+  "no-address-index": { type: "boolean" },
 } as const;
 
 /** stdout, or the rotated file of --log-file (one line on stderr says where the logs go). */
@@ -60,7 +61,7 @@ export const startCommand: Command = {
   path: ["start"],
   summary: "run a node: P2P, sync, relay, HTTP API (and mining with --mine)",
   usage:
-    "start [--network N] [--datadir DIR] [--p2p-port P] [--announce MA]... [--bootstrap MA]... [--reachability local|auto|public|private] [--nat none|upnp] [--api-port P] [--mine --miner-address A|--miner-key K] [--threads T] [--api-vhosts H,...] [--log-level L] [--log-file F [--log-max-size 10M] [--log-keep 5]] [--min-free-space 100M] [--disk-check-interval 10]",
+    "start [--network N] [--datadir DIR] [--p2p-port P] [--announce MA]... [--bootstrap MA]... [--reachability local|auto|public|private] [--nat none|upnp] [--api-port P] [--mine --miner-address A|--miner-key K] [--threads T] [--api-vhosts H,...] [--log-level L] [--log-file F [--log-max-size 10M] [--log-keep 5]] [--min-free-space 100M] [--disk-check-interval 10] [--no-address-index]",
   async run(args, io) {
     const { values } = parseFlags(args, flags, this.usage);
     const raw: RawConfig = {};
@@ -93,6 +94,7 @@ export const startCommand: Command = {
     set("logKeep", values["log-keep"]);
     set("minFreeSpace", values["min-free-space"]);
     set("diskCheckInterval", values["disk-check-interval"]);
+    if (values["no-address-index"]) set("addressIndex", false);
     let options: ReturnType<typeof resolveNodeOptions>;
     try {
       options = resolveNodeOptions(raw, io.env);
