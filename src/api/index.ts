@@ -8,6 +8,14 @@ export {
 } from "./event-hub.js";
 export type { DropReason } from "./event-stream.js";
 export {
+  buildOpenApiDocument,
+  type JsonSchema,
+  type MethodSchema,
+  OpenApiCoverageError,
+  type ParamSchema,
+  schemaCoverageProblems,
+} from "./openapi.js";
+export {
   optionalIntParam,
   RpcError,
   RpcErrorCode,
