@@ -2,6 +2,7 @@ import type { Command } from "../command.js";
 import { blockPackageCommands } from "./blocks-package.js";
 import { chainGenesisCommand, chainInfoCommand } from "./chain.js";
 import { chainClientCommands } from "./chain-client.js";
+import { exportCommand } from "./export.js";
 import { idCommand } from "./id.js";
 import { initCommand } from "./init.js";
 import { keysCommands } from "./keys.js";
@@ -28,6 +29,7 @@ export const commands: readonly Command[] = [
   chainInfoCommand,
   verifyCommand,
   ...maintenanceCommands,
+  exportCommand,
   ...keysCommands,
   idCommand,
   txSignCommand,
