@@ -115,12 +115,25 @@ class RowWriter {
   readonly hash = createHash("sha256");
   rows = 0;
   bytes = 0;
+  /** the sink's error (a closed pipe, a full disk): the next row throws it */
+  private failed: Error | undefined;
+  private readonly onError = (err: Error) => {
+    this.failed = err;
+  };
 
   constructor(
     private readonly sink: Writable,
     private readonly format: ExportFormat,
     private readonly columns: readonly string[],
-  ) {}
+  ) {
+    sink.on("error", this.onError);
+  }
+
+  /** Stops listening to the sink; throws its error if it failed. */
+  finish(): void {
+    this.sink.off("error", this.onError);
+    if (this.failed) throw this.failed;
+  }
 
   async start(): Promise<void> {
     if (this.format === "csv") await this.line(this.columns.map(csvField).join(","));
@@ -138,6 +151,7 @@ class RowWriter {
   }
 
   private async line(text: string): Promise<void> {
+    if (this.failed) throw this.failed;
     const bytes = Buffer.from(`${text}\n`, "utf8");
     this.hash.update(bytes);
     this.bytes += bytes.length;
@@ -218,12 +232,32 @@ export async function writeExport(
   const started = performance.now();
   const tip = await source.tip();
   const writer = new RowWriter(sink, format, EXPORT_COLUMNS[what]);
-  let from = opts.from;
-  let to = opts.to;
+  try {
+    await writeRows(opts, tip, source, writer);
+  } finally {
+    writer.finish();
+  }
+  return {
+    what,
+    format,
+    from: what === "accounts" ? tip.height : opts.from,
+    to: what === "accounts" ? tip.height : opts.to,
+    rows: writer.rows,
+    bytes: writer.bytes,
+    sha256: writer.hash.digest("hex"),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+async function writeRows(
+  opts: ExportOptions,
+  tip: { height: number; hash: string },
+  source: ExportSource,
+  writer: RowWriter,
+): Promise<void> {
+  const { what, from, to } = opts;
   await writer.start();
   if (what === "accounts") {
-    from = tip.height;
-    to = tip.height;
     for await (const account of source.accounts()) {
       await writer.row({ ...account, height: tip.height, tipHash: tip.hash });
     }
@@ -236,16 +270,6 @@ export async function writeExport(
       else for (const row of txRows(block)) await writer.row(row);
     }
   }
-  return {
-    what,
-    format,
-    from,
-    to,
-    rows: writer.rows,
-    bytes: writer.bytes,
-    sha256: writer.hash.digest("hex"),
-    seconds: (performance.now() - started) / 1000,
-  };
 }
 
 /**

@@ -177,6 +177,9 @@ export const exportCommand: Command = {
       const partial = out === undefined ? undefined : `${out}.partial`;
       const sink: Writable =
         partial === undefined ? process.stdout : createWriteStream(partial, { flags: "wx" });
+      // a reader that goes away (`| head`) fails the export through the writer, never as an
+      // unhandled 'error' event after it
+      sink.on("error", () => {});
       let report: ExportReport;
       try {
         report = await writeExport({ what, format, from, to }, opened.source, sink);
@@ -206,6 +209,8 @@ export const exportCommand: Command = {
       return 0;
     } catch (err) {
       if (err instanceof StoreError) throw new CliError(`${err.message} [${err.code}]`, 3, "CLI_FAILED");
+      if ((err as NodeJS.ErrnoException).code === "EPIPE")
+        throw new CliError("the output closed before the export finished: the rows are incomplete [EPIPE]");
       throw maintenanceToCli(err);
     } finally {
       await opened.close();
