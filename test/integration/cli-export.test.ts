@@ -170,6 +170,11 @@ describe("quarry export", () => {
       expect(existsSync(file)).toBe(false);
       expect(existsSync(`${file}.partial`)).toBe(false);
     }
+    expectOneLineError(
+      await runQuarry(exportArgs("--out", join(`${out}-no-such-dir`, "x.jsonl"))),
+      1,
+      "does not exist; create it first",
+    );
     const exists = `${out}-blocks.jsonl`;
     expectOneLineError(
       await runQuarry(exportArgs("--out", exists)),

@@ -1,6 +1,6 @@
 import { createWriteStream, existsSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { getNetworkParams } from "../../consensus/index.js";
@@ -161,6 +161,8 @@ export const exportCommand: Command = {
     const out = values.out === undefined ? undefined : resolve(values.out);
     if (out !== undefined && (existsSync(out) || existsSync(`${out}${CHECKSUM_SUFFIX}`)))
       throw new CliError(`${out} or its ${CHECKSUM_SUFFIX} exists; remove it or choose another --out`);
+    if (out !== undefined && !existsSync(dirname(out)))
+      throw new CliError(`the directory of --out (${dirname(out)}) does not exist; create it first`);
 
     const opened = await openSource(values, what, io);
     try {
