@@ -221,7 +221,7 @@ export const RPC_SCHEMAS: Record<string, MethodSchema> = {
     params: [
       {
         name: "txs",
-        schema: { anyOf: [{ type: "boolean" }, { type: "string" }] },
+        schema: { anyOf: [{ type: "boolean" }, { type: "string", enum: ["1", "0", "true", "false"] }] },
         description: "true or '1': list the pooled tx ids",
       },
     ],

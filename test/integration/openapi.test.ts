@@ -146,6 +146,44 @@ describe("GET /openapi.json against live answers", () => {
     expect(checked).toBeGreaterThanOrEqual(2 * Object.keys(calls).length);
   });
 
+  it("bad parameters: the document's params schema refuses them and so does the node (-32602, REST 400)", async () => {
+    // per read-only method that takes parameters: values its schema refuses; an unknown name for all
+    const bad: Record<string, Record<string, unknown>[]> = {
+      getBlock: [{ id: "xyz" }, { id: "" }, {}],
+      getRecentBlocks: [{ count: 0 }, { count: 101 }, { count: "ten" }],
+      getTransaction: [{ id: "ab" }, {}],
+      getAccount: [{ address: "nope" }, {}],
+      getMempool: [{ txs: "yes" }],
+      getSecurityLog: [{ limit: 0 }, { limit: 1001 }],
+      getBlockHeader: [{ id: "x" }],
+      getBlockHash: [{ height: -1 }, { height: "1e3" }, {}],
+      getMempoolEntry: [{ id: "zz" }, {}],
+      estimateFee: [{ nBlocks: 0 }, { nBlocks: 101 }, {}],
+    };
+    const withParams = Object.keys(calls).filter(
+      (name) =>
+        Object.keys((doc.components.schemas[`${name}.params`] as { properties: object }).properties).length >
+        0,
+    );
+    expect(Object.keys(bad).sort()).toEqual(withParams.sort());
+    for (const name of Object.keys(calls)) (bad[name] ??= []).push({ notAParameter: "1" });
+    for (const [name, cases] of Object.entries(bad)) {
+      const paramsSchema = ajv.compile(doc.components.schemas[`${name}.params`]!);
+      for (const params of cases) {
+        const what = `${name} ${JSON.stringify(params)}`;
+        expect(paramsSchema(params), `schema accepts ${what}`).toBe(false);
+        const answer = await callRpc(node, name, params, { token: false });
+        expect(answer.error?.code, what).toBe(-32602);
+        const query = new URLSearchParams(
+          Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]),
+        );
+        const res = await fetch(`${node.api.url}/api/${name}?${query}`);
+        expect(res.status, what).toBe(400);
+        expect(((await res.json()) as { error: string }).error.length).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it("the write methods' answers seen here validate too", () => {
     expect(writes.length).toBe(2);
     for (const [name, result] of writes) {
