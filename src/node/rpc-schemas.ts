@@ -97,14 +97,20 @@ const banView: JsonSchema = {
   ],
 };
 
-const syncProgress = object({
-  syncing: { type: "boolean" },
-  height: uint,
-  targetHeight: uint,
-  blocksPerSecond: { type: "number", minimum: 0 },
-  etaSeconds: nullable({ type: "number" }),
-  peers: uint,
-});
+const syncProgress = object(
+  {
+    syncing: { type: "boolean" },
+    height: uint,
+    targetHeight: uint,
+    blocksPerSecond: { type: "number", minimum: 0 },
+    etaSeconds: nullable({ type: "number" }),
+    peers: uint,
+    // bytes of downloaded batches waiting for import (the sync download window on main); optional
+    // only until this branch and that one meet: then drop it from the optional list
+    bufferedBytes: uint,
+  },
+  ["bufferedBytes"],
+);
 
 const mempoolInfo = {
   size: uint,
