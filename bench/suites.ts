@@ -1,5 +1,6 @@
 import { chainSuite, consensusSuite } from "./chain.bench.js";
 import { eventsSuite } from "./events.bench.js";
+import { exportSuite } from "./export.bench.js";
 import type { BenchSuite } from "./harness.js";
 import { keystoreSuite } from "./keystore.bench.js";
 import { leveldbSuite } from "./leveldb.bench.js";
@@ -27,4 +28,5 @@ export const suites: BenchSuite[] = [
   nodeSuite,
   eventsSuite,
   maintenanceSuite,
+  exportSuite,
 ];

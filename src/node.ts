@@ -1,5 +1,12 @@
 import { join } from "node:path";
-import { ApiServer, dashboardPages, EventHub, type EventHubOptions, explorerPages } from "./api/index.js";
+import {
+  ApiServer,
+  buildOpenApiDocument,
+  dashboardPages,
+  EventHub,
+  type EventHubOptions,
+  explorerPages,
+} from "./api/index.js";
 import type { Chain, ReorgEvent } from "./chain/index.js";
 import { getNetworkParams, type NetworkParams } from "./consensus/index.js";
 import { loadOrCreateNodeIdentity } from "./keystore/index.js";
@@ -19,6 +26,7 @@ import { createMiningServices } from "./node/mining-services.js";
 import { publishNodeEvents } from "./node/node-events.js";
 import { penaltyFor } from "./node/penalties.js";
 import { buildRpcMethods } from "./node/rpc-methods.js";
+import { API_VERSION, RPC_SCHEMAS } from "./node/rpc-schemas.js";
 import type { NodeOptions } from "./options.js";
 import { decodeTransaction, encodeTransaction, TxType, toHex, transactionId } from "./primitives/index.js";
 import { prepareDatadir } from "./store/index.js";
@@ -185,10 +193,17 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
   // event stream: fed by the chain, mempool and host below (wiring), served by the api
   const events = new EventHub(deps.eventOptions ?? {});
   // api: needs every service it reports on
+  const methods = buildRpcMethods({ ...services, templates }, { stop: () => requestStop() });
+  // GET /openapi.json: throws (the node does not start) if a method has no schema or the reverse
+  const openapi = buildOpenApiDocument(methods, RPC_SCHEMAS, {
+    title: `Quarry node API (${params.name})`,
+    version: API_VERSION,
+  });
   const api = new ApiServer(
     { host: options.apiHost, port: options.apiPort, datadir, vhosts: options.apiVhosts },
     {
-      methods: buildRpcMethods({ ...services, templates }, { stop: () => requestStop() }),
+      methods,
+      openapi,
       metrics: () => metrics.render(),
       metricsContentType: metrics.contentType,
       pages: { ...dashboardPages(), ...explorerPages() },

@@ -9,6 +9,14 @@ export {
 export type { DropReason } from "./event-stream.js";
 export { explorerPages } from "./explorer.js";
 export {
+  buildOpenApiDocument,
+  type JsonSchema,
+  type MethodSchema,
+  OpenApiCoverageError,
+  type ParamSchema,
+  schemaCoverageProblems,
+} from "./openapi.js";
+export {
   optionalIntParam,
   RpcError,
   RpcErrorCode,

@@ -31,6 +31,8 @@ export interface ApiServerDeps {
   metricsContentType?: string;
   /** the live event stream served at GET /events (Server-Sent Events); ended on stop */
   events?: EventHub;
+  /** the OpenAPI 3.1 description served at GET /openapi.json (openapi.ts) */
+  openapi?: Record<string, unknown>;
   /** static pages, e.g. the dashboard at / (see dashboard.ts) */
   pages?: Record<string, { contentType: string; body: string; headers?: Record<string, string> }>;
   log?: Logger;
@@ -144,6 +146,9 @@ export class ApiServer {
           "content-type": this.deps.metricsContentType ?? "text/plain; version=0.0.4; charset=utf-8",
         });
         res.end(body);
+      } else if (path === "/openapi.json" && this.deps.openapi) {
+        if (method !== "GET") throw methodNotAllowed(res, "GET, HEAD");
+        this.send(res, 200, this.deps.openapi);
       } else if (this.page(path)) {
         if (method !== "GET") throw methodNotAllowed(res, path === "/" ? "GET, HEAD, POST" : "GET, HEAD");
         const page = this.page(path)!;

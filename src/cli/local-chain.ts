@@ -22,17 +22,21 @@ export async function prepareLocalDatadir(
   params: NetworkParams,
   opts: LocalDatadirOptions,
 ): Promise<void> {
-  let state: DatadirState;
   try {
-    ({ state } = await prepareDatadir({
-      datadir,
-      network: params.name,
-      create: opts.create,
-      checkCaches: opts.create,
-    }));
+    await prepareUnconverted(datadir, params, opts);
   } catch (err) {
     throw lockedToCli(err);
   }
+}
+
+/** prepareLocalDatadir with its store errors as they are (a locked store is StoreErrorCode.LOCKED). */
+async function prepareUnconverted(datadir: string, params: NetworkParams, opts: LocalDatadirOptions) {
+  const { state }: { state: DatadirState } = await prepareDatadir({
+    datadir,
+    network: params.name,
+    create: opts.create,
+    checkCaches: opts.create,
+  });
   if (state === "created") opts.note?.(`created a new ${params.name} datadir in ${datadir}`);
   if (state === "adopted") opts.note?.(`adopted the existing chain store in ${datadir}: wrote datadir.json`);
 }
@@ -44,17 +48,41 @@ export interface LocalDatadirOptions {
   note?: (line: string) => void;
 }
 
+export interface LocalChain {
+  chain: Chain;
+  store: ChainStore;
+  close: () => Promise<void>;
+}
+
 /** Opens the chain of a data dir for an offline command; store errors become one-line CLI errors. */
 export async function openLocalChain(
   datadir: string,
   params: NetworkParams,
   opts: LocalDatadirOptions,
-): Promise<{ chain: Chain; store: ChainStore; close: () => Promise<void> }> {
-  await prepareLocalDatadir(datadir, params, opts);
-  const store = new ChainStore({ location: join(datadir, CHAIN_STORE_DIR), network: params.name });
+): Promise<LocalChain> {
+  const opened = await openLocalChainUnlessLocked(datadir, params, opts);
+  if ("locked" in opened) throw lockedToCli(opened.locked);
+  return opened;
+}
+
+/**
+ * `openLocalChain`, except that a store locked by a running node answers `{ locked }` (the caller may
+ * go through that node's API instead). Other store errors become one-line CLI errors.
+ */
+export async function openLocalChainUnlessLocked(
+  datadir: string,
+  params: NetworkParams,
+  opts: LocalDatadirOptions,
+): Promise<LocalChain | { locked: StoreError }> {
+  let store: ChainStore | undefined;
   try {
+    // the datadir check opens the store too: either may meet the running node's lock. (The store
+    // is made after it: a LevelDB handle opens itself once constructed.)
+    await prepareUnconverted(datadir, params, opts);
+    store = new ChainStore({ location: join(datadir, CHAIN_STORE_DIR), network: params.name });
     await store.open();
   } catch (err) {
+    if (err instanceof StoreError && err.code === StoreErrorCode.LOCKED) return { locked: err };
     throw lockedToCli(err);
   }
   const chain = new Chain({ params }, { store });

@@ -15,6 +15,12 @@ export enum MaintenanceErrorCode {
   TIP_MISMATCH = "BACKUP_TIP_MISMATCH",
   /** the datadir has no chain store to reindex */
   NO_STORE = "REINDEX_NO_STORE",
+  /** a running node's main chain changed under an export (a reorg): the rows would not be one chain */
+  EXPORT_CHAIN_CHANGED = "EXPORT_CHAIN_CHANGED",
+  /** an export file's bytes differ from its .sha256 sidecar */
+  EXPORT_CHECKSUM_MISMATCH = "EXPORT_CHECKSUM_MISMATCH",
+  /** an export file has no .sha256 sidecar, or one that is not a checksum line */
+  EXPORT_NO_CHECKSUM = "EXPORT_NO_CHECKSUM",
 }
 
 export class MaintenanceError extends QuarryError<{ code: MaintenanceErrorCode }> {

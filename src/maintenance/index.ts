@@ -8,6 +8,22 @@ export {
   writeBackup,
 } from "./backup.js";
 export { MaintenanceError, MaintenanceErrorCode } from "./errors.js";
+export {
+  CHECKSUM_SUFFIX,
+  checksumLine,
+  EXPORT_COLUMNS,
+  EXPORT_FORMATS,
+  EXPORT_WHATS,
+  type ExportAccount,
+  type ExportBlock,
+  type ExportFormat,
+  type ExportReport,
+  type ExportSource,
+  type ExportWhat,
+  localExportSource,
+  verifyExportFile,
+  writeExport,
+} from "./export.js";
 export { type BackupManifest, MANIFEST_FILE, type ManifestFile, readManifest } from "./manifest.js";
 export {
   REINDEX_DIR,

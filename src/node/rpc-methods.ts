@@ -273,10 +273,13 @@ export function buildRpcMethods(
       readOnly: true,
       params: ["txs"],
       async handler(params) {
-        return {
-          ...mempool.info(),
-          ...(params.txs === "1" || params.txs === true ? { txs: mempool.ids() } : {}),
-        };
+        const txs = params.txs;
+        const list = txs === true || txs === "1" || txs === "true";
+        if (txs !== undefined && !list && txs !== false && txs !== "0" && txs !== "false")
+          throw new RpcError(RpcErrorCode.INVALID_PARAMS, "parameter 'txs' must be true, false, '1' or '0'", {
+            param: "txs",
+          });
+        return { ...mempool.info(), ...(list ? { txs: mempool.ids() } : {}) };
       },
     },
     getMiningInfo: {

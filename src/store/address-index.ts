@@ -55,7 +55,8 @@ export const ADDRESS_INDEX_MARKER = "addressIndex";
 export function addressIndexKey(address: Uint8Array, height: number, position: number): Uint8Array {
   if (address.byteLength !== ADDRESS_HASH_LENGTH) throw new RangeError("address must be 20 bytes");
   if (!(height >= 0 && height <= 0xffff_ffff)) throw new RangeError("height must be a u32");
-  if (!(position >= 0 && position <= MAX_ADDRESS_INDEX_POSITION)) throw new RangeError("tx position must fit a u16");
+  if (!(position >= 0 && position <= MAX_ADDRESS_INDEX_POSITION))
+    throw new RangeError("tx position must fit a u16");
   // Bytes written by hand: a DataView per key cost more than the rest of the key (connect's hot path).
   const key = new Uint8Array(ADDRESS_INDEX_KEY_SIZE);
   key[0] = Prefix.addressIndex;

@@ -3,6 +3,7 @@ import { addressHistoryCommand } from "./address.js";
 import { blockPackageCommands } from "./blocks-package.js";
 import { chainGenesisCommand, chainInfoCommand } from "./chain.js";
 import { chainClientCommands } from "./chain-client.js";
+import { exportCommand } from "./export.js";
 import { idCommand } from "./id.js";
 import { initCommand } from "./init.js";
 import { keysCommands } from "./keys.js";
@@ -30,6 +31,7 @@ export const commands: readonly Command[] = [
   chainInfoCommand,
   verifyCommand,
   ...maintenanceCommands,
+  exportCommand,
   ...keysCommands,
   idCommand,
   txSignCommand,
