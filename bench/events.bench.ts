@@ -1,12 +1,15 @@
+import { readFileSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { Worker } from "node:worker_threads";
 import { REGTEST } from "../src/consensus/params.js";
 import { createNode, type QuarryNode } from "../src/node.js";
 import { resolveNodeOptions } from "../src/options.js";
 import { type Block, blockEnvelope } from "../src/primitives/block.js";
+import { encodeAddress } from "../src/primitives/index.js";
 import { silentLogger } from "../src/util/logger.js";
-import { ChainBuilder } from "../test/helpers/chain-builder.js";
+import { ChainBuilder, testKey } from "../test/helpers/chain-builder.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
 import { waitFor } from "../test/helpers/wait.js";
 import type { SubscriberCommand, SubscriberReply } from "./events-subscribers.js";
@@ -80,6 +83,47 @@ async function timeBlocks(node: QuarryNode, subs: Subscribers, blocks: readonly 
   return latencies.sort((a, b) => a - b);
 }
 
+/** Blocks timed for the getBlockTemplate long-poll rows. */
+const LONGPOLL_BLOCKS = Number(process.env.QUARRY_BENCH_LONGPOLL_BLOCKS ?? 100);
+
+/**
+ * getBlockTemplate long polls as an external miner makes them (JSON-RPC over HTTP with the
+ * cookie token): per block, ask for a template, hold a long poll on its id, connect the block,
+ * and time from the chain's blockConnected to the new template's arrival at the caller.
+ */
+async function longPollLatencies(node: QuarryNode, blocks: readonly Block[]): Promise<number[]> {
+  const token = readFileSync(join(node.options.datadir, "api.cookie"), "utf8").trim();
+  const address = encodeAddress(REGTEST.addressPrefix, testKey(1).address);
+  const call = async (params: Record<string, unknown>) => {
+    const res = await fetch(`${node.api.url}/rpc`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "getBlockTemplate", params }),
+    });
+    const body = (await res.json()) as { result?: { longpollid: string }; error?: unknown };
+    if (!body.result) throw new Error(`getBlockTemplate failed: ${JSON.stringify(body.error)}`);
+    return { result: body.result, at: performance.now() };
+  };
+  const latencies: number[] = [];
+  for (const block of blocks) {
+    const { result } = await call({ address });
+    const polled = call({ address, longpollid: result.longpollid, maxWait: 60 });
+    await waitFor(() => node.templates.waiting > 0, 10_000, "the long poll to be waiting", { intervalMs: 1 });
+    const envelope = blockEnvelope(block);
+    let connectedAt = 0;
+    const onConnected = () => {
+      connectedAt = performance.now();
+    };
+    node.chain.once("blockConnected", onConnected);
+    await node.chain.processBlock(envelope);
+    const answer = await polled;
+    if (answer.result.longpollid === result.longpollid)
+      throw new Error("long poll answered without a change");
+    latencies.push(answer.at - connectedAt);
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
 /**
  * The machine's floor for the latency rows: a bare node:http server on this thread writing one
  * tip-shaped frame to a subscriber on the worker thread, time from the write to its arrival.
@@ -115,7 +159,7 @@ export const eventsSuite: BenchSuite = {
   async run(): Promise<BenchResult[]> {
     const dir = tempDir("quarry-bench-events-");
     const builder = ChainBuilder.create(REGTEST);
-    const blocks = await builder.mineMany(LATENCY_BLOCKS + STEPS.length * STEP_BLOCKS);
+    const blocks = await builder.mineMany(LATENCY_BLOCKS + LONGPOLL_BLOCKS + STEPS.length * STEP_BLOCKS);
     const options = resolveNodeOptions(
       { network: "regtest", datadir: dir.path, p2pHost: "127.0.0.1", p2pPort: 0, apiPort: 0 },
       {},
@@ -168,8 +212,30 @@ export const eventsSuite: BenchSuite = {
         },
       );
 
+      const polls = await longPollLatencies(
+        node,
+        blocks.slice(LATENCY_BLOCKS, LATENCY_BLOCKS + LONGPOLL_BLOCKS),
+      );
+      const pollNote = `block connected → new template received by a waiting getBlockTemplate long poll (HTTP, token), ${polls.length} blocks`;
+      results.push(
+        {
+          name: "getBlockTemplate long poll p50",
+          value: percentile(polls, 50),
+          unit: "ms",
+          lowerIsBetter: true,
+          note: pollNote,
+        },
+        {
+          name: "getBlockTemplate long poll p95",
+          value: percentile(polls, 95),
+          unit: "ms",
+          lowerIsBetter: true,
+          note: pollNote,
+        },
+      );
+
       let served = 0;
-      let offset = LATENCY_BLOCKS;
+      let offset = LATENCY_BLOCKS + LONGPOLL_BLOCKS;
       const steps: string[] = [];
       for (const count of STEPS) {
         const opened = await subs.ask({ type: "open", url: node.api.url, count });

@@ -67,6 +67,8 @@ export interface QuarryNode {
   readonly api: ApiServer;
   /** the live event stream served at GET /events */
   readonly events: EventHub;
+  /** block templates for external miners (getBlockTemplate, its long polls) */
+  readonly templates: BlockTemplates;
   /** Prometheus registry and collectors, served at GET /metrics */
   readonly metrics: NodeMetrics;
   readonly reorgs: readonly ReorgEvent[];
@@ -211,7 +213,7 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       log,
     },
   );
-  const node: QuarryNode = { ...services, api, events, stopRequested, start, stop };
+  const node: QuarryNode = { ...services, api, events, templates, stopRequested, start, stop };
 
   // ---- wiring: the only place services react to each other ----
   let lastSyncLogMs = 0;

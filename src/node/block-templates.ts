@@ -61,6 +61,11 @@ export class BlockTemplates {
     this.issued = new LruCache(opts.issuedKept ?? 64);
   }
 
+  /** Long polls waiting for a change now. */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
   /** The current long-poll id: it changes whenever a template would differ. */
   get longpollId(): string {
     return `${this.deps.chain.tip.hashHex}:${this.changes}`;
