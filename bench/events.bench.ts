@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
-import { join } from "node:path";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { REGTEST } from "../src/consensus/params.js";
 import { createNode, type QuarryNode } from "../src/node.js";
