@@ -5,7 +5,9 @@ import { DEVNET } from "../../src/consensus/params.js";
 import { encodeAddress } from "../../src/primitives/address.js";
 import { testKey } from "../helpers/chain-builder.js";
 import { buildTopology, deleteNamespaces, setLoss, setRouterLink, type TestbedHost } from "./netns.js";
-import { type NodeStatus, TestbedNode } from "./testbed-node.js";
+import { type Propagation, propagation } from "./propagation.js";
+import { API_PORT, type NodeStatus, TestbedNode } from "./testbed-node.js";
+import { TipAgent, type TipSeen } from "./tip-agent.js";
 
 /** What every scenario prints (one JSON line) and the runner checks. */
 export interface Summary {
@@ -19,6 +21,8 @@ export interface Summary {
 /** A running testbed: namespaces, node processes, a temp root for datadirs. */
 export class Testbed {
   readonly nodes: TestbedNode[] = [];
+  /** host name -> its tip agent (startAgents) */
+  readonly agents = new Map<string, TipAgent>();
   readonly hosts: TestbedHost[];
   private readonly root: string;
   readonly t0 = Date.now();
@@ -49,9 +53,12 @@ export class Testbed {
     return this.nodes.filter((n) => n.host.router !== 0);
   }
 
-  /** Starts public nodes first (the bootstrap list), then the NATed ones; `miners` mine. */
+  /**
+   * Starts every node; `miners` mine. The first 3 public nodes are everyone's bootstrap list
+   * (the all-public topology has more public nodes than that).
+   */
   startAll(miners: readonly string[]): void {
-    this.bootstrap = this.publicNodes.map((n) => n.identify());
+    this.bootstrap = this.publicNodes.slice(0, 3).map((n) => n.identify());
     for (const n of this.nodes) n.identify();
     for (const n of this.nodes) n.start({ bootstrap: this.bootstrap, mine: miners.includes(n.host.name) });
   }
@@ -63,12 +70,29 @@ export class Testbed {
     n.start({ bootstrap: this.bootstrap, mine });
   }
 
+  /** Starts a tip agent (first time each block became the tip) on every node. */
+  startAgents(): void {
+    for (const n of this.nodes) {
+      const agent = new TipAgent(n.host, API_PORT);
+      this.agents.set(n.host.name, agent);
+      agent.start();
+    }
+  }
+
+  /** What node `name`'s agent saw. */
+  seen(name: string): ReadonlyMap<string, TipSeen> {
+    const a = this.agents.get(name);
+    if (!a) throw new Error(`no tip agent on ${name}`);
+    return a.seen;
+  }
+
   elapsed(): number {
     return Date.now() - this.t0;
   }
 
   /** Kills every node, then deletes the namespaces and the datadirs. Safe to call twice. */
   async cleanup(keepLogs: boolean): Promise<void> {
+    for (const a of this.agents.values()) a.stop();
     await Promise.all(this.nodes.map((n) => n.stop(3_000)));
     deleteNamespaces();
     if (!keepLogs) rmSync(this.root, { recursive: true, force: true });
@@ -77,6 +101,7 @@ export class Testbed {
 
   /** For signal and exit handlers: synchronous. */
   killNow(): void {
+    for (const a of this.agents.values()) a.stop();
     for (const n of this.nodes) n.killNow();
     deleteNamespaces();
   }
@@ -128,6 +153,42 @@ function work(s: NodeStatus): bigint {
   return BigInt(s.chainWork);
 }
 
+/** Propagation of the blocks at heights `from+1 ..= to` from `miner` to each group of nodes. */
+async function measurePropagation(
+  tb: Testbed,
+  miner: string,
+  from: number,
+  to: number,
+  groups: Record<string, readonly TestbedNode[]>,
+): Promise<Record<string, Propagation>> {
+  const reader = tb.nodes.find((n) => n.host.name !== miner)!;
+  const hashes: string[] = [];
+  for (let h = from + 1; h <= to; h++) hashes.push(await reader.hashAt(h));
+  if (hashes.some((h) => h === ""))
+    throw new Error(`${reader.host.name} lacks a block in ${from + 1}..${to}`);
+  const everyone = Object.values(groups).flat();
+  // the events were pushed when the blocks connected: give the pipes a moment to hand them over
+  await waitUntil("every tip agent to have seen every measured block", 15_000, async () =>
+    everyone.every((n) => hashes.every((h) => tb.seen(n.host.name).has(h))),
+  ).catch(() => undefined); // what stays missing counts as not delivered below
+  const result: Record<string, Propagation> = {};
+  for (const [group, nodes] of Object.entries(groups)) {
+    result[group] = propagation(
+      hashes,
+      tb.seen(miner),
+      new Map(nodes.map((n) => [n.host.name, tb.seen(n.host.name)])),
+    );
+  }
+  return result;
+}
+
+/** A failure per node of `p` that missed blocks (delivery must be 100 %). */
+function deliveryFailures(group: string, p: Propagation): string[] {
+  return Object.entries(p.missing)
+    .filter(([, k]) => k > 0)
+    .map(([name, k]) => `${group}: ${name} never connected ${k} of the ${p.blocks} measured blocks`);
+}
+
 /**
  * (a) 3 public + 9 NATed nodes behind 3 routers, one NATed miner. Every NATed node reserves a
  * relay slot, every NATed node holds a connection to a NATed node behind another router (through a
@@ -139,6 +200,7 @@ export async function scenarioA(tb: Testbed): Promise<Summary> {
   tb.startAll(["n11"]);
   await waitUntil("every API answering", 90_000, async () => (await statuses(tb.nodes)).every((s) => s));
   timings.apisUpMs = tb.elapsed();
+  tb.startAgents();
   const nated = tb.natedNodes;
   const natedIds = new Map(nated.map((n) => [n.peerId, n.host.router]));
   const relayed = await waitUntil("a relay address on every NATed node", 60_000, async () => {
@@ -190,6 +252,18 @@ export async function scenarioA(tb: Testbed): Promise<Summary> {
     return undefined;
   });
   timings.convergedMs = tb.elapsed();
+  // propagation of the blocks mined while the links stood, to every node (the miner's own
+  // connect time is the start), split into public nodes and NATed ones; 100 % delivery required
+  const others = tb.nodes.filter((n) => n.host.name !== "n11");
+  const prop = tip
+    ? await measurePropagation(tb, "n11", linked, tip.height, {
+        all: others,
+        public: tb.publicNodes,
+        nated: others.filter((n) => n.host.router !== 0),
+      })
+    : undefined;
+  if (prop)
+    failures.push(...deliveryFailures("nated", prop.nated!), ...deliveryFailures("public", prop.public!));
   const peerInfos = await Promise.all(tb.nodes.map((n) => n.peers()));
   const bans = peerInfos.reduce((s, p) => s + (p?.bans.length ?? 0), 0);
   if (bans > 0) failures.push(`${bans} bans`);
@@ -199,6 +273,25 @@ export async function scenarioA(tb: Testbed): Promise<Summary> {
   const relayedMeshLinks = crossLinks.reduce((s, l) => s + l.inBlockMesh, 0);
   if (relayedMeshLinks + relayedBlocks.reduce((x, y) => x + y, 0) === 0)
     failures.push("no block gossip crossed a relay anywhere");
+  // every NATed node exchanged blocks with another NATed node: one of the two accepted a
+  // gossiped block first from the other (each node counts its deliverers per peer)
+  const delivered = new Map(
+    tb.nodes.map((n, i) => [n.peerId, peerInfos[i]?.nat.blockDeliveriesByPeer ?? {}]),
+  );
+  const exchanges = nated.map((n) => {
+    const partners = nated.filter(
+      (m) =>
+        m !== n &&
+        ((delivered.get(n.peerId)?.[m.peerId] ?? 0) > 0 || (delivered.get(m.peerId)?.[n.peerId] ?? 0) > 0),
+    );
+    return {
+      node: n.host.name,
+      partners: partners.map((m) => m.host.name),
+      crossRouter: partners.filter((m) => m.host.router !== n.host.router).length,
+    };
+  });
+  for (const e of exchanges)
+    if (e.partners.length === 0) failures.push(`${e.node} exchanged no block with another NATed node`);
   return {
     scenario: "a-nat-relay",
     ok: failures.length === 0,
@@ -210,9 +303,59 @@ export async function scenarioA(tb: Testbed): Promise<Summary> {
       crossLinks,
       relayedMeshLinks,
       relayedBlocksByNode: Object.fromEntries(tb.nodes.map((n, i) => [n.host.name, relayedBlocks[i]])),
+      natedBlockExchanges: exchanges,
+      propagation: prop,
       bans,
       dcutr: "not expected here: see docs/TESTBED.md",
     },
+  };
+}
+
+/**
+ * (direct) 12 public nodes, one miner: the all-direct propagation figure the NATed topology of (a)
+ * is compared with (`npm run bench -- testbed` runs both). Same bootstrap list (3 nodes), same
+ * peer limits; blocks measured once every node has 4 peers and the chain is past its first
+ * seconds' burst.
+ */
+export async function scenarioDirect(tb: Testbed): Promise<Summary> {
+  const failures: string[] = [];
+  const timings: Record<string, number> = {};
+  tb.startAll(["pub1"]);
+  await waitUntil("every API answering", 90_000, async () => (await statuses(tb.nodes)).every((s) => s));
+  timings.apisUpMs = tb.elapsed();
+  tb.startAgents();
+  await waitUntil("every node with 4 peers and past height 40", 90_000, async (note) => {
+    const all = await statuses(tb.nodes);
+    note(all.map((s) => [s?.peers, s?.height]));
+    return all.every((s) => (s?.peers ?? 0) >= 4 && s!.height >= 40);
+  });
+  const from = (await tb.node("pub1").status())?.height ?? 0;
+  timings.measureFromMs = tb.elapsed();
+  await waitUntil(
+    "30 blocks mined",
+    60_000,
+    async () => ((await tb.node("pub1").status())?.height ?? 0) >= from + 30,
+  );
+  await tb.restart("pub1", false);
+  const tip = await converged(tb.nodes, 90_000, "all nodes on one tip").catch((err: Error) => {
+    failures.push(err.message);
+    return undefined;
+  });
+  timings.convergedMs = tb.elapsed();
+  const others = tb.nodes.filter((n) => n.host.name !== "pub1");
+  const prop = tip ? await measurePropagation(tb, "pub1", from, tip.height, { all: others }) : undefined;
+  if (prop) failures.push(...deliveryFailures("all", prop.all!));
+  const bans = (await Promise.all(tb.nodes.map((n) => n.peers()))).reduce(
+    (s, p) => s + (p?.bans.length ?? 0),
+    0,
+  );
+  if (bans > 0) failures.push(`${bans} bans`);
+  return {
+    scenario: "direct-all-public",
+    ok: failures.length === 0,
+    failures,
+    timings,
+    details: { height: tip?.height, propagation: prop, bans },
   };
 }
 
@@ -350,4 +493,5 @@ export const SCENARIOS = {
   b: { topology: [3, 3, 3] as const, run: scenarioB },
   c: { topology: [2, 2, 2] as const, run: scenarioC },
   d: { topology: [2, 2, 2] as const, run: scenarioD },
+  direct: { topology: [12, 0, 0] as const, run: scenarioDirect },
 };

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { TestbedHost } from "./netns.js";
 
 export const P2P_PORT = 7330;
-const API_PORT = 7331;
+export const API_PORT = 7331;
 const BIN = join(process.cwd(), "dist", "src", "cli", "bin.js");
 
 export interface NodeStatus {
@@ -22,6 +22,7 @@ export interface NatInfo {
   relayedPeers: string[];
   relayedBlockMeshPeers: string[];
   relayedDeliveries: { block: number; tx: number };
+  blockDeliveriesByPeer: Record<string, number>;
   gossipDirectPeers: string[];
   relayReachableAfterMs?: number;
 }
