@@ -11,6 +11,7 @@ import { propagationSuite } from "./propagation.bench.js";
 import { signatureSuite } from "./signature.bench.js";
 import { stateTreeSuite } from "./state-tree.bench.js";
 import { syncSuite } from "./sync.bench.js";
+import { testbedSuite } from "./testbed.bench.js";
 
 /** Every benchmark suite `npm run bench` runs, in order; `npm run bench -- NAME` runs one. */
 export const suites: BenchSuite[] = [
@@ -27,4 +28,6 @@ export const suites: BenchSuite[] = [
   nodeSuite,
   eventsSuite,
   maintenanceSuite,
+  // last: minutes of wall time, root only (skips with a message otherwise)
+  testbedSuite,
 ];

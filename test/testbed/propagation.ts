@@ -15,6 +15,8 @@ export interface Propagation {
   allP95Ms: number;
   /** name -> blocks of the set the node never connected */
   missing: Record<string, number>;
+  /** the 5 slowest (block, node) pairs: where the tail comes from */
+  slowest: { height: number; node: string; ms: number }[];
 }
 
 /** Nearest-rank percentile of `values` (NaN when empty). */
@@ -35,6 +37,7 @@ export function propagation(
   receivers: ReadonlyMap<string, ReadonlyMap<string, TipSeen>>,
 ): Propagation {
   const pairDelays: number[] = [];
+  const pairs: { height: number; node: string; ms: number }[] = [];
   const allDelays: number[] = [];
   const missing: Record<string, number> = {};
   let delivered = 0;
@@ -55,6 +58,7 @@ export function propagation(
       // a node can connect a block before the miner's own event reached us (pipe delays): 0
       const delay = Math.max(0, at.atMs - start.atMs);
       pairDelays.push(delay);
+      pairs.push({ height: start.height, node: name, ms: delay });
       last = Math.max(last, delay);
     }
     if (complete) allDelays.push(last);
@@ -69,5 +73,6 @@ export function propagation(
     allP50Ms: percentile(allDelays, 50),
     allP95Ms: percentile(allDelays, 95),
     missing,
+    slowest: pairs.sort((x, y) => y.ms - x.ms).slice(0, 5),
   };
 }

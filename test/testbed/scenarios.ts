@@ -27,6 +27,8 @@ export class Testbed {
   private readonly root: string;
   readonly t0 = Date.now();
   bootstrap: string[] = [];
+  /** blocks whose propagation scenarios (a) and (direct) measure (the bench takes more) */
+  measuredBlocks = 30;
 
   constructor(publicHosts: number, routers: number, perRouter: number) {
     deleteNamespaces();
@@ -84,6 +86,13 @@ export class Testbed {
     const a = this.agents.get(name);
     if (!a) throw new Error(`no tip agent on ${name}`);
     return a.seen;
+  }
+
+  /** The highest block node `name`'s agent saw become the tip (0: none). */
+  seenHeight(name: string): number {
+    let max = 0;
+    for (const t of this.seen(name).values()) max = Math.max(max, t.height);
+    return max;
   }
 
   elapsed(): number {
@@ -238,13 +247,19 @@ export async function scenarioA(tb: Testbed): Promise<Summary> {
     return [];
   });
   timings.crossNatLinksMs = tb.elapsed();
-  // blocks keep coming while the relayed links stand: 30 more, then the miner stops (restarted
+  // blocks keep coming while the relayed links stand: `measuredBlocks` more, then the miner stops (restarted
   // without --mine) and every node must reach its tip
   const linked = (await tb.node("n11").status())?.height ?? 0;
   await waitUntil(
-    "30 blocks mined over the linked network",
-    60_000,
-    async () => ((await tb.node("n11").status())?.height ?? 0) >= linked + 30,
+    `${tb.measuredBlocks} blocks mined over the linked network`,
+    2_000 * tb.measuredBlocks,
+    async () => ((await tb.node("n11").status())?.height ?? 0) >= linked + tb.measuredBlocks,
+  );
+  // the measured blocks are these: the miner's own tip events must be in before it stops
+  await waitUntil(
+    "n11's tip agent to see the last measured block",
+    30_000,
+    async () => tb.seenHeight("n11") >= linked + tb.measuredBlocks,
   );
   await tb.restart("n11", false);
   const tip = await converged(tb.nodes, 90_000, "all 12 nodes on one tip").catch((err: Error) => {
@@ -256,7 +271,7 @@ export async function scenarioA(tb: Testbed): Promise<Summary> {
   // connect time is the start), split into public nodes and NATed ones; 100 % delivery required
   const others = tb.nodes.filter((n) => n.host.name !== "n11");
   const prop = tip
-    ? await measurePropagation(tb, "n11", linked, tip.height, {
+    ? await measurePropagation(tb, "n11", linked, linked + tb.measuredBlocks, {
         all: others,
         public: tb.publicNodes,
         nated: others.filter((n) => n.host.router !== 0),
@@ -332,9 +347,14 @@ export async function scenarioDirect(tb: Testbed): Promise<Summary> {
   const from = (await tb.node("pub1").status())?.height ?? 0;
   timings.measureFromMs = tb.elapsed();
   await waitUntil(
-    "30 blocks mined",
-    60_000,
-    async () => ((await tb.node("pub1").status())?.height ?? 0) >= from + 30,
+    `${tb.measuredBlocks} blocks mined`,
+    2_000 * tb.measuredBlocks,
+    async () => ((await tb.node("pub1").status())?.height ?? 0) >= from + tb.measuredBlocks,
+  );
+  await waitUntil(
+    "pub1's tip agent to see the last measured block",
+    30_000,
+    async () => tb.seenHeight("pub1") >= from + tb.measuredBlocks,
   );
   await tb.restart("pub1", false);
   const tip = await converged(tb.nodes, 90_000, "all nodes on one tip").catch((err: Error) => {
@@ -343,7 +363,9 @@ export async function scenarioDirect(tb: Testbed): Promise<Summary> {
   });
   timings.convergedMs = tb.elapsed();
   const others = tb.nodes.filter((n) => n.host.name !== "pub1");
-  const prop = tip ? await measurePropagation(tb, "pub1", from, tip.height, { all: others }) : undefined;
+  const prop = tip
+    ? await measurePropagation(tb, "pub1", from, from + tb.measuredBlocks, { all: others })
+    : undefined;
   if (prop) failures.push(...deliveryFailures("all", prop.all!));
   const bans = (await Promise.all(tb.nodes.map((n) => n.peers()))).reduce(
     (s, p) => s + (p?.bans.length ?? 0),
