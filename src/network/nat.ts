@@ -141,6 +141,13 @@ function isRelayed(ma: Multiaddr | string): boolean {
   return ma.toString().includes("/p2p-circuit");
 }
 
+/** The relay's peer id in `/…/p2p/<relay>/p2p-circuit/p2p/<us>` ("" if there is none). */
+function relayPeerOf(addr: string): string {
+  const parts = addr.split("/");
+  const at = parts.indexOf("p2p-circuit");
+  return at >= 2 && parts[at - 2] === "p2p" ? parts[at - 1]! : "";
+}
+
 /**
  * The DHT key unreachable nodes of a network provide, so that they find each other: a CID whose
  * multihash is SHA-256 of `/quarry/<network>/unreachable-peers/1` (DHT servers decode provider
@@ -269,15 +276,22 @@ export class NatMonitor {
       .map((ma) => ma.toString())
       .filter(isRelayed);
     if (relayAddrs.join() === this.relayAddrs.join()) return;
-    const lost = this.relayAddrs.filter((a) => !relayAddrs.includes(a));
-    if (relayAddrs.length > 0) {
+    // per relay, not per address (a relay with several addresses gives several): each relay that
+    // stopped carrying us is said once, whether or not another still does
+    const before = new Set(this.relayAddrs.map(relayPeerOf));
+    const now = new Set(relayAddrs.map(relayPeerOf));
+    const lostRelays = [...before].filter((r) => !now.has(r));
+    if (lostRelays.length > 0) {
+      log.warn(
+        { relays: lostRelays, lost: this.relayAddrs.filter((a) => lostRelays.includes(relayPeerOf(a))) },
+        now.size > 0
+          ? "relay reservation lost (the relay dropped or refused it, or went away); still reachable through another relay"
+          : "relay reservation lost (the relay dropped or refused it, or went away); looking for another relay",
+      );
+    }
+    if ([...now].some((r) => !before.has(r))) {
       this.relayReachableAfterMs ??= Date.now() - this.startedAtMs;
       log.info({ relayAddrs, afterMs: Date.now() - this.startedAtMs }, "reachable through a relay");
-    } else if (lost.length > 0) {
-      log.warn(
-        { lost },
-        "relay reservation lost (the relay dropped or refused it, or went away); looking for another relay",
-      );
     }
     this.relayAddrs = relayAddrs;
   }
