@@ -4,7 +4,14 @@ import { join } from "node:path";
 import { DEVNET } from "../../src/consensus/params.js";
 import { encodeAddress } from "../../src/primitives/address.js";
 import { testKey } from "../helpers/chain-builder.js";
-import { buildTopology, deleteNamespaces, setLoss, setRouterLink, type TestbedHost } from "./netns.js";
+import {
+  buildTopology,
+  deleteNamespaces,
+  rebindNat,
+  setLoss,
+  setRouterLink,
+  type TestbedHost,
+} from "./netns.js";
 import { type Propagation, propagation } from "./propagation.js";
 import { API_PORT, type NodeStatus, TestbedNode } from "./testbed-node.js";
 import { TipAgent, type TipSeen } from "./tip-agent.js";
@@ -510,10 +517,103 @@ export async function scenarioD(tb: Testbed): Promise<Summary> {
   };
 }
 
+/** The TCP port `observer` sees `node` connect from ("" when not connected). */
+async function seenPort(observer: TestbedNode, node: TestbedNode): Promise<string> {
+  const row = (await observer.peers())?.peers.find((p) => p.peerId === node.peerId);
+  return row?.address.split("/tcp/")[1] ?? "";
+}
+
+/**
+ * (e) Router 1's NAT maps its hosts to new external ports (a home router reconnecting): their
+ * connections to the outside break. Each NATed node behind it keeps its LAN neighbour, logs each
+ * lost relay reservation once (with the reason), reconnects from its new port, reserves a relay
+ * slot again, and keeps up with the chain.
+ */
+export async function scenarioE(tb: Testbed): Promise<Summary> {
+  const failures: string[] = [];
+  const timings: Record<string, number> = {};
+  tb.startAll(["pub1"]);
+  await waitUntil("every API answering", 90_000, async () => (await statuses(tb.nodes)).every((s) => s));
+  const behind = tb.natedNodes.filter((n) => n.host.router === 1);
+  await waitUntil("a relay address on every NATed node", 60_000, async () => {
+    const infos = await Promise.all(tb.natedNodes.map((n) => n.peers()));
+    return infos.every((p) => (p?.nat.relayAddresses.length ?? 0) > 0);
+  });
+  const observer = tb.node("pub2");
+  const before = await waitUntil("pub2 to see router 1's hosts", 60_000, async (note) => {
+    const ports = await Promise.all(behind.map((n) => seenPort(observer, n)));
+    note(ports);
+    return ports.every((p) => p !== "") ? ports : undefined;
+  });
+  const [n11, n12] = behind as [TestbedNode, TestbedNode];
+  // the LAN neighbours find each other through the rendezvous record and connect directly
+  const lanSince = await waitUntil("n11 connected to its LAN neighbour n12", 60_000, async () => {
+    const row = (await n11.peers())?.peers.find((p) => p.peerId === n12.peerId);
+    return row && !row.address.includes("/p2p-circuit") ? row.connectedSinceMs : undefined;
+  });
+  const rebindAt = Date.now();
+  rebindNat(1);
+  timings.rebindMs = tb.elapsed();
+  // back: seen from a new port, and reachable through a relay again
+  const after = await waitUntil(
+    "router 1's hosts back from new ports, with relay addresses",
+    120_000,
+    async (note) => {
+      const ports = await Promise.all(behind.map((n) => seenPort(observer, n)));
+      const relays = await Promise.all(
+        behind.map(async (n) => (await n.peers())?.nat.relayAddresses.length ?? 0),
+      );
+      note({ ports, relays });
+      return ports.every((p, i) => p !== "" && p !== before[i]) && relays.every((r) => r > 0)
+        ? ports
+        : undefined;
+    },
+  ).catch((err: Error) => {
+    failures.push(err.message);
+    return undefined;
+  });
+  timings.backMs = Date.now() - rebindAt;
+  // the LAN link never went through the NAT: the same connection is still there
+  const lanNow = (await n11.peers())?.peers.find((p) => p.peerId === n12.peerId)?.connectedSinceMs;
+  if (lanNow !== lanSince)
+    failures.push(`n11 lost its LAN neighbour n12 (connected since ${lanSince}, now ${lanNow})`);
+  await tb.restart("pub1", false);
+  const tip = await converged(tb.nodes, 90_000, "all nodes on one tip after the rebinding").catch(
+    (err: Error) => {
+      failures.push(err.message);
+      return undefined;
+    },
+  );
+  const bans = (await Promise.all(tb.nodes.map((n) => n.peers()))).reduce(
+    (s, p) => s + (p?.bans.length ?? 0),
+    0,
+  );
+  if (bans > 0) failures.push(`${bans} bans`);
+  // the logs are complete once the nodes have stopped (the log file is written asynchronously)
+  await Promise.all(tb.nodes.map((n) => n.stop()));
+  // each lost reservation said once: no relay named twice in one node's warnings
+  const lost = behind.map((n) => {
+    const lines = n.logLines("relay reservation lost");
+    const relays = lines.flatMap((l) => (l.relays as string[] | undefined) ?? []);
+    if (new Set(relays).size !== relays.length) failures.push(`${n.host.name} named a lost relay twice`);
+    // every connection to the outside broke, the one to its relay too: that must be said
+    if (lines.length === 0) failures.push(`${n.host.name} did not log its lost relay reservation`);
+    return { node: n.host.name, warnings: lines.length, reason: lines[0]?.msg };
+  });
+  return {
+    scenario: "e-nat-rebind",
+    ok: failures.length === 0,
+    failures,
+    timings,
+    details: { portsBefore: before, portsAfter: after, lost, height: tip?.height, bans },
+  };
+}
+
 export const SCENARIOS = {
   a: { topology: [3, 3, 3] as const, run: scenarioA },
   b: { topology: [3, 3, 3] as const, run: scenarioB },
   c: { topology: [2, 2, 2] as const, run: scenarioC },
   d: { topology: [2, 2, 2] as const, run: scenarioD },
+  e: { topology: [2, 2, 2] as const, run: scenarioE },
   direct: { topology: [12, 0, 0] as const, run: scenarioDirect },
 };

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestbedHost } from "./netns.js";
 
@@ -29,6 +29,7 @@ export interface NatInfo {
 
 export interface PeersInfo {
   connected: string[];
+  peers: { peerId: string; address: string; connectedSinceMs: number }[];
   bans: unknown[];
   nat: NatInfo;
 }
@@ -168,6 +169,23 @@ export class TestbedNode {
 
   peers(): Promise<PeersInfo | undefined> {
     return this.rpc<PeersInfo>("getPeers");
+  }
+
+  /** The node's log lines (pino JSON) whose message starts with `prefix`. */
+  logLines(prefix: string): Record<string, unknown>[] {
+    const file = join(this.datadir, "node.log");
+    if (!existsSync(file)) return [];
+    return readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l.includes(prefix))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      })
+      .filter((o) => typeof o.msg === "string" && o.msg.startsWith(prefix));
   }
 
   /** The hash of our block at `height` ("" when we have none). */
