@@ -554,19 +554,24 @@ export async function scenarioE(tb: Testbed): Promise<Summary> {
   const rebindAt = Date.now();
   rebindNat(1);
   timings.rebindMs = tb.elapsed();
-  // back: seen from a new port, and reachable through a relay again
+  // back: seen from new ports, every connection to the outside opened after the rebinding (an
+  // old one is noticed dead when next written to, or by the connection monitor's pings), and
+  // reachable through a relay again
   const after = await waitUntil(
-    "router 1's hosts back from new ports, with relay addresses",
+    "router 1's hosts back from new ports, old connections gone, relay addresses again",
     120_000,
     async (note) => {
       const ports = await Promise.all(behind.map((n) => seenPort(observer, n)));
-      const relays = await Promise.all(
-        behind.map(async (n) => (await n.peers())?.nat.relayAddresses.length ?? 0),
+      const infos = await Promise.all(behind.map((n) => n.peers()));
+      const relays = infos.map((p) => p?.nat.relayAddresses.length ?? 0);
+      const old = infos.map(
+        (p) =>
+          p?.peers.filter((r) => !r.address.startsWith("/ip4/192.168.1.") && r.connectedSinceMs < rebindAt)
+            .length ?? -1,
       );
-      note({ ports, relays });
-      return ports.every((p, i) => p !== "" && p !== before[i]) && relays.every((r) => r > 0)
-        ? ports
-        : undefined;
+      note({ ports, relays, oldOutsideConnections: old });
+      const back = ports.every((p, i) => p !== "" && p !== before[i]);
+      return back && relays.every((r) => r > 0) && old.every((o) => o === 0) ? ports : undefined;
     },
   ).catch((err: Error) => {
     failures.push(err.message);
@@ -591,14 +596,15 @@ export async function scenarioE(tb: Testbed): Promise<Summary> {
   if (bans > 0) failures.push(`${bans} bans`);
   // the logs are complete once the nodes have stopped (the log file is written asynchronously)
   await Promise.all(tb.nodes.map((n) => n.stop()));
-  // each lost reservation said once: no relay named twice in one node's warnings
   const lost = behind.map((n) => {
     const lines = n.logLines("relay reservation lost");
     const relays = lines.flatMap((l) => (l.relays as string[] | undefined) ?? []);
-    if (new Set(relays).size !== relays.length) failures.push(`${n.host.name} named a lost relay twice`);
-    // every connection to the outside broke, the one to its relay too: that must be said
+    // every connection to the outside broke, the one to its relay too: that must be said, and
+    // once per loss, not per redial (a reservation renewed on a connection that then turns out
+    // dead is lost again: seen once, so up to 3)
     if (lines.length === 0) failures.push(`${n.host.name} did not log its lost relay reservation`);
-    return { node: n.host.name, warnings: lines.length, reason: lines[0]?.msg };
+    if (lines.length > 3) failures.push(`${n.host.name} logged ${lines.length} lost reservations`);
+    return { node: n.host.name, warnings: lines.length, relays, reason: lines[0]?.msg };
   });
   return {
     scenario: "e-nat-rebind",
