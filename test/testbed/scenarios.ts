@@ -34,6 +34,8 @@ export class Testbed {
   private readonly root: string;
   readonly t0 = Date.now();
   bootstrap: string[] = [];
+  /** host name -> bootstrap list, for nodes started by `startGroup` */
+  private readonly groupBootstrap = new Map<string, string[]>();
   /** blocks whose propagation scenarios (a) and (direct) measure (the bench takes more) */
   measuredBlocks = 30;
 
@@ -72,11 +74,24 @@ export class Testbed {
     for (const n of this.nodes) n.start({ bootstrap: this.bootstrap, mine: miners.includes(n.host.name) });
   }
 
+  /**
+   * Starts `nodes` as a network of their own: `boot` (some of them) is their bootstrap list, so
+   * they never learn of nodes outside the group (two groups on one internet stay two networks).
+   */
+  startGroup(nodes: readonly TestbedNode[], boot: readonly TestbedNode[], miners: readonly string[]): void {
+    const bootstrap = boot.map((n) => n.identify());
+    for (const n of nodes) {
+      n.identify();
+      this.groupBootstrap.set(n.host.name, bootstrap);
+    }
+    for (const n of nodes) n.start({ bootstrap, mine: miners.includes(n.host.name) });
+  }
+
   /** Restarts a node, mining or not (its chain stays in its datadir). */
   async restart(name: string, mine: boolean): Promise<void> {
     const n = this.node(name);
     await n.stop();
-    n.start({ bootstrap: this.bootstrap, mine });
+    n.start({ bootstrap: this.groupBootstrap.get(name) ?? this.bootstrap, mine });
   }
 
   /** Starts a tip agent (first time each block became the tip) on every node. */
@@ -177,7 +192,8 @@ async function measurePropagation(
   to: number,
   groups: Record<string, readonly TestbedNode[]>,
 ): Promise<Record<string, Propagation>> {
-  const reader = tb.nodes.find((n) => n.host.name !== miner)!;
+  // a node of the measured network (not the miner, which is restarting)
+  const reader = Object.values(groups).flat()[0]!;
   const hashes: string[] = [];
   for (let h = from + 1; h <= to; h++) hashes.push(await reader.hashAt(h));
   if (hashes.some((h) => h === ""))
@@ -206,30 +222,12 @@ function deliveryFailures(group: string, p: Propagation): string[] {
 }
 
 /**
- * (a) 3 public + 9 NATed nodes behind 3 routers, one NATed miner. Every NATed node reserves a
- * relay slot, every NATed node holds a connection to a NATed node behind another router (through a
- * relay, or direct after DCUtR) that is in its block-gossip mesh, and all converge.
+ * Waits until every node of `nated` is connected to a NATed node behind another router (relayed,
+ * or direct after hole punching) with block gossip running over that connection.
  */
-export async function scenarioA(tb: Testbed): Promise<Summary> {
-  const failures: string[] = [];
-  const timings: Record<string, number> = {};
-  tb.startAll(["n11"]);
-  await waitUntil("every API answering", 90_000, async () => (await statuses(tb.nodes)).every((s) => s));
-  timings.apisUpMs = tb.elapsed();
-  tb.startAgents();
-  const nated = tb.natedNodes;
+function waitCrossNatLinks(nated: readonly TestbedNode[], timeoutMs: number) {
   const natedIds = new Map(nated.map((n) => [n.peerId, n.host.router]));
-  const relayed = await waitUntil("a relay address on every NATed node", 60_000, async () => {
-    const infos = await Promise.all(nated.map((n) => n.peers()));
-    return infos.every((p) => (p?.nat.relayAddresses.length ?? 0) > 0) ? infos : undefined;
-  });
-  timings.allRelayReachableMs = tb.elapsed();
-  const relayAfter = relayed.map((p) => p?.nat.relayReachableAfterMs ?? -1).sort((a, b) => a - b);
-  timings.relayReachableP50Ms = relayAfter[Math.floor(relayAfter.length / 2)] ?? -1;
-  timings.relayReachableMaxMs = relayAfter.at(-1) ?? -1;
-  // every NATed node: connected to a NATed node behind another router (relayed, or direct after
-  // hole punching), with gossip running over that connection
-  const crossLinks = await waitUntil("a cross-NAT gossip link on every NATed node", 90_000, async (note) => {
+  return waitUntil("a cross-NAT gossip link on every NATed node", timeoutMs, async (note) => {
     const infos = await Promise.all(nated.map((n) => n.peers()));
     const links = nated.map((n, i) => {
       const info = infos[i];
@@ -249,7 +247,33 @@ export async function scenarioA(tb: Testbed): Promise<Summary> {
     // block gossip runs over the link: the peer is in our block mesh, is a gossip direct peer
     // (every block goes to it), or the link is direct (hole punched)
     return links.every((l) => l.inBlockMesh + l.gossipDirect > 0 || l.cross > l.relayed) ? links : undefined;
-  }).catch((err: Error) => {
+  });
+}
+
+/**
+ * (a) 3 public + 9 NATed nodes behind 3 routers, one NATed miner. Every NATed node reserves a
+ * relay slot, every NATed node holds a connection to a NATed node behind another router (through a
+ * relay, or direct after DCUtR) that is in its block-gossip mesh, and all converge.
+ */
+export async function scenarioA(tb: Testbed): Promise<Summary> {
+  const failures: string[] = [];
+  const timings: Record<string, number> = {};
+  tb.startAll(["n11"]);
+  await waitUntil("every API answering", 90_000, async () => (await statuses(tb.nodes)).every((s) => s));
+  timings.apisUpMs = tb.elapsed();
+  tb.startAgents();
+  const nated = tb.natedNodes;
+  const relayed = await waitUntil("a relay address on every NATed node", 60_000, async () => {
+    const infos = await Promise.all(nated.map((n) => n.peers()));
+    return infos.every((p) => (p?.nat.relayAddresses.length ?? 0) > 0) ? infos : undefined;
+  });
+  timings.allRelayReachableMs = tb.elapsed();
+  const relayAfter = relayed.map((p) => p?.nat.relayReachableAfterMs ?? -1).sort((a, b) => a - b);
+  timings.relayReachableP50Ms = relayAfter[Math.floor(relayAfter.length / 2)] ?? -1;
+  timings.relayReachableMaxMs = relayAfter.at(-1) ?? -1;
+  // every NATed node: connected to a NATed node behind another router (relayed, or direct after
+  // hole punching), with gossip running over that connection
+  const crossLinks = await waitCrossNatLinks(nated, 90_000).catch((err: Error) => {
     failures.push(err.message);
     return [];
   });
@@ -517,6 +541,80 @@ export async function scenarioD(tb: Testbed): Promise<Summary> {
   };
 }
 
+/**
+ * (pair) Scenario (a)'s network and the 12-node all-public one *at the same time*, on one internet
+ * but as two networks (each its own bootstrap list; nobody learns of the other group): both
+ * propagation figures under the same machine load, which on a shared 2-core machine changes from
+ * minute to minute. Miners n11 (NATed) and pub4 (the all-public group's first node).
+ */
+export async function scenarioPair(tb: Testbed): Promise<Summary> {
+  const failures: string[] = [];
+  const timings: Record<string, number> = {};
+  const natPublic = ["pub1", "pub2", "pub3"].map((n) => tb.node(n));
+  const natGroup = tb.nodes.filter((n) => n.host.router !== 0 || natPublic.includes(n));
+  const directGroup = tb.nodes.filter((n) => !natGroup.includes(n));
+  tb.startGroup(natGroup, natPublic, ["n11"]);
+  tb.startGroup(directGroup, directGroup.slice(0, 3), ["pub4"]);
+  await waitUntil("every API answering", 150_000, async () => (await statuses(tb.nodes)).every((s) => s));
+  timings.apisUpMs = tb.elapsed();
+  tb.startAgents();
+  const nated = tb.natedNodes;
+  const relayed = await waitUntil("a relay address on every NATed node", 90_000, async () => {
+    const infos = await Promise.all(nated.map((n) => n.peers()));
+    return infos.every((p) => (p?.nat.relayAddresses.length ?? 0) > 0) ? infos : undefined;
+  });
+  const relayAfter = relayed.map((p) => p?.nat.relayReachableAfterMs ?? -1).sort((a, b) => a - b);
+  timings.relayReachableP50Ms = relayAfter[Math.floor(relayAfter.length / 2)] ?? -1;
+  timings.relayReachableMaxMs = relayAfter.at(-1) ?? -1;
+  await waitCrossNatLinks(nated, 120_000);
+  await waitUntil("the all-public group: 4 peers each, past height 40", 120_000, async () => {
+    const all = await statuses(directGroup);
+    return all.every((s) => (s?.peers ?? 0) >= 4 && s!.height >= 40);
+  });
+  const fromA = (await tb.node("n11").status())?.height ?? 0;
+  const fromD = (await tb.node("pub4").status())?.height ?? 0;
+  const k = tb.measuredBlocks;
+  timings.measureFromMs = tb.elapsed();
+  await waitUntil(`${k} blocks mined in both networks`, 3_000 * k, async () => {
+    const [a, d] = await statuses([tb.node("n11"), tb.node("pub4")]);
+    return (a?.height ?? 0) >= fromA + k && (d?.height ?? 0) >= fromD + k;
+  });
+  await waitUntil("both miners' tip agents to see their last measured block", 30_000, async () => {
+    return tb.seenHeight("n11") >= fromA + k && tb.seenHeight("pub4") >= fromD + k;
+  });
+  timings.measuredMs = tb.elapsed();
+  await Promise.all([tb.restart("n11", false), tb.restart("pub4", false)]);
+  const [tipA, tipD] = await Promise.all([
+    converged(natGroup, 90_000, "the NAT network on one tip"),
+    converged(directGroup, 90_000, "the all-public network on one tip"),
+  ]);
+  // two networks: no connection across (else the figures would mix)
+  const idsA = new Set(natGroup.map((n) => n.peerId));
+  const infos = await Promise.all(tb.nodes.map((n) => n.peers()));
+  const crossing = tb.nodes.filter((n, i) =>
+    (infos[i]?.connected ?? []).some((p) => idsA.has(p) !== idsA.has(n.peerId)),
+  );
+  if (crossing.length > 0)
+    failures.push(`connected across the two networks: ${crossing.map((n) => n.host.name)}`);
+  if (tipA.tip === tipD.tip) failures.push("the two networks share a tip");
+  const others = (g: readonly TestbedNode[], miner: string) => g.filter((n) => n.host.name !== miner);
+  const pa = await measurePropagation(tb, "n11", fromA, fromA + k, {
+    all: others(natGroup, "n11"),
+    nated: others(nated, "n11"),
+  });
+  const pd = await measurePropagation(tb, "pub4", fromD, fromD + k, { all: others(directGroup, "pub4") });
+  failures.push(...deliveryFailures("nated", pa.nated!), ...deliveryFailures("all-public", pd.all!));
+  const bans = infos.reduce((s, p) => s + (p?.bans.length ?? 0), 0);
+  if (bans > 0) failures.push(`${bans} bans`);
+  return {
+    scenario: "pair-nat-and-direct",
+    ok: failures.length === 0,
+    failures,
+    timings,
+    details: { propagation: { direct: pd.all, natAll: pa.all, nated: pa.nated }, bans },
+  };
+}
+
 /** The TCP port `observer` sees `node` connect from ("" when not connected). */
 async function seenPort(observer: TestbedNode, node: TestbedNode): Promise<string> {
   const row = (await observer.peers())?.peers.find((p) => p.peerId === node.peerId);
@@ -622,4 +720,5 @@ export const SCENARIOS = {
   d: { topology: [2, 2, 2] as const, run: scenarioD },
   e: { topology: [2, 2, 2] as const, run: scenarioE },
   direct: { topology: [12, 0, 0] as const, run: scenarioDirect },
+  pair: { topology: [15, 3, 3] as const, run: scenarioPair },
 };
