@@ -25,9 +25,9 @@ export const suites: BenchSuite[] = [
   propagationSuite,
   minerSuite,
   keystoreSuite,
+  // minutes of wall time, root only (skips with a message otherwise)
+  testbedSuite,
   nodeSuite,
   eventsSuite,
   maintenanceSuite,
-  // last: minutes of wall time, root only (skips with a message otherwise)
-  testbedSuite,
 ];
