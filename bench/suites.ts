@@ -12,6 +12,7 @@ import { propagationSuite } from "./propagation.bench.js";
 import { signatureSuite } from "./signature.bench.js";
 import { stateTreeSuite } from "./state-tree.bench.js";
 import { syncSuite } from "./sync.bench.js";
+import { testbedSuite } from "./testbed.bench.js";
 
 /** Every benchmark suite `npm run bench` runs, in order; `npm run bench -- NAME` runs one. */
 export const suites: BenchSuite[] = [
@@ -25,6 +26,8 @@ export const suites: BenchSuite[] = [
   propagationSuite,
   minerSuite,
   keystoreSuite,
+  // minutes of wall time, root only (skips with a message otherwise)
+  testbedSuite,
   nodeSuite,
   eventsSuite,
   maintenanceSuite,

@@ -30,11 +30,19 @@ export interface NatStatus {
   gossipDirectPeers: string[];
   /** gossiped blocks and transactions we accepted from a peer we reach only through a relay */
   relayedDeliveries: { block: number; tx: number };
+  /**
+   * gossiped blocks we accepted first from each peer, relayed or not (the last
+   * `BLOCK_DELIVERY_PEERS` peers that delivered one): who actually feeds us blocks
+   */
+  blockDeliveriesByPeer: Record<string, number>;
   /** unreachable peers (found through the rendezvous record) we hold a direct connection to */
   directUnreachablePeers: number;
   /** when the first relay address appeared, ms after start (undefined: never) */
   relayReachableAfterMs: number | undefined;
 }
+
+/** How many peers `blockDeliveriesByPeer` remembers (the least recent delivery goes first). */
+const BLOCK_DELIVERY_PEERS = 64;
 
 /** The one address-manager call the monitor needs (libp2p passes its components to services). */
 interface AddressProbeComponents {
@@ -133,6 +141,13 @@ function isRelayed(ma: Multiaddr | string): boolean {
   return ma.toString().includes("/p2p-circuit");
 }
 
+/** The relay's peer id in `/…/p2p/<relay>/p2p-circuit/p2p/<us>` ("" if there is none). */
+function relayPeerOf(addr: string): string {
+  const parts = addr.split("/");
+  const at = parts.indexOf("p2p-circuit");
+  return at >= 2 && parts[at - 2] === "p2p" ? parts[at - 1]! : "";
+}
+
 /**
  * The DHT key unreachable nodes of a network provide, so that they find each other: a CID whose
  * multihash is SHA-256 of `/quarry/<network>/unreachable-peers/1` (DHT servers decode provider
@@ -166,6 +181,7 @@ export class NatMonitor {
   private startedAtMs = 0;
   private relayReachableAfterMs: number | undefined;
   private readonly relayedDeliveries = { block: 0, tx: 0 };
+  private readonly blockDeliveries = new Map<string, number>();
   /** unreachable peers we made gossipsub "direct" peers (see `syncGossipDirect`) */
   private readonly gossipDirect = new Set<string>();
   private readonly onDisconnect = (evt: CustomEvent<PeerId>) => {
@@ -212,6 +228,15 @@ export class NatMonitor {
   /** An accepted gossip message from `peerId`: counted when that peer is reached only by relay. */
   noteDelivery(peerId: string, kind: "block" | "tx"): void {
     if (this.opts.reachability === "local") return;
+    if (kind === "block") {
+      const n = (this.blockDeliveries.get(peerId) ?? 0) + 1;
+      this.blockDeliveries.delete(peerId); // re-inserted last: the map stays in delivery order
+      this.blockDeliveries.set(peerId, n);
+      if (this.blockDeliveries.size > BLOCK_DELIVERY_PEERS) {
+        const oldest = this.blockDeliveries.keys().next().value;
+        if (oldest !== undefined) this.blockDeliveries.delete(oldest);
+      }
+    }
     const conns = this.deps.libp2p.getConnections(peerIdFromString(peerId));
     if (conns.length > 0 && conns.every((c) => isRelayed(c.remoteAddr))) this.relayedDeliveries[kind]++;
   }
@@ -228,6 +253,7 @@ export class NatMonitor {
       relayedConnections: conns.filter((c) => isRelayed(c.remoteAddr)).length,
       relayedPeers: [...relayed].filter((p) => !direct.has(p)),
       relayedDeliveries: { ...this.relayedDeliveries },
+      blockDeliveriesByPeer: Object.fromEntries(this.blockDeliveries),
       gossipDirectPeers: [...this.gossipDirect],
       directUnreachablePeers: [...this.unreachablePeers].filter((p) => direct.has(p)).length,
       relayReachableAfterMs: this.relayReachableAfterMs,
@@ -250,15 +276,22 @@ export class NatMonitor {
       .map((ma) => ma.toString())
       .filter(isRelayed);
     if (relayAddrs.join() === this.relayAddrs.join()) return;
-    const lost = this.relayAddrs.filter((a) => !relayAddrs.includes(a));
-    if (relayAddrs.length > 0) {
+    // per relay, not per address (a relay with several addresses gives several): each relay that
+    // stopped carrying us is said once, whether or not another still does
+    const before = new Set(this.relayAddrs.map(relayPeerOf));
+    const now = new Set(relayAddrs.map(relayPeerOf));
+    const lostRelays = [...before].filter((r) => !now.has(r));
+    if (lostRelays.length > 0) {
+      log.warn(
+        { relays: lostRelays, lost: this.relayAddrs.filter((a) => lostRelays.includes(relayPeerOf(a))) },
+        now.size > 0
+          ? "relay reservation lost (the relay dropped or refused it, or went away); still reachable through another relay"
+          : "relay reservation lost (the relay dropped or refused it, or went away); looking for another relay",
+      );
+    }
+    if ([...now].some((r) => !before.has(r))) {
       this.relayReachableAfterMs ??= Date.now() - this.startedAtMs;
       log.info({ relayAddrs, afterMs: Date.now() - this.startedAtMs }, "reachable through a relay");
-    } else if (lost.length > 0) {
-      log.warn(
-        { lost },
-        "relay reservation lost (the relay dropped or refused it, or went away); looking for another relay",
-      );
     }
     this.relayAddrs = relayAddrs;
   }

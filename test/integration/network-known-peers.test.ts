@@ -77,4 +77,38 @@ describe("known peer addresses persist", () => {
     expect(warnings[0]!.obj).toMatchObject({ peerId: deadId, reason: expect.any(String) });
     expect(host.connectedPeers()).toContain(live.peerId);
   }, 30_000);
+
+  it("a bootstrap node down at start is logged once, and dialled once it comes up", async () => {
+    const { host: live } = await startLocalHost();
+    hosts.push(live);
+    // the bootstrap node's identity and address, then it goes down before our node starts
+    const first = await startLocalHost();
+    const bootAddr = first.host.multiaddrs()[0]!;
+    await first.host.stop();
+    const log = recordingLogger();
+    const { host } = await startLocalHost({ bootstrap: [live.multiaddrs()[0]!, bootAddr] }, { log });
+    hosts.push(host);
+    const failedDials = () =>
+      log.lines.filter(
+        (l) => l.msg === "dial failed" && "peerId" in l.obj && l.obj.peerId === first.host.peerId,
+      );
+    await waitFor(() => failedDials().length >= 3, 15_000, "three failed dials of the bootstrap node");
+    expect(host.connectedPeers()).toContain(live.peerId);
+    // it comes up on the same address: the retries (with backoff) reach it
+    const back = await startLocalHost(
+      { listen: [bootAddr.split("/p2p/")[0]!] },
+      { privateKey: first.privateKey },
+    );
+    hosts.push(back.host);
+    await waitFor(
+      () => host.connectedPeers().includes(first.host.peerId),
+      20_000,
+      "connected to the bootstrap node",
+    );
+    const warnings = log.lines.filter(
+      (l) => l.level === "warn" && l.msg.startsWith("bootstrap node unreachable"),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(host.connectedPeers()).toContain(live.peerId);
+  }, 45_000);
 });

@@ -82,6 +82,8 @@ describe("NAT traversal: relay reservations, relayed connections, rendezvous", (
     expect(dialer.natStatus()).toMatchObject({
       relayedPeers: [hidden.peerId],
       relayedBlockMeshPeers: [hidden.peerId],
+      // per peer: who fed us the blocks we took
+      blockDeliveriesByPeer: { [hidden.peerId]: 1 },
     });
   }, 30_000);
 

@@ -105,6 +105,33 @@ export function setRouterLink(router: number, up: boolean): void {
   ip("-n", `${PREFIX}rt${router}`, "link", "set", "wan", up ? "up" : "down");
 }
 
+/**
+ * The router's NAT starts mapping its hosts' connections to other external ports, as a home router
+ * does when it reconnects: MASQUERADE now picks random source ports (`--random-fully`; by default
+ * Linux keeps the host's port when it can), and a WAN link bounce flushes every existing mapping
+ * (the kernel deletes masqueraded conntrack entries of an interface that goes down). Established
+ * connections through it break: their next packets leave on a new port the peer knows nothing of.
+ */
+export function rebindNat(router: number): void {
+  const rt = `${PREFIX}rt${router}`;
+  inNs(
+    rt,
+    "iptables",
+    "-t",
+    "nat",
+    "-R",
+    "POSTROUTING",
+    "1",
+    "-o",
+    "wan",
+    "-j",
+    "MASQUERADE",
+    "--random-fully",
+  );
+  ip("-n", rt, "link", "set", "wan", "down");
+  ip("-n", rt, "link", "set", "wan", "up");
+}
+
 /** Drops a random `probability` of the packets every host receives (loss on every link). */
 export function setLoss(hosts: readonly TestbedHost[], probability: number): void {
   for (const h of hosts) {

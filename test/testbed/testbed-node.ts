@@ -1,10 +1,10 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestbedHost } from "./netns.js";
 
 export const P2P_PORT = 7330;
-const API_PORT = 7331;
+export const API_PORT = 7331;
 const BIN = join(process.cwd(), "dist", "src", "cli", "bin.js");
 
 export interface NodeStatus {
@@ -22,12 +22,14 @@ export interface NatInfo {
   relayedPeers: string[];
   relayedBlockMeshPeers: string[];
   relayedDeliveries: { block: number; tx: number };
+  blockDeliveriesByPeer: Record<string, number>;
   gossipDirectPeers: string[];
   relayReachableAfterMs?: number;
 }
 
 export interface PeersInfo {
   connected: string[];
+  peers: { peerId: string; address: string; connectedSinceMs: number }[];
   bans: unknown[];
   nat: NatInfo;
 }
@@ -167,6 +169,23 @@ export class TestbedNode {
 
   peers(): Promise<PeersInfo | undefined> {
     return this.rpc<PeersInfo>("getPeers");
+  }
+
+  /** The node's log lines (pino JSON) whose message starts with `prefix`. */
+  logLines(prefix: string): Record<string, unknown>[] {
+    const file = join(this.datadir, "node.log");
+    if (!existsSync(file)) return [];
+    return readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l.includes(prefix))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      })
+      .filter((o) => typeof o.msg === "string" && o.msg.startsWith(prefix));
   }
 
   /** The hash of our block at `height` ("" when we have none). */
