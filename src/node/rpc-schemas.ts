@@ -128,6 +128,8 @@ const natStatus = object(
     relayedPeers: array({ type: "string" }),
     gossipDirectPeers: array({ type: "string" }),
     relayedDeliveries: object({ block: uint, tx: uint }),
+    // gossiped blocks accepted first from each peer (peer id -> count), the last 64 peers
+    blockDeliveriesByPeer: { type: "object", additionalProperties: uint },
     directUnreachablePeers: uint,
     relayReachableAfterMs: { type: "number" },
     relayedBlockMeshPeers: array({ type: "string" }),
