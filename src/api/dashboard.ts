@@ -7,16 +7,7 @@
  * error codes, hashes) is written with `textContent`, never parsed as HTML.
  */
 
-export interface StaticPage {
-  contentType: string;
-  body: string;
-  headers?: Record<string, string>;
-}
-
-// Scripts only from this origin (no inline script, so injected markup could not run anything);
-// inline styles are allowed for the single <style> block.
-const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:";
+import { BASE_STYLE, pageWithScript, type StaticPage } from "./static-page.js";
 
 const HTML = `<!doctype html>
 <html lang="en">
@@ -26,9 +17,7 @@ const HTML = `<!doctype html>
 <title>Quarry node</title>
 <link rel="icon" href="data:,">
 <style>
-  :root { --bg:#0f1419; --panel:#182029; --text:#d8dee6; --dim:#8593a3; --accent:#4fb3ff; --bad:#ff6b6b; --ok:#5fd38d; }
-  * { box-sizing: border-box; }
-  body { margin:0; font:14px/1.4 system-ui, sans-serif; background:var(--bg); color:var(--text); }
+${BASE_STYLE}
   header { display:flex; gap:1rem; align-items:baseline; padding:.8rem 1.2rem; border-bottom:1px solid #263040; }
   header h1 { margin:0; font-size:1.2rem; }
   #conn { margin-left:auto; color:var(--dim); }
@@ -301,9 +290,5 @@ const SCRIPT = `"use strict";
 
 /** The dashboard's static pages, keyed by path, for `ApiServerDeps.pages`. */
 export function dashboardPages(): Record<string, StaticPage> {
-  const headers = { "content-security-policy": CSP, "cache-control": "no-cache" };
-  return {
-    "/": { contentType: "text/html; charset=utf-8", body: HTML, headers },
-    "/dashboard.js": { contentType: "text/javascript; charset=utf-8", body: SCRIPT, headers },
-  };
+  return pageWithScript("/", HTML, "/dashboard.js", SCRIPT);
 }

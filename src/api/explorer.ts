@@ -1,5 +1,3 @@
-import type { StaticPage } from "./dashboard.js";
-
 /**
  * The block explorer: one HTML page and one script at `/explorer` and `/explorer.js`, served like
  * the dashboard (same content security policy: no inline script, nothing external). Pages are
@@ -14,8 +12,7 @@ import type { StaticPage } from "./dashboard.js";
  * came from the node is written with `textContent`, never parsed as HTML.
  */
 
-const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:";
+import { BASE_STYLE, pageWithScript, type StaticPage } from "./static-page.js";
 
 const HTML = `<!doctype html>
 <html lang="en">
@@ -25,9 +22,7 @@ const HTML = `<!doctype html>
 <title>Quarry explorer</title>
 <link rel="icon" href="data:,">
 <style>
-  :root { --bg:#0f1419; --panel:#182029; --text:#d8dee6; --dim:#8593a3; --accent:#4fb3ff; --bad:#ff6b6b; --ok:#5fd38d; }
-  * { box-sizing: border-box; }
-  body { margin:0; font:14px/1.4 system-ui, sans-serif; background:var(--bg); color:var(--text); }
+${BASE_STYLE}
   header { display:flex; gap:1rem; align-items:center; padding:.8rem 1.2rem; border-bottom:1px solid #263040; }
   header h1 { margin:0; font-size:1.2rem; }
   header a { color:var(--dim); }
@@ -281,9 +276,5 @@ const SCRIPT = `"use strict";
 
 /** The explorer's static pages, keyed by path, for `ApiServerDeps.pages`. */
 export function explorerPages(): Record<string, StaticPage> {
-  const headers = { "content-security-policy": CSP, "cache-control": "no-cache" };
-  return {
-    "/explorer": { contentType: "text/html; charset=utf-8", body: HTML, headers },
-    "/explorer.js": { contentType: "text/javascript; charset=utf-8", body: SCRIPT, headers },
-  };
+  return pageWithScript("/explorer", HTML, "/explorer.js", SCRIPT);
 }
