@@ -9,6 +9,7 @@ import {
 import { penaltyFor } from "../../src/node/penalties.js";
 import type { Clock } from "../../src/util/clock.js";
 import type { Logger } from "../../src/util/logger.js";
+import { waitFor } from "./wait.js";
 
 /** A logger that keeps every line (level, message, fields) for tests to inspect. */
 export function recordingLogger(): Logger & { lines: { level: string; msg: string; obj: object }[] } {
@@ -65,4 +66,28 @@ export async function startLocalHost(
 /** Stops every host, in parallel, ignoring ones already stopped. */
 export async function stopAll(hosts: readonly NetworkHost[]): Promise<void> {
   await Promise.allSettled(hosts.map((h) => h.stop()));
+}
+
+/**
+ * `startLocalHost` on the address of a host that was stopped (a node coming back where it was).
+ * The port is free again at once, but until it is bound another socket may take it: outgoing
+ * connections of every process draw their ports from the same range. Retried while that lasts.
+ */
+export function restartLocalHost(
+  overrides: Partial<NetworkHostInit>,
+  deps: { privateKey?: PrivateKey; peerDb?: PeerDb; clock?: Clock; log?: Logger } = {},
+): Promise<StartedHost> {
+  return waitFor(
+    async () => {
+      try {
+        return await startLocalHost(overrides, deps);
+      } catch (err) {
+        const text = `${String(err)} ${String((err as { cause?: unknown }).cause ?? "")}`;
+        if (text.includes("EADDRINUSE")) return undefined;
+        throw err;
+      }
+    },
+    30_000,
+    "the stopped host's address to be free to listen on again",
+  );
 }

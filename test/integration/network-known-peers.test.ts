@@ -2,7 +2,7 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { afterAll, describe, expect, it } from "vitest";
 import { LevelPeerDb, type NetworkHost } from "../../src/network/index.js";
-import { recordingLogger, startLocalHost, stopAll } from "../helpers/network-helpers.js";
+import { recordingLogger, restartLocalHost, startLocalHost, stopAll } from "../helpers/network-helpers.js";
 import { tempDir } from "../helpers/temp-dir.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -95,7 +95,7 @@ describe("known peer addresses persist", () => {
     await waitFor(() => failedDials().length >= 3, 15_000, "three failed dials of the bootstrap node");
     expect(host.connectedPeers()).toContain(live.peerId);
     // it comes up on the same address: the retries (with backoff) reach it
-    const back = await startLocalHost(
+    const back = await restartLocalHost(
       { listen: [bootAddr.split("/p2p/")[0]!] },
       { privateKey: first.privateKey },
     );

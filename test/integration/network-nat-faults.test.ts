@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { NetworkHost } from "../../src/network/index.js";
-import { recordingLogger, startLocalHost, stopAll } from "../helpers/network-helpers.js";
+import { recordingLogger, restartLocalHost, startLocalHost, stopAll } from "../helpers/network-helpers.js";
 import { waitFor } from "../helpers/wait.js";
 
 // A relay that drops our reservation (it goes away, or hangs up on us): the NATed node says so
@@ -82,7 +82,7 @@ describe("a relay that drops our reservation", () => {
     ).toHaveLength(1);
     expect(hidden.connectedPeers()).toContain(peer.peerId);
     // back on the same address with the same identity
-    const back = await startLocalHost(
+    const back = await restartLocalHost(
       { listen: [relayAddr.split("/p2p/")[0]!], nat: { reachability: "public" } },
       { privateKey: relay.privateKey },
     );

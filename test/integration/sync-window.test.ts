@@ -75,5 +75,5 @@ describe("sync download window bounded by bytes (real libp2p and LevelDB)", () =
     expect(Math.max(...downloaded.map((e) => e.bufferedBytes))).toBeLessThanOrEqual(2 * largest);
     expect(fresh.sync.progress().bufferedBytes).toBe(0);
     expect(fresh.scorer.penalties).toEqual([]);
-  });
+  }, 60_000);
 });

@@ -54,6 +54,11 @@ export class TipAgent {
     this.buffer = "";
     child.stdout?.setEncoding("utf8");
     child.stdout?.on("data", (chunk: string) => this.feed(chunk));
+    // a spawn failure (no `ip` or `curl`: the testbed checks for both before it starts) must not
+    // crash the run as an unhandled 'error' event; the node's blocks then count as not delivered
+    child.once("error", () => {
+      if (this.child === child) this.child = undefined;
+    });
     child.once("exit", () => {
       if (this.child === child) this.child = undefined;
       // the node is restarting or not up yet: try again shortly (bounded by stop())

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import fc from "fast-check";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   SIGNATURE_CHUNK_SIZE,
   SignatureVerifier,
@@ -221,8 +221,16 @@ describe("SignatureVerifier with worker threads", () => {
 
 describe("SignatureVerifier lifecycle", () => {
   const started: SignatureVerifier[] = [];
+  // Each test counts this process's signature threads from zero: the threads of the verifiers
+  // stopped before it (an earlier test, the block above) are joined a moment after they exit.
+  const noSignatureThreads = () =>
+    waitFor(() => osThreads() === 0, 10_000, "signature threads of earlier verifiers to end");
+  beforeEach(async () => {
+    await noSignatureThreads();
+  });
   afterEach(async () => {
     await Promise.all(started.splice(0).map((v) => v.stop()));
+    await noSignatureThreads();
   });
 
   it("stop() terminates every worker thread, awaits their exit and is idempotent; start after stop works", async () => {
