@@ -247,12 +247,18 @@ const SCRIPT = `"use strict";
   window.addEventListener("hashchange", route);
 
   // Pages that change with the chain (an address's history, a block's confirmations, home) are
-  // read again on every new tip or reorg.
+  // read again on every new tip or reorg. An event during a refresh is not dropped (that refresh
+  // may have read the chain before it): one more refresh follows.
   var pending = false;
+  var again = false;
   function refreshLive() {
-    if (pending || !current.render) return;
+    if (!current.render) return;
+    if (pending) { again = true; return; }
     pending = true;
-    var done = function () { pending = false; };
+    var done = function () {
+      pending = false;
+      if (again) { again = false; refreshLive(); }
+    };
     current.render().then(done, done);
   }
   function listen() {

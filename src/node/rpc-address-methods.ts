@@ -21,7 +21,13 @@ const DIRECTIONS: Record<AddressDirection, string> = {
 export interface AddressRpcServices {
   chain: Pick<
     Chain,
-    "networkParams" | "height" | "entryAtHeight" | "getAccounts" | "addressIndexEnabled" | "addressHistory"
+    | "networkParams"
+    | "tip"
+    | "height"
+    | "entryAtHeight"
+    | "getAccounts"
+    | "addressIndexEnabled"
+    | "addressHistory"
   >;
 }
 
@@ -87,6 +93,9 @@ function balanceDelta(e: AddressIndexEntry): bigint {
   }
 }
 
+/** Reads of one history page taken again when the tip moved while they ran. */
+const CONSISTENT_READ_ATTEMPTS = 3;
+
 /** getAddressHistory (docs/API.md "Address index"). */
 export function buildAddressRpcMethods(node: AddressRpcServices): RpcMethodTable {
   const { chain } = node;
@@ -108,24 +117,36 @@ export function buildAddressRpcMethods(node: AddressRpcServices): RpcMethodTable
             "the address index is off on this node (started with --no-address-index)",
             { code: ADDRESS_INDEX_DISABLED },
           );
-        const [entries, accounts] = await Promise.all([
-          chain.addressHistory(id, { cursor, reverse, limit: limit + 1 }),
-          chain.getAccounts([id]),
-        ]);
+        // The index, the account and the block hashes are read at one tip: a block connected or
+        // disconnected (a reorg) between the reads would mix two chains, so the reads are taken
+        // again (a few times, then the last reads are answered as they are).
+        let entries: Awaited<ReturnType<typeof chain.addressHistory>>;
+        let accounts: Awaited<ReturnType<typeof chain.getAccounts>>;
+        let blockHashes: (string | null)[];
+        let tipHeight: number;
+        for (let attempt = 1; ; attempt++) {
+          const tipBefore = chain.tip.hashHex;
+          [entries, accounts] = await Promise.all([
+            chain.addressHistory(id, { cursor, reverse, limit: limit + 1 }),
+            chain.getAccounts([id]),
+          ]);
+          blockHashes = entries.map((e) => chain.entryAtHeight(e.height)?.hashHex ?? null);
+          tipHeight = chain.height;
+          if (chain.tip.hashHex === tipBefore || attempt === CONSISTENT_READ_ATTEMPTS) break;
+        }
         const account = accounts.get(toHex(id)) ?? { balance: 0n, nonce: 0n };
         const page = entries.slice(0, limit);
         const last = page.at(-1);
-        const tipHeight = chain.height;
         return {
           address: encodeAddress(prefix, id),
           balance: account.balance,
           nonce: account.nonce,
           height: tipHeight,
-          txs: page.map((e) => ({
+          txs: page.map((e, i) => ({
             txid: toHex(e.txId),
             height: e.height,
             position: e.position,
-            blockHash: chain.entryAtHeight(e.height)?.hashHex ?? null,
+            blockHash: blockHashes[i] ?? null,
             confirmations: Math.max(0, tipHeight - e.height + 1),
             direction: DIRECTIONS[e.direction],
             amount: e.amount,
