@@ -181,6 +181,12 @@ describe("quarry export", () => {
       1,
       "exists; remove it or choose another --out",
     );
+    // another export's (or an interrupted one's) FILE.partial is refused and left as it was
+    const owned = `${out}-owned.jsonl`;
+    writeFileSync(`${owned}.partial`, "another export's rows\n");
+    expectOneLineError(await runQuarry(exportArgs("--out", owned)), 1, ".partial exists (an export to");
+    expect(readFileSync(`${owned}.partial`, "utf8")).toBe("another export's rows\n");
+    expect(existsSync(owned)).toBe(false);
   });
 
   it("from a running node: through its API, the same bytes as from the stopped store; accounts refused (exit 3)", async () => {

@@ -161,6 +161,10 @@ export const exportCommand: Command = {
     const out = values.out === undefined ? undefined : resolve(values.out);
     if (out !== undefined && (existsSync(out) || existsSync(`${out}${CHECKSUM_SUFFIX}`)))
       throw new CliError(`${out} or its ${CHECKSUM_SUFFIX} exists; remove it or choose another --out`);
+    if (out !== undefined && existsSync(`${out}.partial`))
+      throw new CliError(
+        `${out}.partial exists (an export to ${out} is running, or one was interrupted); remove it or choose another --out`,
+      );
     if (out !== undefined && !existsSync(dirname(out)))
       throw new CliError(`the directory of --out (${dirname(out)}) does not exist; create it first`);
 
@@ -182,6 +186,11 @@ export const exportCommand: Command = {
       // a reader that goes away (`| head`) fails the export through the writer, never as an
       // unhandled 'error' event after it
       sink.on("error", () => {});
+      // only a file this run created is removed on failure (another export may own one of that name)
+      let created = false;
+      sink.once("open", () => {
+        created = true;
+      });
       let report: ExportReport;
       try {
         report = await writeExport({ what, format, from, to }, opened.source, sink);
@@ -192,7 +201,7 @@ export const exportCommand: Command = {
       } catch (err) {
         if (partial !== undefined) {
           sink.destroy();
-          await rm(partial, { force: true });
+          if (created) await rm(partial, { force: true });
         }
         throw err;
       }
