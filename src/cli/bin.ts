@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
+import { nodeVersionProblem } from "./node-version.js";
 
 /**
  * Keep the main thread's young generation small. V8 grows each isolate's new space on demand up to
@@ -36,6 +37,11 @@ function limitOldGenerationGrowth(): void {
   if (!chosen) setFlagsFromString("--heap-growing-percent=60");
 }
 
+const tooOld = nodeVersionProblem(process.versions.node);
+if (tooOld !== undefined) {
+  process.stderr.write(`quarry: ${tooOld}\n`);
+  process.exit(1);
+}
 limitYoungGeneration();
 limitOldGenerationGrowth();
 // Loaded after the flag is set: importing the node's modules is the first big allocation.
