@@ -1,7 +1,7 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type BrowserContext, chromium } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertChromiumInstalled, chromiumTestsRun, launchChromium } from "../helpers/chromium.js";
 import { ProcessNode, restGet, runQuarry } from "../helpers/process-node.js";
 import { tempDir } from "../helpers/temp-dir.js";
 import { waitFor } from "../helpers/wait.js";
@@ -15,19 +15,14 @@ import { waitFor } from "../helpers/wait.js";
  * The page follows the node's event stream (GET /events); the first test sets its fallback poll to
  * an hour, so what moves the page after the first load can only have come through events.
  */
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = (): boolean => existsSync(CHROMIUM);
-const required = process.env.QUARRY_REQUIRE_CHROMIUM === "1";
-const runnable = haveChromium() || required;
-
-describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
+describe.skipIf(!chromiumTestsRun())("dashboard in headless Chromium", () => {
   let tmp: { path: string; cleanup: () => void };
   let node: ProcessNode | undefined;
   let peer: ProcessNode | undefined;
   let context: BrowserContext | undefined;
 
   beforeAll(async () => {
-    if (!haveChromium()) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
+    assertChromiumInstalled();
     tmp = tempDir("quarry-dashboard-");
     const datadir = join(tmp.path, "node");
     const at = ["--network", "regtest", "--datadir", datadir];
@@ -37,20 +32,7 @@ describe.skipIf(!runnable)("dashboard in headless Chromium", () => {
     expect(key.code, key.stderr).toBe(0);
     [node, context] = await Promise.all([
       ProcessNode.start({ datadir, minerKey: "miner" }),
-      chromium.launchPersistentContext(join(tmp.path, "chromium-profile"), {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-        ],
-      }),
+      launchChromium(join(tmp.path, "chromium-profile")),
     ]);
   });
 

@@ -1,8 +1,8 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testAddress } from "../helpers/chain-builder.js";
+import { chromiumTestsRun, launchChromium } from "../helpers/chromium.js";
 import { mineOffline, ProcessNode, quarryOk, restGet, runQuarry } from "../helpers/process-node.js";
 import { tempDir } from "../helpers/temp-dir.js";
 import { waitFor } from "../helpers/wait.js";
@@ -17,9 +17,6 @@ import { waitFor } from "../helpers/wait.js";
  *
  * Needs /usr/bin/chromium; without it the browser tests are skipped unless QUARRY_REQUIRE_CHROMIUM=1.
  */
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-const browserRunnable = haveChromium || process.env.QUARRY_REQUIRE_CHROMIUM === "1";
 const PW = { env: { QUARRY_PASSWORD: "explorer-pw" } };
 const BOB = testAddress(2);
 const CAROL = testAddress(3);
@@ -175,26 +172,12 @@ describe("address index and explorer", () => {
     expect(bad.stderr).toContain("parameter 'address'");
   }, 60_000);
 
-  describe.skipIf(!browserRunnable)("explorer in headless Chromium", () => {
+  describe.skipIf(!chromiumTestsRun())("explorer in headless Chromium", () => {
     let errors: string[];
 
     /** The browser, launched by the first page (lazily: one launch for the tests of this block). */
     const launch = async (): Promise<BrowserContext> => {
-      if (!haveChromium) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-      context ??= await chromium.launchPersistentContext(join(tmp.path, "chromium-profile"), {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-        ],
-      });
+      context ??= await launchChromium(join(tmp.path, "chromium-profile"));
       return context;
     };
     const newPage = async (): Promise<Page> => {
