@@ -7,17 +7,9 @@
  * error codes, hashes) is written with `textContent`, never parsed as HTML.
  */
 
-import { BASE_STYLE, pageWithScript, type StaticPage } from "./static-page.js";
+import { pageHead, pageWithScript, type StaticPage } from "./static-page.js";
 
-const HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Quarry node</title>
-<link rel="icon" href="data:,">
-<style>
-${BASE_STYLE}
+const HTML = `${pageHead("Quarry node")}
   header { display:flex; gap:1rem; align-items:baseline; padding:.8rem 1.2rem; border-bottom:1px solid #263040; }
   header h1 { margin:0; font-size:1.2rem; }
   #conn { margin-left:auto; color:var(--dim); }
