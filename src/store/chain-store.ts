@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ClassicLevel } from "classic-level";
+import { ClassicLevel, type IteratorOptions } from "classic-level";
 import type { NewTreeNodes, TreeNodeReader } from "../consensus/index.js";
 import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../consensus/index.js";
 import { type DecodedBlock, decodeBlockEnvelope, equalBytes, toHex } from "../primitives/index.js";
@@ -276,15 +276,27 @@ export class ChainStore implements TreeNodeReader {
    * Every record under one key prefix, in key order, as stored (for `quarry verify`). LevelDB's
    * corruption error becomes STORE_CORRUPT.
    */
-  async *records(prefix: number): AsyncGenerator<[Uint8Array, Uint8Array]> {
-    const it = this.db.iterator(prefixRange(prefix));
+  records(prefix: number): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    return this.scan(prefixRange(prefix), `records under prefix '${String.fromCharCode(prefix)}'`);
+  }
+
+  /**
+   * The records of one iterator range as stored; a read LevelDB reports as corrupt becomes
+   * STORE_CORRUPT naming `what` (and `id`). The iterator is closed however the caller stops.
+   */
+  private async *scan(
+    range: IteratorOptions<Uint8Array, Uint8Array>,
+    what: string,
+    id?: Uint8Array,
+  ): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    const it = this.db.iterator(range);
     try {
       for (;;) {
         let next: [Uint8Array, Uint8Array] | undefined;
         try {
           next = await it.next();
         } catch (err) {
-          throw readError(`records under prefix '${String.fromCharCode(prefix)}'`, undefined, err);
+          throw readError(what, id, err);
         }
         if (next === undefined) return;
         yield next;
@@ -351,29 +363,19 @@ export class ChainStore implements TreeNodeReader {
     opts: { cursor?: AddressCursor | undefined; reverse: boolean; limit: number },
   ): Promise<AddressIndexEntry[]> {
     const out: AddressIndexEntry[] = [];
-    const it = this.db.iterator({
+    const range = {
       ...addressIndexRange(address, opts.cursor, opts.reverse),
       reverse: opts.reverse,
       limit: opts.limit,
-    });
-    try {
-      for (;;) {
-        let next: [Uint8Array, Uint8Array] | undefined;
-        try {
-          next = await it.next();
-        } catch (err) {
-          throw readError("address index entries", address, err);
-        }
-        if (next === undefined) return out;
-        try {
-          out.push(decodeAddressIndexRecord(next[0], next[1]));
-        } catch (err) {
-          throw corruptRecord("address index entry", next[0].subarray(1), (err as Error).message);
-        }
+    };
+    for await (const [key, value] of this.scan(range, "address index entries", address)) {
+      try {
+        out.push(decodeAddressIndexRecord(key, value));
+      } catch (err) {
+        throw corruptRecord("address index entry", key.subarray(1), (err as Error).message);
       }
-    } finally {
-      await it.close();
     }
+    return out;
   }
 
   async getTip(): Promise<Uint8Array | undefined> {
