@@ -433,13 +433,26 @@ export async function scenarioB(tb: Testbed): Promise<Summary> {
     return (a?.height ?? 0) >= atCut + 30 && (b?.height ?? 0) >= atCut + 30;
   });
   await Promise.all([tb.restart("pub1", false), tb.restart("n11", false)]);
-  const sideA = await waitUntil("pub1 answering", 30_000, () => tb.node("pub1").status());
+  let sideA = await waitUntil("pub1 answering", 30_000, () => tb.node("pub1").status());
   const sideB = await waitUntil("n11 answering", 30_000, () => tb.node("n11").status());
   if (sideA.tip === sideB.tip) failures.push("the two sides did not diverge");
+  // Equal work (it happens: CI saw two 74-block sides with the same work): every node keeps the
+  // tip it saw first, as Bitcoin's nodes do, and with nobody mining after the heal nothing would
+  // ever move. The next block decides a tie in a real network; side A mines it before the heal.
+  const tie = work(sideA) === work(sideB);
+  if (tie) {
+    await tb.restart("pub1", true);
+    await waitUntil(
+      "pub1 to mine past the tie",
+      60_000,
+      async () => ((await tb.node("pub1").status())?.height ?? 0) > sideA.height,
+    );
+    await tb.restart("pub1", false);
+    sideA = await waitUntil("pub1 answering", 30_000, () => tb.node("pub1").status());
+  }
   timings.partitionedMs = tb.elapsed();
   setRouterLink(1, true);
   const heavier = work(sideA) >= work(sideB) ? sideA : sideB;
-  const tie = work(sideA) === work(sideB);
   const tip = await converged(tb.nodes, 120_000, "all nodes on one tip after the heal").catch(
     (err: Error) => {
       failures.push(err.message);
@@ -447,10 +460,8 @@ export async function scenarioB(tb: Testbed): Promise<Summary> {
     },
   );
   timings.healedConvergedMs = tb.elapsed();
-  if (tip && !tie && tip.tip !== heavier.tip)
+  if (tip && tip.tip !== heavier.tip)
     failures.push(`converged on ${tip.tip}, not the heavier ${heavier.tip}`);
-  if (tip && tie && tip.tip !== sideA.tip && tip.tip !== sideB.tip)
-    failures.push("converged on neither side's tip");
   const bans = (await Promise.all(tb.nodes.map((n) => n.peers()))).reduce(
     (s, p) => s + (p?.bans.length ?? 0),
     0,
