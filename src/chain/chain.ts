@@ -22,6 +22,7 @@ import {
 import { type AddressIndexMode, type AddressIndexState, prepareAddressIndex } from "./address-index.js";
 import { BlockIndex } from "./block-index.js";
 import type { ChainContext } from "./connect.js";
+import { type BlockOutcome, connectRun } from "./connect-run.js";
 import type { ChainEvents, ChainHalt } from "./events.js";
 import {
   type IntakeContext,
@@ -382,6 +383,37 @@ export class Chain extends TypedEmitter<ChainEvents> {
         metrics.observeBlockImport(seconds(), "error");
         throw err;
       },
+    );
+  }
+
+  /**
+   * Validates and stores consecutive blocks in order (a sync batch, a block package), stopping at
+   * the first that fails; the outcome of each block it got to, in order. Blocks that extend the tip
+   * are pipelined: the next one's checks run while the one before is written (connect-run.ts).
+   * Each block's outcome is what `processBlock` would have answered or thrown.
+   */
+  processBlocks(blocks: readonly DecodedBlock[], opts: ProcessBlockOptions = {}): Promise<BlockOutcome[]> {
+    const metrics = this.metrics;
+    let started = performance.now();
+    const observe = (outcome: BlockOutcome): void => {
+      const now = performance.now();
+      metrics?.observeBlockImport((now - started) / 1000, outcome.ok ? outcome.result.status : "error");
+      started = now;
+    };
+    return this.serialised(() =>
+      connectRun(
+        {
+          ctx: this.intake,
+          nowSeconds: () => nowSeconds(this.clock),
+          acceptOne: (block, provenWork) => this.acceptUnlessHalted(block, provenWork),
+          haltOn: (err) => this.haltOn(err),
+          halted: () => this.haltState !== undefined,
+          acceptOrphansOf: (hash) => this.acceptOrphansOf(hash),
+          observe,
+        },
+        blocks,
+        opts.provenWork ?? 0n,
+      ),
     );
   }
 

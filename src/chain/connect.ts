@@ -68,6 +68,21 @@ export async function connectBlock(
   block: DecodedBlock,
   unstored = false,
 ): Promise<ChainStep> {
+  const batch = await prepareConnect(ctx, entry, block, unstored);
+  await ctx.store.write(batch);
+  return commitConnect(ctx, entry, block, unstored);
+}
+
+/**
+ * connectBlock's first half: the state transition on top of the tip, the state root check and
+ * the batch that connects the block (with the block itself when `unstored`). Writes nothing.
+ */
+export async function prepareConnect(
+  ctx: ChainContext,
+  entry: BlockIndexEntry,
+  block: DecodedBlock,
+  unstored: boolean,
+): Promise<StoreBatch> {
   const parent = ctx.index.tip;
   const pre = await ctx.store.getAccounts(touchedAddresses(block.block.txs));
   const diff = applyBlockState(block.block, entry.height, ctx.params, pre);
@@ -93,7 +108,16 @@ export async function connectBlock(
     .putTip(entry.hash);
   if (ctx.addressIndex.enabled)
     batch.putAddressEntries(addressEntries(block.block, block.txIds, entry.height));
-  await ctx.store.write(batch);
+  return batch;
+}
+
+/** connectBlock's second half, once prepareConnect's batch is written: the index and the event. */
+export function commitConnect(
+  ctx: ChainContext,
+  entry: BlockIndexEntry,
+  block: DecodedBlock,
+  unstored: boolean,
+): ChainStep {
   entry.status = BlockStatus.Valid;
   if (unstored) ctx.index.add(entry);
   ctx.index.pushMain(entry);

@@ -8,6 +8,7 @@ export {
   type ChainOptions,
   type ProcessBlockOptions,
 } from "./chain.js";
+export type { BlockOutcome } from "./connect-run.js";
 export type {
   BlockConnectedEvent,
   BlockRef,

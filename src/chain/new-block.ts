@@ -40,6 +40,27 @@ const NOT_PERSISTED = new Set<string>([
   BlockErrorCode.TIME_TOO_NEW,
 ]);
 
+/** The index entry a new block with this parent gets (not yet stored or indexed). */
+export function newBlockEntry(
+  ctx: ChainContext,
+  decoded: DecodedBlock,
+  parent: BlockIndexEntry,
+): BlockIndexEntry {
+  const { block, hash, hashHex } = decoded;
+  const height = parent.height + 1;
+  return {
+    hash,
+    hashHex,
+    header: block.header,
+    height,
+    chainWork: parent.chainWork + workFromBits(block.header.bits),
+    status: BlockStatus.Data,
+    invalidCode: "",
+    sequence: ctx.index.nextSequence,
+    block1Time: height === 1 ? block.header.time : parent.block1Time,
+  };
+}
+
 /**
  * Header checks, the low-work rule (`checkBranchWork`, with the work the caller proves for the
  * branch) and body checks of a block whose parent is known; returns its index entry (not yet
@@ -53,53 +74,70 @@ export async function validateNewBlock(
   nowSeconds: number,
   provenWork = 0n,
 ): Promise<BlockIndexEntry> {
-  const { block, hash, hashHex } = decoded;
-  const height = parent.height + 1;
-  const entry: BlockIndexEntry = {
-    hash,
-    hashHex,
-    header: block.header,
-    height,
-    chainWork: parent.chainWork + workFromBits(block.header.bits),
-    status: BlockStatus.Data,
-    invalidCode: "",
-    sequence: ctx.index.nextSequence,
-    block1Time: height === 1 ? block.header.time : parent.block1Time,
-  };
+  const entry = newBlockEntry(ctx, decoded, parent);
   try {
-    checkHeader(
-      block.header,
-      hash,
-      {
-        parentHash: parent.hash,
-        medianTimePast: ctx.index.medianTimePast(parent),
-        expectedBits: ctx.index.childBits(parent),
-        nowSeconds,
-      },
-      ctx.params,
-    );
+    await checkNewBlock(ctx, entry, decoded, parent, {
+      nowSeconds,
+      provenWork,
+      parentIsTip: parent === ctx.index.tip,
+    });
   } catch (err) {
-    if (err instanceof BlockError) await rejectNewBlock(ctx, entry, err);
-    throw err;
-  }
-  // The header is sound (its work is real): whether its branch can matter at all is decided
-  // before the costlier body checks, and a low-work block is neither stored nor remembered.
-  checkBranchWork(ctx, parent, entry.chainWork, provenWork);
-  try {
-    await verifySignaturesAhead(ctx, decoded);
-    const verifier = ctx.signatures;
-    checkBlockBody(
-      block,
-      height,
-      ctx.params,
-      verifier ? (id) => verifier.isVerified(id) : undefined,
-      decoded.txIds,
-    );
-  } catch (err) {
-    if (err instanceof BlockError) await rejectNewBlock(ctx, entry, err);
+    if (isRejection(err)) await rejectNewBlock(ctx, entry, err);
     throw err;
   }
   return entry;
+}
+
+/** What checkNewBlock needs besides the block and its parent. */
+export interface NewBlockCheck {
+  nowSeconds: number;
+  /** chain work the caller proves for the block's branch (provenBranchWork) */
+  provenWork: bigint;
+  /** the parent is the tip, or will be once the write in flight lands (the minimum-work rule) */
+  parentIsTip: boolean;
+}
+
+/**
+ * validateNewBlock's checks without any side effect: throws the BlockError and leaves recording
+ * it (rejectNewBlock, for `isRejection` errors) to the caller. Reads only the parent's committed
+ * ancestors, so it may run while the parent's own connect batch is still being written.
+ */
+export async function checkNewBlock(
+  ctx: IntakeContext,
+  entry: BlockIndexEntry,
+  decoded: DecodedBlock,
+  parent: BlockIndexEntry,
+  check: NewBlockCheck,
+): Promise<void> {
+  const { block, hash } = decoded;
+  checkHeader(
+    block.header,
+    hash,
+    {
+      parentHash: parent.hash,
+      medianTimePast: ctx.index.medianTimePast(parent),
+      expectedBits: ctx.index.childBits(parent),
+      nowSeconds: check.nowSeconds,
+    },
+    ctx.params,
+  );
+  // The header is sound (its work is real): whether its branch can matter at all is decided
+  // before the costlier body checks, and a low-work block is neither stored nor remembered.
+  checkBranchWork(ctx, parent, entry.chainWork, check.provenWork, check.parentIsTip);
+  await verifySignaturesAhead(ctx, decoded);
+  const verifier = ctx.signatures;
+  checkBlockBody(
+    block,
+    entry.height,
+    ctx.params,
+    verifier ? (id) => verifier.isVerified(id) : undefined,
+    decoded.txIds,
+  );
+}
+
+/** A checkNewBlock failure that rejectNewBlock records (all but the low-work rule's). */
+export function isRejection(err: unknown): err is BlockError {
+  return err instanceof BlockError && err.type.code !== BlockErrorCode.LOW_WORK;
 }
 
 /** Fills the signature cache for a block; failures fall back to inline checks in the rules. */
@@ -113,7 +151,12 @@ async function verifySignaturesAhead(ctx: IntakeContext, decoded: DecodedBlock):
   }
 }
 
-async function rejectNewBlock(ctx: IntakeContext, entry: BlockIndexEntry, err: BlockError): Promise<void> {
+/** Logs and emits a rejected block; a provably bad one is remembered as invalid for good. */
+export async function rejectNewBlock(
+  ctx: IntakeContext,
+  entry: BlockIndexEntry,
+  err: BlockError,
+): Promise<void> {
   const code = err.type.code;
   ctx.log.warn({ hash: entry.hashHex, height: entry.height, code }, "rejected block");
   ctx.emit("invalidBlock", { hash: entry.hashHex, code });
@@ -140,6 +183,7 @@ export function checkBranchWork(
   parent: BlockIndexEntry,
   chainWork: bigint,
   branchWork: bigint,
+  parentIsTip = parent === ctx.index.tip,
 ): void {
   const tip = ctx.index.tip;
   const work = branchWork > chainWork ? branchWork : chainWork;
@@ -150,7 +194,7 @@ export function checkBranchWork(
       "ignore",
     );
   }
-  if (parent !== tip && work < ctx.params.minimumChainWork) {
+  if (!parentIsTip && work < ctx.params.minimumChainWork) {
     throw new BlockError(
       { code: BlockErrorCode.LOW_WORK },
       `side branch work ${work} is below the network's minimum chain work`,

@@ -1,8 +1,8 @@
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
-import type { AcceptResult } from "../chain/index.js";
+import type { BlockOutcome } from "../chain/index.js";
 import { BlockError } from "../consensus/index.js";
-import type { BlockHeader, DecodedBlock } from "../primitives/index.js";
+import type { BlockHeader } from "../primitives/index.js";
 import { fromHex, toHex } from "../primitives/index.js";
 import { type Clock, type Logger, silentLogger, systemClock, TypedEmitter } from "../util/index.js";
 import { openBatch } from "./batch.js";
@@ -37,8 +37,6 @@ export interface SyncDeps {
   clock?: Clock;
   log?: Logger;
 }
-
-type ImportOutcome = { ok: true; result: AcceptResult } | { ok: false; code: SyncErrorCode };
 
 // Peers whose failures (strikes) sync remembers across disconnects.
 const MAX_JUDGED_PEERS = 1024;
@@ -229,8 +227,11 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
         const block = opened.blocks[0];
         if (!block) break;
         // An ancestor's height is unknown until it connects.
-        const outcome = await this.importOne(peerId, received, block, -1);
-        if (!outcome.ok || outcome.result.status !== "orphan") return;
+        const [outcome] = await this.deps.chain.processBlocks([block]);
+        if (!outcome?.ok || outcome.result.status !== "orphan") {
+          this.judgeImport(peerId, received, outcome, -1);
+          return;
+        }
         wanted = outcome.result.missingAncestor ?? toHex(block.block.header.prevHash);
       }
     } catch (err) {
@@ -601,29 +602,18 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   }
 
   /**
-   * Imports a downloaded batch block by block; an invalid block is proof against its signer.
-   * `provenWork` is what the downloaded run of the branch proves (see the low-work rule).
+   * Imports a downloaded batch in order (pipelined: chain.processBlocks); an invalid block is proof
+   * against its signer. `provenWork` is what the downloaded run of the branch proves (see the
+   * low-work rule).
    */
   private async processBatch(batch: Batch, provenWork = 0n): Promise<void> {
     const blocks = batch.startProcessing();
     const peerId = batch.peerId ?? "";
     const received = this.evidence.get(batch);
     this.evidence.delete(batch);
+    const outcomes = await this.deps.chain.processBlocks(blocks, { provenWork });
     for (let i = 0; i < blocks.length; i++) {
-      const outcome = await this.importOne(
-        peerId,
-        received,
-        blocks[i]!,
-        batch.startHeight + i,
-        batch,
-        provenWork,
-      );
-      // An orphan here means the batch did not continue the chain we built: not proof, retry.
-      const code = !outcome.ok
-        ? outcome.code
-        : outcome.result.status === "orphan"
-          ? SyncErrorCode.UNEXPECTED_BATCH
-          : undefined;
+      const code = this.judgeImport(peerId, received, outcomes[i], batch.startHeight + i, batch);
       if (code) {
         if (code === SyncErrorCode.INVALID_BATCH) this.peers.delete(peerId);
         batch.processingFailed(code);
@@ -637,29 +627,33 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     this.emit("syncProgress", this.progress());
   }
 
-  /** processBlock with the penalty: a rejected block of a signed batch is INVALID_BATCH (punished). */
-  private async importOne(
+  /**
+   * What one imported block of a signed batch means for sync: undefined when it connected (or was
+   * already known), else the batch's failure code. A rejected block is INVALID_BATCH (punished);
+   * an orphan means the batch did not continue the chain we built (not proof, retry). Store
+   * failures are rethrown; a block the run never reached (it stopped on a failed write) fails the
+   * batch without blame.
+   */
+  private judgeImport(
     peerId: string,
     received: ReceivedBatch | undefined,
-    block: DecodedBlock,
+    outcome: BlockOutcome | undefined,
     height: number,
     batch?: Batch,
-    provenWork = 0n,
-  ): Promise<ImportOutcome> {
-    try {
-      return { ok: true, result: await this.deps.chain.processBlock(block, { provenWork }) };
-    } catch (err) {
-      if (!(err instanceof BlockError)) throw err;
-      // "ignore" (a time too far ahead may become valid later; a branch too far behind our tip was
-      // asked for by us, and its server may simply hold an honest chain behind ours): not proof.
-      if (err.action === "ignore") return { ok: false, code: SyncErrorCode.UNEXPECTED_BATCH };
-      const error = new SyncError(
-        SyncErrorCode.INVALID_BATCH,
-        `signed batch holds an invalid block: ${err.type.code}`,
-      );
-      this.punish(peerId, error, "batch", received, batch, { blockCode: err.type.code, height });
-      return { ok: false, code: SyncErrorCode.INVALID_BATCH };
-    }
+  ): SyncErrorCode | undefined {
+    if (!outcome) return SyncErrorCode.UNEXPECTED_BATCH;
+    if (outcome.ok) return outcome.result.status === "orphan" ? SyncErrorCode.UNEXPECTED_BATCH : undefined;
+    const err = outcome.error;
+    if (!(err instanceof BlockError)) throw err;
+    // "ignore" (a time too far ahead may become valid later; a branch too far behind our tip was
+    // asked for by us, and its server may simply hold an honest chain behind ours): not proof.
+    if (err.action === "ignore") return SyncErrorCode.UNEXPECTED_BATCH;
+    const error = new SyncError(
+      SyncErrorCode.INVALID_BATCH,
+      `signed batch holds an invalid block: ${err.type.code}`,
+    );
+    this.punish(peerId, error, "batch", received, batch, { blockCode: err.type.code, height });
+    return SyncErrorCode.INVALID_BATCH;
   }
 
   /** One place that turns a sync error into a penalty (with its evidence) and an event. */

@@ -41,6 +41,7 @@ export type SyncChain = Pick<
   | "getEntry"
   | "entryAtHeight"
   | "processBlock"
+  | "processBlocks"
   | "provenBranchWork"
   | "isLowWork"
   | "prefetchSignatures"

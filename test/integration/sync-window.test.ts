@@ -47,12 +47,12 @@ describe("sync download window bounded by bytes (real libp2p and LevelDB)", () =
       releaseImports = resolve;
     });
     let importStarted = false;
-    const processBlock = fresh.chain.processBlock.bind(fresh.chain);
-    fresh.chain.processBlock = (async (...args: Parameters<typeof processBlock>) => {
+    const processBlocks = fresh.chain.processBlocks.bind(fresh.chain);
+    fresh.chain.processBlocks = (async (...args: Parameters<typeof processBlocks>) => {
       importStarted = true;
       await importsReleased;
-      return processBlock(...args);
-    }) as typeof fresh.chain.processBlock;
+      return processBlocks(...args);
+    }) as typeof fresh.chain.processBlocks;
 
     const downloaded: BatchDownloadedEvent[] = [];
     fresh.sync.on("batchDownloaded", (e) => downloaded.push(e));
