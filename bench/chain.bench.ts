@@ -19,6 +19,7 @@ import { ChainBuilder, type TestKey, testKey, transfer } from "../test/helpers/c
 import { openChain } from "../test/helpers/open-chain.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
 import { type BenchResult, type BenchSuite, opsPerSecond } from "./harness.js";
+import { threadCpuDelta, threadCpuSeconds } from "./thread-cpu.js";
 
 /** A chain whose first `senders` blocks fund one key each, then `blocks` blocks of `txsPerBlock` transfers. */
 async function buildLoadedChain(senders: number, blocks: number, txsPerBlock: number) {
@@ -107,6 +108,8 @@ export const chainSuite: BenchSuite = {
      * ahead (as sync does). `pipelined`: each run through `processBlocks` (as sync imports a batch:
      * a block's checks overlap the write before), else block by block through `processBlock`.
      */
+    /** CPU seconds by thread name over the last importLoaded's timed loop. */
+    let lastCpu = new Map<string, number>();
     const importLoaded = async (
       signatureWorkers: boolean,
       addressIndex: "on" | "off" = "off",
@@ -118,6 +121,7 @@ export const chainSuite: BenchSuite = {
       try {
         for (const block of all.slice(0, funding)) await opened.chain.processBlock(blockEnvelope(block));
         const loaded = all.slice(funding);
+        const cpuBefore = threadCpuSeconds();
         const start = performance.now();
         for (let i = 0; i < loaded.length; i += 64) {
           // Envelopes inside the timed loop: the encoding and hashing the chain did itself before.
@@ -135,6 +139,7 @@ export const chainSuite: BenchSuite = {
           }
         }
         const seconds = (performance.now() - start) / 1000;
+        lastCpu = threadCpuDelta(cpuBefore, threadCpuSeconds());
         await measure?.(dir.path, opened);
         return seconds;
       } finally {
@@ -143,7 +148,10 @@ export const chainSuite: BenchSuite = {
       }
     };
     // Block by block vs pipelined runs, alternated twice, best of each (the machine is shared).
+    // The best pipelined run with workers also says where its CPU went, per thread (/proc): the
+    // 2-core ceiling is 2 cores divided by what one transaction costs in all threads together.
     const best = { inline: Infinity, tx: Infinity, inlinePipelined: Infinity, txPipelined: Infinity };
+    let txPipelinedCpu = new Map<string, number>();
     for (let round = 0; round < 2; round++) {
       best.inline = Math.min(best.inline, await importLoaded(false));
       best.inlinePipelined = Math.min(
@@ -151,7 +159,11 @@ export const chainSuite: BenchSuite = {
         await importLoaded(false, "off", undefined, true),
       );
       best.tx = Math.min(best.tx, await importLoaded(true));
-      best.txPipelined = Math.min(best.txPipelined, await importLoaded(true, "off", undefined, true));
+      const seconds = await importLoaded(true, "off", undefined, true);
+      if (seconds < best.txPipelined) {
+        best.txPipelined = seconds;
+        txPipelinedCpu = lastCpu;
+      }
     }
     const { inline: inlineSeconds, tx: txSeconds, inlinePipelined: inlinePipelinedSeconds } = best;
     const txPipelinedSeconds = best.txPipelined;
@@ -247,6 +259,7 @@ export const chainSuite: BenchSuite = {
         unit: "tx/s",
         target: 10_000,
       },
+      ...cpuRows(txPipelinedCpu, 10_000),
       {
         name: "import 100-tx blocks, workers, address index off (best of 3, alternated)",
         value: 10_000 / offSeconds,
@@ -290,3 +303,52 @@ export const chainSuite: BenchSuite = {
     ];
   },
 };
+
+/** Thread names of a node process (Node 24 on Linux, 15 characters at most), by prefix, and role. */
+const THREAD_ROLES: [string, string][] = [
+  ["MainThread", "main thread (state, tree, checks, batch)"],
+  ["quarry-sig", "signature workers"],
+  ["libuv-worker", "libuv pool (LevelDB writes and reads)"],
+  ["V8Worker", "V8 helpers (GC, compiler)"],
+];
+
+/**
+ * Where the pipelined import with workers spends CPU, per transaction and thread role, and the
+ * import rate that CPU cost allows on this machine's 2 cores if every core were busy all the time.
+ */
+function cpuRows(cpu: Map<string, number>, txs: number): BenchResult[] {
+  const perTx = (seconds: number) => (seconds * 1e6) / txs;
+  const byRole = new Map<string, number>();
+  let other = 0;
+  let total = 0;
+  const others = new Set<string>();
+  for (const [name, seconds] of cpu) {
+    total += seconds;
+    const role = THREAD_ROLES.find(([prefix]) => name.startsWith(prefix));
+    if (role) byRole.set(role[0], (byRole.get(role[0]) ?? 0) + seconds);
+    else if (seconds > 0) {
+      other += seconds;
+      others.add(name);
+    }
+  }
+  const rows: BenchResult[] = THREAD_ROLES.map(([prefix, role]) => ({
+    name: `import 100-tx blocks, workers, pipelined: CPU per tx in the ${role}`,
+    value: perTx(byRole.get(prefix) ?? 0),
+    unit: "µs",
+    lowerIsBetter: true,
+  }));
+  rows.push({
+    name: "import 100-tx blocks, workers, pipelined: CPU per tx in other threads",
+    value: perTx(other),
+    unit: "µs",
+    lowerIsBetter: true,
+    note: [...others].join(", "),
+  });
+  rows.push({
+    name: "import 100-tx blocks, workers, pipelined: 2-core ceiling at that CPU per tx (2 s / CPU-s per tx)",
+    value: total > 0 ? (2 * txs) / total : 0,
+    unit: "tx/s",
+    note: `${perTx(total).toFixed(0)} µs of CPU per tx in all threads`,
+  });
+  return rows;
+}
