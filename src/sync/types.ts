@@ -42,6 +42,7 @@ export type SyncChain = Pick<
   | "entryAtHeight"
   | "processBlock"
   | "provenBranchWork"
+  | "headerChainTip"
   | "isLowWork"
   | "prefetchSignatures"
   | "halted"

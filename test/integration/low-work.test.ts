@@ -146,7 +146,9 @@ describe("BLOCK_LOW_WORK over real libp2p (createNode nodes)", () => {
     await far.mineMany(100, { miner: new Uint8Array(20).fill(0x77) });
     const node = await cluster.add({ minPeers: 0, maxPeers: 10 });
     await feedBlocks(node, honest.blocks.slice(1));
-    liar = await createMaliciousPeer(REGTEST, far.blocks.slice(1), "invalid-blocks");
+    liar = await createMaliciousPeer(REGTEST, far.blocks.slice(1), "invalid-blocks", {
+      claimedWork: 1n << 200n,
+    });
     let rounds = 0;
     node.sync.on("syncComplete", () => rounds++);
     await liar.libp2p.dial(node.host.libp2p.getMultiaddrs());
