@@ -43,7 +43,7 @@ export enum SyncErrorCode {
   INVALID_HEADERS = "SYNC_INVALID_HEADERS",
   /**
    * headers-first sync: the peer's whole main chain of headers, checked, proves less work than its
-   * status claimed (or no more than ours); caught before any body is requested
+   * status claimed; caught before any body is requested
    */
   WORK_NOT_PROVEN = "SYNC_WORK_NOT_PROVEN",
 }

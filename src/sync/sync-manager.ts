@@ -418,8 +418,9 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       // A halt mid-round says nothing about the peer: stop without judging it.
       if (chain.halted) break;
       if (chain.tip.chainWork > workBefore) this.judge.delivered(best.id);
-      // Its claim was not backed by delivery (and it was not already judged for a timeout).
-      else if (this.judge.count(best.id) <= strikesBefore)
+      // Its claim was not backed by delivery (and it was not already judged for a timeout or its
+      // headers), unless our tip passed the claim meanwhile (gossip during the round).
+      else if (this.judge.count(best.id) <= strikesBefore && best.status.chainWork > chain.tip.chainWork)
         this.failed(best.id, "claimed work was not delivered");
     }
     this.syncing = false;
@@ -530,7 +531,9 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     }
     if (!from) return undefined;
     const work = from.chainWork;
-    if (ended && (work < anchor.status.chainWork || work <= chain.tip.chainWork)) {
+    // A node's main-chain work only grows: headers that end below its status claim are a lie. (Our
+    // own tip may have passed the claim meanwhile, through gossip: that is no lie, only no use.)
+    if (ended && work < anchor.status.chainWork) {
       this.headersRefused(
         anchor,
         SyncErrorCode.WORK_NOT_PROVEN,

@@ -35,6 +35,8 @@ export interface MaliciousPeerOptions {
   claimedWork?: bigint;
   /** batch requests wait for this before they are answered (a slow body server) */
   bodiesGate?: Promise<void>;
+  /** headers requests wait for this before they are answered */
+  headersGate?: Promise<void>;
 }
 
 /** What a malicious peer was asked, by protocol id. */
@@ -104,6 +106,7 @@ export async function createMaliciousPeer(
     [
       ids.headers,
       async (request) => {
+        await opts.headersGate;
         const req = decodeHeadersRequest(request);
         const fork = forkOf(req.locator);
         return encodeHeadersResponse({

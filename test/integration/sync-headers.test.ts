@@ -2,7 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { BlockErrorCode } from "../../src/consensus/errors.js";
 import { REGTEST } from "../../src/consensus/params.js";
 import type { QuarryNode } from "../../src/node.js";
-import type { Block } from "../../src/primitives/block.js";
+import { type Block, blockEnvelope } from "../../src/primitives/block.js";
 import { blockHash, toHex } from "../../src/primitives/index.js";
 import { SyncErrorCode } from "../../src/sync/errors.js";
 import type { SyncProgress } from "../../src/sync/events.js";
@@ -121,6 +121,42 @@ describe("headers-first sync (real libp2p, LevelDB)", () => {
       expect(node.chain.height).toBe(0);
     },
   );
+});
+
+describe("headers-first: a claim our tip passes during the round", () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(cleanups.splice(0).map((c) => c()));
+  });
+
+  it("headers that prove the claim but no more than our tip by then are no lie: no charge, no bodies", async () => {
+    const theirs = ChainBuilder.create();
+    await theirs.mineMany(20, { miner: new Uint8Array(20).fill(0x44) });
+    const ours = ChainBuilder.create();
+    await ours.mineMany(30);
+    let release: () => void = () => undefined;
+    const headersGate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const node = await createSyncNode([]);
+    const peer = await createMaliciousPeer(REGTEST, theirs.blocks.slice(1), "invalid-blocks", {
+      headersGate,
+    });
+    cleanups.push(node.destroy, async () => {
+      release();
+      await peer.libp2p.stop();
+    });
+    await connect(node.libp2p, peer.libp2p);
+    // Its honest claim (20 blocks) starts a round; while its headers answer is held, our tip
+    // passes the claim (blocks from elsewhere: gossip in a live node).
+    await waitFor(() => (peer.served.get(ids.headers) ?? 0) > 0, TIMEOUT, "headers requested");
+    for (const block of ours.blocks.slice(1)) await node.chain.processBlock(blockEnvelope(block));
+    release();
+    await until(node, () => !node.sync.progress().syncing, "the round ends");
+    expect(node.chain.height).toBe(30);
+    expect(node.scorer.reports.filter((r) => r.peerId === peer.libp2p.peerId.toString())).toEqual([]);
+    expect(bodyRequests(peer.served)).toBe(0);
+  });
 });
 
 describe("headers-first progress in getStatus (createNode, HTTP API)", () => {
