@@ -1,5 +1,8 @@
-import type { Block } from "../src/primitives/index.js";
-import { blockEnvelope } from "../src/primitives/index.js";
+import { checkHeaderRun } from "../src/consensus/index.js";
+import { type Block, blockEnvelope, toHex } from "../src/primitives/index.js";
+import { syncProtocolIds } from "../src/sync/index.js";
+import { requestHeaders } from "../src/sync/protocols/headers.js";
+import { nowSeconds, systemClock } from "../src/util/index.js";
 import { ChainBuilder } from "../test/helpers/chain-builder.js";
 import { openChain } from "../test/helpers/open-chain.js";
 import { connect } from "../test/helpers/sync-libp2p.js";
@@ -56,6 +59,49 @@ async function importSeconds(have: readonly Block[], want: readonly Block[]): Pr
   }
 }
 
+/**
+ * Headers/s of headers-first sync's first stage from one peer over 127.0.0.1: the headers request
+ * (up to 2,048 per answer) and `checkHeaderRun` on each answer, as `SyncManager` runs them, from the
+ * genesis fork point to the server's tip, `rounds` times over.
+ */
+async function headerRate(want: readonly Block[], rounds: number): Promise<number> {
+  const server = await createSyncNode(want);
+  const client = await createSyncNode([]);
+  try {
+    await connect(client.libp2p, server.libp2p);
+    const protocol = syncProtocolIds(client.chain.networkParams.name).headers;
+    const genesisHex = client.chain.tip.hashHex;
+    const genesis = client.chain.headerChainTip(genesisHex)!;
+    let headers = 0;
+    const start = performance.now();
+    for (let r = 0; r < rounds; r++) {
+      let from = genesis;
+      for (;;) {
+        const answer = await requestHeaders(
+          client.libp2p,
+          server.libp2p.peerId,
+          protocol,
+          [toHex(from.hash), genesisHex],
+          2048,
+          {
+            timeoutMs: 10_000,
+            signal: AbortSignal.timeout(60_000),
+          },
+        );
+        if (answer.headers.length === 0) break;
+        const run = checkHeaderRun(answer.headers, from, nowSeconds(systemClock), client.chain.networkParams);
+        if (run.failure) throw run.failure.error;
+        headers += run.hashes.length;
+        from = run.tip;
+      }
+    }
+    return headers / ((performance.now() - start) / 1000);
+  } finally {
+    await client.destroy();
+    await server.destroy();
+  }
+}
+
 export const syncSuite: BenchSuite = {
   name: "sync",
   async run(): Promise<BenchResult[]> {
@@ -64,6 +110,7 @@ export const syncSuite: BenchSuite = {
     const emptyBlocks = empty.blocks.slice(1);
     const one = await syncSeconds([], emptyBlocks, 1);
     const four = await syncSeconds([], emptyBlocks, 4);
+    const headersPerSecond = await headerRate(emptyBlocks, 10);
 
     const { funding, loaded: transfers } = await loadedChain(200, 100, 100);
     const loaded = await syncSeconds(funding, [...funding, ...transfers], 1);
@@ -83,6 +130,13 @@ export const syncSuite: BenchSuite = {
         unit: "blocks/s",
         target: 500,
         note: "4 serving nodes + the syncing node in one process, 127.0.0.1",
+      },
+      {
+        name: "headers-first: fetch + check headers from 1 peer (2000 headers × 10, 127.0.0.1)",
+        value: headersPerSecond,
+        unit: "headers/s",
+        target: 10_000,
+        note: "headers request (≤ 2,048 per answer) + checkHeaderRun: linkage, ASERT bits, PoW, MTP, future limit",
       },
       {
         name: "sync 100-tx blocks from 1 peer (100 blocks)",

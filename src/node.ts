@@ -226,6 +226,8 @@ export async function createNode(options: NodeOptions, deps: NodeDeps): Promise<
       {
         height: p.height,
         targetHeight: p.targetHeight,
+        // headers-first: how far the checked headers reach (bodies follow them)
+        headerHeight: p.headers.height,
         percent: Number(percent.toFixed(1)),
         blocksPerSecond: Number(p.blocksPerSecond.toFixed(1)),
         etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds),

@@ -55,6 +55,8 @@ const HTML = `${pageHead("Quarry node")}
     <dl>
       <dt>peers</dt><dd id="peers">–</dd>
       <dt>sync</dt><dd id="sync">–</dd>
+      <dt>headers</dt><dd id="syncHeaders">–</dd>
+      <dt>blocks</dt><dd id="syncBlocks">–</dd>
       <dt>listening</dt><dd id="listen" class="mono">–</dd>
     </dl>
   </section>
@@ -199,6 +201,9 @@ const SCRIPT = `"use strict";
         ? "syncing to " + s.sync.targetHeight + " (" + s.sync.blocksPerSecond.toFixed(1) + " blocks/s" +
           (s.sync.etaSeconds == null ? "" : ", ETA " + Math.round(s.sync.etaSeconds) + " s") + ")"
         : "in sync (best known height " + s.sync.targetHeight + ")");
+      // Headers-first: headers checked, then bodies imported, each against its own target.
+      text("syncHeaders", s.sync.headers.height + " / " + s.sync.headers.targetHeight);
+      text("syncBlocks", s.sync.blocks.height + " / " + s.sync.blocks.targetHeight);
       text("listen", (s.listen || []).join(" "));
       text("mempoolSize", mempool.size);
       text("mempoolBytes", mempool.bytes);

@@ -1,4 +1,4 @@
-import type { Account, NetworkParams, TreeNodeReader } from "../consensus/index.js";
+import type { Account, HeaderChainTip, NetworkParams, TreeNodeReader } from "../consensus/index.js";
 import { BlockError, BlockErrorCode, checkProofOfWork, powLimit } from "../consensus/index.js";
 import type { Block, BlockHeader, DecodedBlock, Transaction } from "../primitives/index.js";
 import { equalBytes, fromHex, toHex } from "../primitives/index.js";
@@ -474,6 +474,29 @@ export class Chain extends TypedEmitter<ChainEvents> {
    */
   provenBranchWork(headers: readonly BlockHeader[]): bigint {
     return provenBranchWork(this.ctx, headers);
+  }
+
+  /**
+   * A stored block as the start of a header chain (`checkHeaderRun`): its id, height, time, work,
+   * ASERT anchor and the times of its last ≤ 11 ancestors. Undefined for an unknown block.
+   */
+  headerChainTip(hashHex: string): HeaderChainTip | undefined {
+    const entry = this.index.get(hashHex);
+    if (!entry) return undefined;
+    const times: number[] = [];
+    let cursor: BlockIndexEntry | undefined = entry;
+    while (cursor && times.length < this.params.medianTimeSpan) {
+      times.push(cursor.header.time);
+      cursor = cursor.height === 0 ? undefined : this.index.get(toHex(cursor.header.prevHash));
+    }
+    return {
+      hash: entry.hash,
+      height: entry.height,
+      time: entry.header.time,
+      chainWork: entry.chainWork,
+      block1Time: entry.block1Time,
+      recentTimes: times.reverse(),
+    };
   }
 
   /** True when a branch proving `work` trails the tip too far to be stored (BLOCK_LOW_WORK). */

@@ -11,6 +11,7 @@ export { checkBlockBody, checkHeader } from "./block-rules.js";
 export { expectedBits, medianTimePast, powLimit } from "./difficulty.js";
 export { BlockError, BlockErrorCode, TxError, TxErrorCode } from "./errors.js";
 export { genesisBlock } from "./genesis.js";
+export { type CheckedHeaderRun, checkHeaderRun, type HeaderChainTip } from "./header-chain.js";
 export { merkleRoot } from "./merkle.js";
 export {
   BLOCK_VERSION,

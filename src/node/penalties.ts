@@ -128,6 +128,14 @@ export const PENALTIES: Readonly<Record<PenaltyCode, number>> = Object.freeze({
   // Charged from the second failure in a row without a delivery (sync backs the peer off
   // longer each time); four in a row with their timeouts reach the ban.
   [SyncErrorCode.NOT_DELIVERING]: 30,
+  // A header of the peer's own main chain that fails the header rules: an honest node validated
+  // every header of its main chain, so this is data no honest node sends (as a gossiped block
+  // without valid work, BAD_DIFFICULTY or HIGH_HASH).
+  [SyncErrorCode.INVALID_HEADERS]: BAN,
+  // Its status claimed more work than its whole header chain proves. A node's main-chain work only
+  // grows, so an honest status is always backed; an operator's invalidateBlock is the one honest
+  // way down, hence a disconnect (with a sync backoff), not a ban.
+  [SyncErrorCode.WORK_NOT_PROVEN]: DISCONNECT,
 
   // Pool policy: another node with other limits or another tip may accept the transaction.
   [MempoolErrorCode.DUPLICATE]: NONE,

@@ -97,10 +97,14 @@ const banView: JsonSchema = {
   ],
 };
 
+const syncStage = object({ height: uint, targetHeight: uint });
+
 const syncProgress = object({
   syncing: { type: "boolean" },
   height: uint,
   targetHeight: uint,
+  headers: syncStage,
+  blocks: syncStage,
   blocksPerSecond: { type: "number", minimum: 0 },
   etaSeconds: nullable({ type: "number" }),
   peers: uint,

@@ -1,11 +1,15 @@
 import {
+  type BlockHeader,
   ByteReader,
   ByteWriter,
   CodecError,
   CodecErrorCode,
+  encodeHeader,
   HASH_LENGTH,
+  HEADER_SIZE,
   MAX_BLOCK_BYTES_DECODE,
   outOfRange,
+  readHeader,
   tooLarge,
 } from "../primitives/index.js";
 
@@ -21,6 +25,8 @@ export const MAX_BATCH_BLOCKS = 64;
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 export const MAX_LOCATOR_LENGTH = 64;
 export const MAX_LOCATOR_HASHES = 2048;
+/** Most headers in one headers answer (2,048 × 116 bytes = 232 KiB). */
+export const MAX_HEADERS = 2048;
 export const MAX_NETWORK_NAME = 16;
 const SIGNER_LENGTH = 32;
 const SIGNATURE_LENGTH = 64;
@@ -41,7 +47,12 @@ export const MAX_BATCH_ENCODED =
 export const MAX_REQUEST_FRAME = 4 + MAX_LOCATOR_LENGTH * HASH_LENGTH + 4;
 /** Largest response frame: result byte + the largest payload. */
 export const MAX_RESPONSE_FRAME =
-  1 + Math.max(MAX_BATCH_ENCODED, 4 + HASH_LENGTH + 4 + MAX_LOCATOR_HASHES * HASH_LENGTH);
+  1 +
+  Math.max(
+    MAX_BATCH_ENCODED,
+    4 + HASH_LENGTH + 4 + MAX_LOCATOR_HASHES * HASH_LENGTH,
+    4 + HASH_LENGTH + 4 + MAX_HEADERS * HEADER_SIZE,
+  );
 
 /** Status handshake: who we are and how far our chain goes. */
 export interface StatusMessage {
@@ -65,6 +76,15 @@ export interface LocatorResponse {
   forkHash: Uint8Array;
   /** server main-chain hashes from forkHeight + 1 upwards */
   hashes: Uint8Array[];
+}
+
+/** Headers answer: the fork point and the server's main-chain headers above it. */
+export interface HeadersResponse {
+  /** the highest locator entry on the server's main chain */
+  forkHeight: number;
+  forkHash: Uint8Array;
+  /** server main-chain headers from forkHeight + 1 upwards */
+  headers: BlockHeader[];
 }
 
 export interface BlocksByRangeRequest {
@@ -211,6 +231,33 @@ export function decodeLocatorResponse(bytes: Uint8Array): LocatorResponse {
   const hashes = readHashes(r, MAX_LOCATOR_HASHES, "hash count");
   r.end();
   return { forkHeight, forkHash, hashes };
+}
+
+/** The headers request has the locator request's layout (`maxHashes` is the most headers wanted). */
+export const encodeHeadersRequest = encodeLocatorRequest;
+export const decodeHeadersRequest = decodeLocatorRequest;
+
+export function encodeHeadersResponse(m: HeadersResponse): Uint8Array {
+  assertU32(m.forkHeight, "forkHeight");
+  assertHash(m.forkHash, "forkHash");
+  if (m.headers.length > MAX_HEADERS) throw new RangeError(`at most ${MAX_HEADERS} headers`);
+  const w = new ByteWriter(4 + HASH_LENGTH + 4 + m.headers.length * HEADER_SIZE)
+    .u32(m.forkHeight)
+    .raw(m.forkHash)
+    .u32(m.headers.length);
+  for (const h of m.headers) w.raw(encodeHeader(h));
+  return w.finish();
+}
+
+export function decodeHeadersResponse(bytes: Uint8Array): HeadersResponse {
+  const r = new ByteReader(bytes, "headers response");
+  const forkHeight = r.u32();
+  const forkHash = r.bytesN(HASH_LENGTH);
+  const n = r.count(MAX_HEADERS, "header count");
+  const headers: BlockHeader[] = [];
+  for (let i = 0; i < n; i++) headers.push(readHeader(r));
+  r.end();
+  return { forkHeight, forkHash, headers };
 }
 
 export function encodeBlocksByRangeRequest(m: BlocksByRangeRequest): Uint8Array {

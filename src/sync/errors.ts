@@ -36,6 +36,16 @@ export enum SyncErrorCode {
    * work by nothing) or its requests timed out, again since it last delivered
    */
   NOT_DELIVERING = "SYNC_NOT_DELIVERING",
+  /**
+   * headers-first sync: a header of the peer's main chain fails the header rules (linkage, bits,
+   * proof of work, median time); caught before any body is requested
+   */
+  INVALID_HEADERS = "SYNC_INVALID_HEADERS",
+  /**
+   * headers-first sync: the peer's whole main chain of headers, checked, proves less work than its
+   * status claimed; caught before any body is requested
+   */
+  WORK_NOT_PROVEN = "SYNC_WORK_NOT_PROVEN",
 }
 
 export interface SyncErrorType {

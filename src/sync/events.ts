@@ -7,6 +7,16 @@ export interface SyncProgress {
   height: number;
   /** the highest height a connected peer reported (our height when none is higher) */
   targetHeight: number;
+  /**
+   * headers-first, stage one: `height` is the last header checked in the running round (our
+   * height when idle or before the first run arrives); `targetHeight` as above
+   */
+  headers: { height: number; targetHeight: number };
+  /**
+   * stage two: `height` is our chain height; while a round runs `targetHeight` is as far as the
+   * checked headers reach (bodies can go no further), otherwise as above
+   */
+  blocks: { height: number; targetHeight: number };
   /** blocks imported per second over the meter's window */
   blocksPerSecond: number;
   /** null while the rate is unknown (nothing imported lately) */

@@ -1,4 +1,10 @@
-import { MAX_BATCH_BLOCKS, MAX_BATCH_BYTES, MAX_LOCATOR_HASHES, MAX_REQUEST_FRAME } from "./codec.js";
+import {
+  MAX_BATCH_BLOCKS,
+  MAX_BATCH_BYTES,
+  MAX_HEADERS,
+  MAX_LOCATOR_HASHES,
+  MAX_REQUEST_FRAME,
+} from "./codec.js";
 
 /** Tunables of the sync service; every field has a default in `DEFAULT_SYNC_OPTIONS`. */
 export interface SyncOptions {
@@ -8,6 +14,13 @@ export interface SyncOptions {
   maxBatchBytes: number;
   /** most hashes a locator answer carries */
   maxLocatorHashes: number;
+  /** most headers one headers request asks for, and most a handler serves */
+  maxHeadersPerRequest: number;
+  /**
+   * most headers one sync round fetches and checks before it downloads their bodies (bounds what a
+   * peer can make us hold: 32 bytes of id per header kept); a longer branch takes several rounds
+   */
+  maxHeadersPerRound: number;
   /** deadline of one request (dial, write, answer); past it the request is a stall */
   requestTimeoutMs: number;
   /** batches downloading at once across all peers */
@@ -42,6 +55,8 @@ export const DEFAULT_SYNC_OPTIONS: Readonly<SyncOptions> = Object.freeze({
   maxBlocksPerBatch: 64,
   maxBatchBytes: 4 * 1024 * 1024,
   maxLocatorHashes: 2048,
+  maxHeadersPerRequest: 2048,
+  maxHeadersPerRound: 32_768,
   requestTimeoutMs: 10_000,
   maxConcurrentDownloads: 8,
   maxBufferedBatchBytes: 16 * 1024 * 1024,
@@ -73,5 +88,7 @@ export function resolveSyncOptions(opts: Partial<SyncOptions> = {}): SyncOptions
     throw new RangeError(`maxBatchBytes must be ≤ ${MAX_BATCH_BYTES}`);
   if (merged.maxLocatorHashes > MAX_LOCATOR_HASHES)
     throw new RangeError(`maxLocatorHashes must be ≤ ${MAX_LOCATOR_HASHES}`);
+  if (merged.maxHeadersPerRequest > MAX_HEADERS)
+    throw new RangeError(`maxHeadersPerRequest must be ≤ ${MAX_HEADERS}`);
   return merged;
 }

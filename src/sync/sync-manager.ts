@@ -1,10 +1,17 @@
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { BlockOutcome } from "../chain/index.js";
-import { BlockError } from "../consensus/index.js";
+import { BlockError, checkHeaderRun, type HeaderChainTip } from "../consensus/index.js";
 import type { BlockHeader } from "../primitives/index.js";
-import { fromHex, toHex } from "../primitives/index.js";
-import { type Clock, type Logger, silentLogger, systemClock, TypedEmitter } from "../util/index.js";
+import { equalBytes, fromHex, toHex } from "../primitives/index.js";
+import {
+  type Clock,
+  type Logger,
+  nowSeconds,
+  silentLogger,
+  systemClock,
+  TypedEmitter,
+} from "../util/index.js";
 import { openBatch } from "./batch.js";
 import { Batch, BatchStatus } from "./batch-state.js";
 import type { BatchRequest, StatusMessage } from "./codec.js";
@@ -18,8 +25,9 @@ import { PeerSet, type PeerSet as PeerSetType, type SyncPeer } from "./peer-set.
 import type { ReceivedBatch } from "./protocols/batch-io.js";
 import { blocksByHashHandler, requestBlocksByHash } from "./protocols/blocks-by-hash.js";
 import { blocksByRangeHandler, requestBlocksByRange } from "./protocols/blocks-by-range.js";
+import { headersHandler, requestHeaders } from "./protocols/headers.js";
 import { type SyncProtocolIds, syncProtocolIds } from "./protocols/ids.js";
-import { locatorHandler, requestLocator } from "./protocols/locator.js";
+import { locatorHandler } from "./protocols/locator.js";
 import { checkSameNetwork, localStatus, requestStatus, statusHandler } from "./protocols/status.js";
 import { RateMeter } from "./rate-meter.js";
 import { type InboundLimits, type RequestHandler, serveProtocol } from "./reqresp.js";
@@ -38,15 +46,27 @@ export interface SyncDeps {
   log?: Logger;
 }
 
+/** A peer's header chain above the fork point, checked header by header: what bodies are fetched for. */
+interface VerifiedHeaders {
+  forkHeight: number;
+  /** ids above the fork point, in height order */
+  hashes: Uint8Array[];
+  /** the last checked header (its chainWork is the work the headers prove) */
+  tip: HeaderChainTip;
+}
+
 // Peers whose failures (strikes) sync remembers across disconnects.
 const MAX_JUDGED_PEERS = 1024;
 
 /**
  * Keeps the chain on the most-work chain its peers know. On connect (and when a peer announces
- * work) it exchanges status; when a peer has more work it asks that peer where the chains fork
- * (locator), splits the peer's hashes above the fork point into batches, downloads them in
- * parallel from every peer that reaches them (signed batches, verified before decoding), and
- * imports them strictly in order through `chain.processBlock`. A stall is a request past its
+ * work) it exchanges status; when a peer has more work, sync is headers-first: it fetches that
+ * peer's main-chain headers above the fork point (headers protocol) and checks them as a chain
+ * with the pure header rules (`checkHeaderRun`: linkage, ASERT bits, proof of work, median time,
+ * future limit) — a peer whose headers fail, or prove less work than its status claimed, is caught
+ * before a single body is requested. Then it splits the checked ids into batches, downloads them
+ * in parallel from every peer that reaches them (signed batches, verified before decoding), and
+ * imports them strictly in order through `chain.processBlock`, passing the work the headers prove. A stall is a request past its
  * deadline — an idle chain is not a stall — and the batch goes to another peer, a bounded number
  * of times. After a restart it simply asks again from the current tip.
  *
@@ -69,6 +89,8 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   private again = false;
   private syncing = false;
   private roundTarget = 0;
+  /** height of the last header checked in the running round (0: none yet) */
+  private headerHeight = 0;
   private wake: (() => void) | undefined;
   private readonly judge: PeerJudge;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -94,7 +116,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     return this.ids;
   }
 
-  /** Registers the four handlers and starts reacting to connections. Idempotent. */
+  /** Registers the five handlers and starts reacting to connections. Idempotent. */
   async start(): Promise<void> {
     if (this.controller) return;
     this.controller = new AbortController();
@@ -103,6 +125,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     const handlers: [string, RequestHandler][] = [
       [this.ids.status, statusHandler(chain, (peer, status) => this.onRemoteStatus(peer, status))],
       [this.ids.locator, locatorHandler(chain, this.opts)],
+      [this.ids.headers, headersHandler(chain, this.opts)],
       [this.ids.blocksByRange, blocksByRangeHandler(batchCtx)],
       [this.ids.blocksByHash, blocksByHashHandler(batchCtx)],
     ];
@@ -150,11 +173,12 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     this.controller = undefined;
   }
 
-  /** Height, target, rate and ETA; cheap, for the API and the dashboard. */
+  /** Height, target, rate and ETA, for headers and bodies apart; cheap, for the API and the dashboard. */
   progress(): SyncProgress {
     const height = this.deps.chain.height;
+    const headerHeight = Math.max(height, this.syncing ? this.headerHeight : 0);
     const targetHeight = Math.max(
-      height,
+      headerHeight,
       this.peers.maxHeight(this.clock.nowMs()),
       this.syncing ? this.roundTarget : 0,
     );
@@ -163,6 +187,9 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       syncing: this.syncing,
       height,
       targetHeight,
+      headers: { height: headerHeight, targetHeight },
+      // Bodies can go as far as the checked headers reach (while a round runs).
+      blocks: { height, targetHeight: this.syncing ? headerHeight : targetHeight },
       blocksPerSecond,
       etaSeconds:
         blocksPerSecond > 0 ? (targetHeight - height) / blocksPerSecond : targetHeight > height ? null : 0,
@@ -381,6 +408,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     const started = performance.now();
     const startHeight = chain.height;
     this.meter.reset();
+    this.headerHeight = 0;
     this.syncing = true;
     while (this.controller && !this.controller.signal.aborted) {
       const best = this.peers.best(this.clock.nowMs());
@@ -391,8 +419,9 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
       // A halt mid-round says nothing about the peer: stop without judging it.
       if (chain.halted) break;
       if (chain.tip.chainWork > workBefore) this.judge.delivered(best.id);
-      // Its claim was not backed by delivery (and it was not already judged for a timeout).
-      else if (this.judge.count(best.id) <= strikesBefore)
+      // Its claim was not backed by delivery (and it was not already judged for a timeout or its
+      // headers), unless our tip passed the claim meanwhile (gossip during the round).
+      else if (this.judge.count(best.id) <= strikesBefore && best.status.chainWork > chain.tip.chainWork)
         this.failed(best.id, "claimed work was not delivered");
     }
     this.syncing = false;
@@ -416,40 +445,130 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     this.log.info({ height: this.deps.chain.height }, "sync paused: chain halted");
   }
 
-  /** One locator exchange with `anchor` and the batches of its answer. */
+  /** One round with `anchor`: its header chain first, checked, then the bodies of those headers. */
   private async syncRound(anchor: SyncPeer): Promise<void> {
-    const { chain, libp2p } = this.deps;
-    let answer: Awaited<ReturnType<typeof requestLocator>>;
-    try {
-      answer = await requestLocator(
-        libp2p,
-        anchor.peerId,
-        this.ids.locator,
-        chain.getLocator(),
-        this.opts.maxLocatorHashes,
-        this.reqOpts(),
-      );
-    } catch (err) {
-      if (!isSyncError(err)) throw err;
-      const code = err.type.code;
-      if (code === SyncErrorCode.STOPPED) throw err;
-      this.punish(anchor.id, err, "frame");
-      // Bytes that break the protocol: its status is dropped (and the penalty is already heavy).
-      if ([SyncErrorCode.WRONG_NETWORK, SyncErrorCode.MALFORMED, SyncErrorCode.OVERSIZED].includes(code))
-        this.peers.delete(anchor.id);
-      else this.failed(anchor.id, `locator request failed: ${code}`, code !== SyncErrorCode.STREAM_FAILED);
-      return;
-    }
-    const hashes = answer.hashes.map(toHex);
-    this.roundTarget = answer.forkHeight + hashes.length;
+    const verified = await this.fetchHeaderChain(anchor);
+    if (!verified) return;
+    const hashes = verified.hashes.map(toHex);
+    this.roundTarget = verified.forkHeight + hashes.length;
     const batches: Batch[] = [];
     for (let i = 0; i < hashes.length; i += this.opts.maxBlocksPerBatch) {
       batches.push(
-        new Batch(answer.forkHeight + 1 + i, hashes.slice(i, i + this.opts.maxBlocksPerBatch), this.opts),
+        new Batch(verified.forkHeight + 1 + i, hashes.slice(i, i + this.opts.maxBlocksPerBatch), this.opts),
       );
     }
-    this.log.debug({ peer: anchor.id, fork: answer.forkHeight, blocks: hashes.length }, "sync round");
-    await this.runBatches(batches, anchor.tipHex);
+    this.log.debug(
+      { peer: anchor.id, fork: verified.forkHeight, blocks: hashes.length },
+      "sync round: headers checked, fetching bodies",
+    );
+    await this.runBatches(batches, anchor.tipHex, verified.tip.chainWork);
+  }
+
+  /**
+   * Fetches `anchor`'s main-chain headers above our fork point, run by run (each request's locator
+   * starts with the last header checked), checking each run against the header before it, until
+   * the peer's chain ends or `maxHeadersPerRound` are held. Returns undefined — and no body is
+   * ever requested — when a header fails (SYNC_INVALID_HEADERS) or the whole chain proves less
+   * work than the peer's status claimed (SYNC_WORK_NOT_PROVEN), or the request failed.
+   */
+  private async fetchHeaderChain(anchor: SyncPeer): Promise<VerifiedHeaders | undefined> {
+    const { chain, libp2p } = this.deps;
+    const params = chain.networkParams;
+    const ourLocator = chain.getLocator();
+    let locator = ourLocator;
+    let from: HeaderChainTip | undefined;
+    let forkHeight = 0;
+    const hashes: Uint8Array[] = [];
+    let ended = false;
+    while (hashes.length < this.opts.maxHeadersPerRound) {
+      const want = Math.min(this.opts.maxHeadersPerRequest, this.opts.maxHeadersPerRound - hashes.length);
+      let answer: Awaited<ReturnType<typeof requestHeaders>>;
+      try {
+        answer = await requestHeaders(libp2p, anchor.peerId, this.ids.headers, locator, want, this.reqOpts());
+      } catch (err) {
+        if (!isSyncError(err)) throw err;
+        this.requestFailed(anchor, err, "headers");
+        return undefined;
+      }
+      if (!from) {
+        // The fork point must be an entry of our locator: a block we hold.
+        const fork = chain.headerChainTip(toHex(answer.forkHash));
+        if (!fork || fork.height !== answer.forkHeight) {
+          this.headersRefused(anchor, SyncErrorCode.INVALID_HEADERS, "fork point is not a block of ours");
+          return undefined;
+        }
+        from = fork;
+        forkHeight = fork.height;
+      } else if (!equalBytes(answer.forkHash, from.hash)) {
+        // Its main chain moved away from the headers we hold (a reorg): judge what we have.
+        break;
+      }
+      if (answer.headers.length === 0) {
+        ended = true;
+        break;
+      }
+      const run = checkHeaderRun(answer.headers, from, nowSeconds(this.clock), params);
+      for (const hash of run.hashes) hashes.push(hash);
+      from = run.tip;
+      this.headerHeight = from.height;
+      this.roundTarget = from.height;
+      const failure = run.failure;
+      if (failure) {
+        // A time too far ahead may become valid (our clock may lag): not proof; use what passed.
+        if (failure.error.action === "ignore") break;
+        this.headersRefused(anchor, SyncErrorCode.INVALID_HEADERS, failure.error.message, {
+          blockCode: failure.error.type.code,
+          height: from.height + 1,
+        });
+        return undefined;
+      }
+      this.emit("syncProgress", this.progress());
+      // Its status tip: no need to ask for the empty answer past it.
+      if (equalBytes(from.hash, anchor.status.tipHash)) {
+        ended = true;
+        break;
+      }
+      locator = [toHex(from.hash), ...ourLocator];
+    }
+    if (!from) return undefined;
+    const work = from.chainWork;
+    // A node's main-chain work only grows: headers that end below its status claim are a lie. (Our
+    // own tip may have passed the claim meanwhile, through gossip: that is no lie, only no use.)
+    if (ended && work < anchor.status.chainWork) {
+      this.headersRefused(
+        anchor,
+        SyncErrorCode.WORK_NOT_PROVEN,
+        `status claimed work ${anchor.status.chainWork} at height ${anchor.status.height}; its headers prove ${work} at height ${from.height}`,
+      );
+      return undefined;
+    }
+    // A window that ends before the peer's chain does is fetched only when it already beats our tip
+    // (otherwise the round delivers nothing, which the caller judges).
+    if (work <= chain.tip.chainWork) return undefined;
+    return { forkHeight, hashes, tip: from };
+  }
+
+  /** A headers answer caught `anchor` out: charged, backed off, its claim dropped, no bodies. */
+  private headersRefused(
+    anchor: SyncPeer,
+    code: SyncErrorCode,
+    reason: string,
+    extra: Record<string, unknown> = {},
+  ): void {
+    this.punish(anchor.id, new SyncError(code, reason), "frame", undefined, undefined, extra);
+    this.failed(anchor.id, reason, false);
+    this.peers.delete(anchor.id);
+  }
+
+  /** A request to `anchor` failed: its penalty, and a backoff or (for broken bytes) its claim dropped. */
+  private requestFailed(anchor: SyncPeer, err: SyncError, what: string): void {
+    const code = err.type.code;
+    if (code === SyncErrorCode.STOPPED) throw err;
+    this.punish(anchor.id, err, "frame");
+    // Bytes that break the protocol: its status is dropped (and the penalty is already heavy).
+    if ([SyncErrorCode.WRONG_NETWORK, SyncErrorCode.MALFORMED, SyncErrorCode.OVERSIZED].includes(code))
+      this.peers.delete(anchor.id);
+    else this.failed(anchor.id, `${what} request failed: ${code}`, code !== SyncErrorCode.STREAM_FAILED);
   }
 
   /** Encoded bytes of the current round's downloaded batches not yet imported. */
@@ -460,7 +579,7 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   }
 
   /** Downloads in parallel, processes in order; returns when all are done or one failed for good. */
-  private async runBatches(batches: Batch[], anchorTip: string): Promise<void> {
+  private async runBatches(batches: Batch[], anchorTip: string, headerWork: bigint): Promise<void> {
     this.roundBatches = batches;
     const signal = this.controller!.signal;
     const window = this.opts.maxConcurrentDownloads * 2;
@@ -502,8 +621,10 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
           // The low-work rule sees the whole downloaded run of this branch: a deep branch is
           // stored once the blocks we hold prove it comes within the margin of our tip. While
           // they do not yet and more of the branch is on its way, wait for it.
+          // The checked headers prove their work for every block below them.
           const ahead = this.downloadedRun(batches, first);
-          const provenWork = this.deps.chain.provenBranchWork(ahead);
+          const downloaded = this.deps.chain.provenBranchWork(ahead);
+          const provenWork = downloaded > headerWork ? downloaded : headerWork;
           const moreComing = pending.size > 0 && ahead.length < window * this.opts.maxBlocksPerBatch;
           if (!this.deps.chain.isLowWork(provenWork) || !moreComing) {
             await this.processBatch(next, provenWork);

@@ -43,6 +43,7 @@ export type SyncChain = Pick<
   | "processBlock"
   | "processBlocks"
   | "provenBranchWork"
+  | "headerChainTip"
   | "isLowWork"
   | "prefetchSignatures"
   | "halted"

@@ -21,6 +21,7 @@ import { decodeIndexEntry, decodeUndo, encodeIndexEntry, encodeUndo } from "../.
 import {
   decodeBlocksByHashRequest,
   decodeBlocksByRangeRequest,
+  decodeHeadersResponse,
   decodeLocatorRequest,
   decodeLocatorResponse,
   decodeResponse,
@@ -28,6 +29,7 @@ import {
   decodeStatus,
   encodeBlocksByHashRequest,
   encodeBlocksByRangeRequest,
+  encodeHeadersResponse,
   encodeLocatorRequest,
   encodeLocatorResponse,
   encodeResponse,
@@ -84,6 +86,13 @@ beforeAll(async () => {
   seeds.locatorRequest = [encodeLocatorRequest({ locator: hashes.slice(0, 3).reverse(), maxHashes: 2048 })];
   seeds.locatorResponse = [
     encodeLocatorResponse({ forkHeight: 1, forkHash: hashes[1]!, hashes: hashes.slice(2) }),
+  ];
+  seeds.headersResponse = [
+    encodeHeadersResponse({
+      forkHeight: 1,
+      forkHash: hashes[1]!,
+      headers: blocks.slice(2).map((b) => b.header),
+    }),
   ];
   seeds.range = [encodeBlocksByRangeRequest({ startHeight: 1, count: 64 })];
   seeds.byHash = [encodeBlocksByHashRequest({ hashes: hashes.slice(1, 3) })];
@@ -176,6 +185,13 @@ const CASES: DecoderCase[] = [
     encode: encodeLocatorResponse,
     isTyped: isCodecError,
     seeds: () => seeds.locatorResponse!,
+  },
+  {
+    name: "decodeHeadersResponse",
+    decode: decodeHeadersResponse,
+    encode: encodeHeadersResponse,
+    isTyped: isCodecError,
+    seeds: () => seeds.headersResponse!,
   },
   {
     name: "decodeBlocksByRangeRequest",

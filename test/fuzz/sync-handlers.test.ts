@@ -8,6 +8,7 @@ import { CodecError } from "../../src/primitives/codec.js";
 import { blockHash } from "../../src/primitives/index.js";
 import {
   DEFAULT_SYNC_OPTIONS,
+  decodeHeadersResponse,
   decodeLocatorResponse,
   decodeSignedBatch,
   decodeStatus,
@@ -23,6 +24,7 @@ import {
 } from "../../src/sync/index.js";
 import { blocksByHashHandler } from "../../src/sync/protocols/blocks-by-hash.js";
 import { blocksByRangeHandler } from "../../src/sync/protocols/blocks-by-range.js";
+import { headersHandler } from "../../src/sync/protocols/headers.js";
 import { locatorHandler } from "../../src/sync/protocols/locator.js";
 import { statusHandler } from "../../src/sync/protocols/status.js";
 import { rawExchangeWith, unframe, varint } from "../helpers/adversary-peer.js";
@@ -74,6 +76,12 @@ describe(`sync request handlers under hostile requests (${FUZZ_RUNS} direct case
         [encodeLocatorRequest({ locator: [hashes[40]!, hashes[0]!], maxHashes: 30 })],
       ],
       [
+        "headers",
+        headersHandler(opened.chain, DEFAULT_SYNC_OPTIONS),
+        decodeHeadersResponse,
+        [encodeLocatorRequest({ locator: [hashes[40]!, hashes[0]!], maxHashes: 30 })],
+      ],
+      [
         "blocks-by-range",
         blocksByRangeHandler(ctx),
         decodeSignedBatch,
@@ -93,7 +101,7 @@ describe(`sync request handlers under hostile requests (${FUZZ_RUNS} direct case
     dir.cleanup();
   });
 
-  it.each(["status", "locator", "blocks-by-range", "blocks-by-hash"])(
+  it.each(["status", "locator", "headers", "blocks-by-range", "blocks-by-hash"])(
     "%s: answers a well-formed response within the frame ceiling, or refuses with CodecError / SYNC_INVALID_REQUEST",
     async (name) => {
       const [, handler, decodeAnswer, seeds] = handlers.find(([n]) => n === name)!;

@@ -114,6 +114,14 @@ describe.skipIf(!chromiumTestsRun())("dashboard in headless Chromium", () => {
     expect(await page.textContent("#peers")).toBe("0");
     expect(await page.textContent("#mining")).toMatch(/^yes/);
     expect(await page.textContent("#conn")).toMatch(/^live/);
+    // Headers-first sync's two stages, each "height / target" (getStatus sync.headers, sync.blocks).
+    for (const stage of ["#syncHeaders", "#syncBlocks"]) {
+      const shown = (await page.textContent(stage)) ?? "";
+      expect(shown).toMatch(/^\d+ \/ \d+$/);
+      const [height, target] = shown.split(" / ").map(Number);
+      expect(height!).toBeLessThanOrEqual(target!);
+      expect(height!).toBeGreaterThanOrEqual(shownFirst);
+    }
     const points = await page.getAttribute("#chartLine", "points");
     expect(points?.split(" ").length).toBeGreaterThanOrEqual(2);
     expect(errors).toEqual([]);

@@ -16,6 +16,8 @@ import { waitFor } from "../helpers/wait.js";
 const MARGIN = REGTEST.lowWorkMarginBlocks;
 const HONEST = MARGIN + 20;
 const DEEP = 300;
+/** 1,024 (16 batches × 64, the old proving window) + more than the margin. */
+const VERY_DEEP = 1_200;
 
 const hexOf = (b: Block): string => toHex(blockHash(b));
 
@@ -146,7 +148,9 @@ describe("BLOCK_LOW_WORK over real libp2p (createNode nodes)", () => {
     await far.mineMany(100, { miner: new Uint8Array(20).fill(0x77) });
     const node = await cluster.add({ minPeers: 0, maxPeers: 10 });
     await feedBlocks(node, honest.blocks.slice(1));
-    liar = await createMaliciousPeer(REGTEST, far.blocks.slice(1), "invalid-blocks");
+    liar = await createMaliciousPeer(REGTEST, far.blocks.slice(1), "invalid-blocks", {
+      claimedWork: 1n << 200n,
+    });
     let rounds = 0;
     node.sync.on("syncComplete", () => rounds++);
     await liar.libp2p.dial(node.host.libp2p.getMultiaddrs());
@@ -180,4 +184,23 @@ describe("BLOCK_LOW_WORK over real libp2p (createNode nodes)", () => {
     expect(a.host.reputation.score(b.host.peerId)).toBe(0);
     expect(b.host.reputation.score(a.host.peerId)).toBe(0);
   }, 90_000);
+
+  it("a heavier branch forking deeper than the old 1,024-block download window syncs in: its checked headers prove its work before the first body", async () => {
+    const ours = ChainBuilder.create();
+    await ours.mineMany(VERY_DEEP);
+    const theirs = ChainBuilder.create();
+    // Forks at genesis: its first 1,024 blocks (the most sync held downloaded before headers-first)
+    // trail our tip by more than the margin; only its whole header chain proves it heavier.
+    await theirs.mineMany(VERY_DEEP + 40, { miner: new Uint8Array(20).fill(0x56) });
+    const a = await cluster.add({ minPeers: 0, maxPeers: 10 });
+    const b = await cluster.add({ minPeers: 0, maxPeers: 10 });
+    await feedBlocks(a, ours.blocks.slice(1));
+    await feedBlocks(b, theirs.blocks.slice(1));
+    await dialNode(a, b);
+    await waitForSameTip([a, b], 120_000, "a adopts the heavier branch forking 1,200 blocks deep");
+    expect(a.chain.tip.hashHex).toBe(hexOf(theirs.tip));
+    expect(a.reorgs.at(-1)?.depth).toBe(VERY_DEEP);
+    expect(lowWorkCharges(a)).toBe(0);
+    expect(a.host.reputation.score(b.host.peerId)).toBe(0);
+  }, 180_000);
 });

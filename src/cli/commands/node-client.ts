@@ -39,6 +39,8 @@ export const statusCommand: Command = {
         targetHeight: number;
         blocksPerSecond: number;
         etaSeconds: number | null;
+        headers?: { height: number; targetHeight: number };
+        blocks?: { height: number; targetHeight: number };
       };
       printKeyValues(io, {
         network: status.network,
@@ -49,6 +51,12 @@ export const statusCommand: Command = {
         syncing: status.syncing
           ? `yes, to ${sync.targetHeight} (${sync.blocksPerSecond.toFixed(1)} blocks/s)`
           : "no",
+        ...(status.syncing && sync.headers && sync.blocks
+          ? {
+              headers: `${sync.headers.height} / ${sync.headers.targetHeight}`,
+              blocks: `${sync.blocks.height} / ${sync.blocks.targetHeight}`,
+            }
+          : {}),
         mining: status.mining ? `yes, ${Math.round(Number(status.hashrate))} H/s` : "no",
         mempool: (status.mempool as { size: number }).size,
         store: halted ? `HALTED (${halted.code}): ${halted.reason}` : "writing",

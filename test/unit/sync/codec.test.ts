@@ -4,6 +4,7 @@ import { CodecError, CodecErrorCode } from "../../../src/primitives/codec.js";
 import {
   decodeBlocksByHashRequest,
   decodeBlocksByRangeRequest,
+  decodeHeadersResponse,
   decodeLocatorRequest,
   decodeLocatorResponse,
   decodeResponse,
@@ -11,17 +12,28 @@ import {
   decodeStatus,
   encodeBlocksByHashRequest,
   encodeBlocksByRangeRequest,
+  encodeHeadersResponse,
   encodeLocatorRequest,
   encodeLocatorResponse,
   encodeResponse,
   encodeSignedBatch,
   encodeStatus,
   MAX_BATCH_BLOCKS,
+  MAX_HEADERS,
   MAX_LOCATOR_LENGTH,
   ResultCode,
 } from "../../../src/sync/codec.js";
 
 const h = (b: number) => new Uint8Array(32).fill(b);
+const header = (b: number) => ({
+  version: 1,
+  prevHash: h(b),
+  merkleRoot: h(b + 1),
+  stateRoot: h(b + 2),
+  time: 1_764_000_000 + b,
+  bits: 0x207fffff,
+  nonce: BigInt(b) * 1_000_000_007n,
+});
 
 interface Case {
   name: string;
@@ -61,6 +73,18 @@ const cases: Case[] = [
     value: { forkHeight: 0, forkHash: h(5), hashes: [] },
     encode: encodeLocatorResponse as (v: never) => Uint8Array,
     decode: decodeLocatorResponse,
+  },
+  {
+    name: "headers response",
+    value: { forkHeight: 7, forkHash: h(20), headers: [header(21), header(24)] },
+    encode: encodeHeadersResponse as (v: never) => Uint8Array,
+    decode: decodeHeadersResponse,
+  },
+  {
+    name: "headers response, no headers",
+    value: { forkHeight: 0, forkHash: h(20), headers: [] },
+    encode: encodeHeadersResponse as (v: never) => Uint8Array,
+    decode: decodeHeadersResponse,
   },
   {
     name: "blocks-by-range request",
@@ -154,6 +178,9 @@ describe("sync codecs", () => {
     const batch = new Uint8Array(13);
     new DataView(batch.buffer).setUint32(9, MAX_BATCH_BLOCKS + 1);
     expect(codeOf(() => decodeSignedBatch(batch))).toBe(CodecErrorCode.TOO_LARGE);
+    const headers = new Uint8Array(40);
+    new DataView(headers.buffer).setUint32(36, MAX_HEADERS + 1);
+    expect(codeOf(() => decodeHeadersResponse(headers))).toBe(CodecErrorCode.TOO_LARGE);
   });
 
   it("unknown kinds and result codes are CODEC_UNKNOWN_TYPE; bad network names CODEC_OUT_OF_RANGE", () => {
@@ -175,6 +202,13 @@ describe("sync codecs", () => {
   });
 
   it("encoders refuse values outside the protocol (RangeError)", () => {
+    expect(() =>
+      encodeHeadersResponse({
+        forkHeight: 0,
+        forkHash: h(1),
+        headers: Array.from({ length: MAX_HEADERS + 1 }, () => header(1)),
+      }),
+    ).toThrow(RangeError);
     expect(() => encodeBlocksByHashRequest({ hashes: [] })).toThrow(RangeError);
     expect(() => encodeLocatorRequest({ locator: [new Uint8Array(31)], maxHashes: 1 })).toThrow(RangeError);
     expect(() =>

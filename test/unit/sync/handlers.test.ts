@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockEnvelope } from "../../../src/primitives/block.js";
 import { fromHex } from "../../../src/primitives/bytes.js";
 import {
+  decodeHeadersResponse,
   decodeLocatorResponse,
   decodeSignedBatch,
   encodeBlocksByHashRequest,
@@ -13,6 +14,7 @@ import {
 import { SyncError, SyncErrorCode } from "../../../src/sync/errors.js";
 import { blocksByHashHandler } from "../../../src/sync/protocols/blocks-by-hash.js";
 import { blocksByRangeHandler, clampRangeRequest } from "../../../src/sync/protocols/blocks-by-range.js";
+import { headersHandler } from "../../../src/sync/protocols/headers.js";
 import { locatorHandler } from "../../../src/sync/protocols/locator.js";
 import { ChainBuilder } from "../../helpers/chain-builder.js";
 import { type OpenedChain, openChain } from "../../helpers/open-chain.js";
@@ -108,5 +110,29 @@ describe("sync handlers clamp request bounds", () => {
     expect(res.hashes).toHaveLength(10);
     expect(res.forkHeight).toBeLessThan(80);
     expect(opened.chain.entryAtHeight(res.forkHeight + 1)?.hash).toEqual(res.hashes[0]);
+  });
+
+  it("headers answers the fork point and its main-chain headers above it, clamped to the server's limit", async () => {
+    const locator = opened.chain.getLocator().slice(10).map(fromHex);
+    const res = decodeHeadersResponse(
+      await headersHandler(opened.chain, { maxHeadersPerRequest: 10 })(
+        encodeLocatorRequest({ locator, maxHashes: 5000 }),
+        peer,
+        opts,
+      ),
+    );
+    expect(res.headers).toHaveLength(10);
+    expect(opened.chain.entryAtHeight(res.forkHeight)?.hash).toEqual(res.forkHash);
+    for (const [i, header] of res.headers.entries())
+      expect(header).toEqual(opened.chain.entryAtHeight(res.forkHeight + 1 + i)?.header);
+  });
+
+  it("headers: a locator sharing no block is SYNC_INVALID_REQUEST", async () => {
+    const request = encodeLocatorRequest({ locator: [new Uint8Array(32).fill(7)], maxHashes: 5 });
+    await expect(
+      headersHandler(opened.chain, { maxHeadersPerRequest: 10 })(request, peer, opts),
+    ).rejects.toMatchObject({
+      type: { code: SyncErrorCode.INVALID_REQUEST },
+    });
   });
 });
