@@ -13,6 +13,9 @@ import { tempDir } from "../helpers/temp-dir.js";
 const CHILD = join(process.cwd(), "dist", "test", "fixtures", "import-blocks.js");
 const KILLS = 24;
 
+/** Block by block (`processBlock`), or pipelined runs of 16 (`processBlocks`, as sync imports). */
+type ImportMode = "blocks" | "runs";
+
 interface ChildRun {
   child: ChildProcess;
   /** resolves when the child exits, with the "done" line if it finished */
@@ -20,8 +23,14 @@ interface ChildRun {
 }
 
 /** Starts the importer; calls onImported(count) after each imported block. */
-function startImporter(datadir: string, file: string, onImported: (count: number) => void): ChildRun {
-  const child = spawn(process.execPath, [CHILD, datadir, file], { stdio: ["ignore", "pipe", "pipe"] });
+function startImporter(
+  datadir: string,
+  file: string,
+  onImported: (count: number) => void,
+  mode: ImportMode = "blocks",
+): ChildRun {
+  const args = [CHILD, datadir, file, ...(mode === "runs" ? ["runs"] : [])];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let count = 0;
   let done: string | undefined;
   let stderr = "";
@@ -94,36 +103,45 @@ describe("crash safety: SIGKILL at random moments during import with reorgs", ()
     expect(result.done).toBe(`${scenario.finalTip} ${scenario.finalHeight}`);
   }, 60_000);
 
-  it(`after each of ${KILLS} kills the store opens, passes the integrity check, and import resumes to the same tip`, async () => {
-    const d = tempDir();
-    dirs.push(d);
-    const total = scenario.blocks.length;
-    let kills = 0;
-    const heightsSeen = new Set<number>();
-    while (kills < KILLS) {
-      // Kill after a random number of newly imported blocks (at least one, so every run makes progress).
-      const killAfter = 1 + Math.floor(Math.random() * Math.max(1, total / (2 * KILLS)));
-      const run = startImporter(d.path, file, (count) => {
-        if (count === killAfter) run.child.kill("SIGKILL");
-      });
-      const result = await run.exited;
-      if (result.signal === "SIGKILL") kills++;
-      else expect(result.code).toBe(0);
-      // The store must open cleanly (Chain.open runs the state-root integrity check).
-      const reopened = await openChain(d.path);
-      heightsSeen.add(reopened.chain.height);
-      await verifyTipState(reopened.store, reopened.chain.tip);
-      // every record, the address index included, matches the main chain (what `quarry verify` checks)
-      expect(reopened.chain.addressIndexEnabled).toBe(true);
-      expect((await checkStoreRecords(reopened.store)).counts.addressIndexEntries).toBeGreaterThan(0);
-      await reopened.close();
-      if (result.done) break;
-    }
-    expect(kills).toBeGreaterThanOrEqual(Math.min(KILLS, 20));
-    expect(heightsSeen.size).toBeGreaterThan(1);
-    const final = startImporter(d.path, file, () => {});
-    const result = await final.exited;
-    expect(result.code).toBe(0);
-    expect(result.done).toBe(`${scenario.finalTip} ${scenario.finalHeight}`);
-  }, 60_000);
+  it.each<ImportMode>(["blocks", "runs"])(
+    `importing %s: after each of ${KILLS} kills the store opens, passes the integrity check, and import resumes to the same tip`,
+    async (mode) => {
+      const d = tempDir();
+      dirs.push(d);
+      const total = scenario.blocks.length;
+      let kills = 0;
+      const heightsSeen = new Set<number>();
+      while (kills < KILLS) {
+        // Kill after a random number of newly imported blocks (at least one, so every run makes progress).
+        const killAfter = 1 + Math.floor(Math.random() * Math.max(1, total / (2 * KILLS)));
+        const run = startImporter(
+          d.path,
+          file,
+          (count) => {
+            if (count === killAfter) run.child.kill("SIGKILL");
+          },
+          mode,
+        );
+        const result = await run.exited;
+        if (result.signal === "SIGKILL") kills++;
+        else expect(result.code).toBe(0);
+        // The store must open cleanly (Chain.open runs the state-root integrity check).
+        const reopened = await openChain(d.path);
+        heightsSeen.add(reopened.chain.height);
+        await verifyTipState(reopened.store, reopened.chain.tip);
+        // every record, the address index included, matches the main chain (what `quarry verify` checks)
+        expect(reopened.chain.addressIndexEnabled).toBe(true);
+        expect((await checkStoreRecords(reopened.store)).counts.addressIndexEntries).toBeGreaterThan(0);
+        await reopened.close();
+        if (result.done) break;
+      }
+      expect(kills).toBeGreaterThanOrEqual(Math.min(KILLS, 20));
+      expect(heightsSeen.size).toBeGreaterThan(1);
+      const final = startImporter(d.path, file, () => {}, mode);
+      const result = await final.exited;
+      expect(result.code).toBe(0);
+      expect(result.done).toBe(`${scenario.finalTip} ${scenario.finalHeight}`);
+    },
+    60_000,
+  );
 });
