@@ -1,7 +1,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ClassicLevel, type IteratorOptions } from "classic-level";
-import type { NewTreeNodes, TreeNodeReader } from "../consensus/index.js";
+import {
+  NEW_NODE_ENTRY_LENGTH,
+  type NewTreeNodes,
+  TREE_HASH_LENGTH,
+  type TreeNodeReader,
+} from "../consensus/index.js";
 import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../consensus/index.js";
 import { type DecodedBlock, decodeBlockEnvelope, equalBytes, toHex } from "../primitives/index.js";
 import { copyLevelDatabase, type LevelCopyReport } from "../util/index.js";
@@ -102,8 +107,13 @@ export class StoreBatch {
   }
 
   putTreeNodes(nodes: NewTreeNodes): this {
-    for (let i = 0; i < nodes.size; i++) {
-      this.ops.push({ type: "put", key: keys.treeNode(nodes.hashAt(i)), value: nodes.encodingAt(i) });
+    const entries = nodes.entries;
+    for (let i = 0, at = 0; i < nodes.size; i++, at += NEW_NODE_ENTRY_LENGTH) {
+      this.ops.push({
+        type: "put",
+        key: keys.treeNodeAt(entries, at),
+        value: entries.subarray(at + TREE_HASH_LENGTH, at + NEW_NODE_ENTRY_LENGTH),
+      });
     }
     this.treeNodes.push(nodes);
     return this;
@@ -253,9 +263,7 @@ export class ChainStore implements TreeNodeReader {
       throw writeError(this.opts.location, err);
     }
     // Only once the batch is on disk: the cache never holds a node the store lacks.
-    for (const nodes of batch.treeNodes) {
-      for (let i = 0; i < nodes.size; i++) this.treeCache.set(nodes.hashAt(i), nodes.encodingAt(i));
-    }
+    for (const nodes of batch.treeNodes) this.treeCache.setEntries(nodes.entries, nodes.size);
   }
 
   async *indexEntries(): AsyncGenerator<BlockIndexEntry> {

@@ -62,12 +62,13 @@ export const keys = {
   },
   account: (address: Uint8Array) => prefixed(Prefix.account, address),
   treeNode: (hash: Uint8Array) => prefixed(Prefix.treeNode, hash),
-  /** The same key from the hex node hash the state tree returns (without fromHex's regex check). */
-  treeNodeFromHex: (hashHex: string) => {
-    const key = Buffer.allocUnsafe(33);
+  /** The same key from the hash at bytes[from, from + 32) (an entry of the tree's NewTreeNodes). */
+  treeNodeAt: (bytes: Uint8Array, from: number) => {
+    const key = new Uint8Array(33);
     key[0] = Prefix.treeNode;
-    if (key.write(hashHex, 1, "hex") !== 32) throw new RangeError("tree node hash must be 64 hex digits");
-    return new Uint8Array(key.buffer, key.byteOffset, 33);
+    // A loop: TypedArray#set costs more than the copy at this size.
+    for (let i = 0; i < 32; i++) key[1 + i] = bytes[from + i]!;
+    return key;
   },
   tip: () => Uint8Array.of(Prefix.tip),
   txIndex: (txId: Uint8Array) => prefixed(Prefix.txIndex, txId),

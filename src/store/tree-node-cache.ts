@@ -17,6 +17,8 @@
 const HASH_LENGTH = 32;
 const NODE_LENGTH = 65;
 const ENTRY_LENGTH = HASH_LENGTH + NODE_LENGTH;
+/** Bytes of one arena entry, `hash | node` (the layout of the state tree's NewTreeNodes too). */
+export const TREE_NODE_CACHE_ENTRY_LENGTH = ENTRY_LENGTH;
 /** Bytes per entry: arena entry plus two Int32 slots (load ≤ 1/2). */
 export const TREE_NODE_CACHE_ENTRY_BYTES = ENTRY_LENGTH + 2 * 4;
 
@@ -41,16 +43,16 @@ class Generation {
     return this.count === this.maxEntries;
   }
 
-  /** Arena offset of the entry for `hash`, or -1. */
-  find(hash: Uint8Array): number {
+  /** Arena offset of the entry for the hash at bytes[from, from + 32), or -1. */
+  find(bytes: Uint8Array, from: number): number {
     const { slots, mask, arena } = this;
-    for (let slot = startSlot(hash, 0) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = startSlot(bytes, from) & mask; ; slot = (slot + 1) & mask) {
       const entry = slots[slot]!;
       if (entry === 0) return -1;
       const at = (entry - 1) * ENTRY_LENGTH;
       let same = true;
       for (let i = 0; i < HASH_LENGTH; i++) {
-        if (arena[at + i] !== hash[i]) {
+        if (arena[at + i] !== bytes[from + i]) {
           same = false;
           break;
         }
@@ -59,14 +61,17 @@ class Generation {
     }
   }
 
-  /** Adds an entry (the caller checked it is absent and the generation not full). */
-  add(hash: Uint8Array, node: Uint8Array): number {
+  /**
+   * Adds an entry: the hash at hash[hashFrom, +32), the node at node[nodeFrom, +65) (the caller
+   * checked it is absent and the generation not full).
+   */
+  add(hash: Uint8Array, hashFrom: number, node: Uint8Array, nodeFrom: number): number {
     if (this.count * ENTRY_LENGTH === this.arena.length) this.grow();
     const at = this.count * ENTRY_LENGTH;
     const arena = this.arena;
     // Loops: TypedArray#set costs more than the copy itself at these sizes.
-    for (let i = 0; i < HASH_LENGTH; i++) arena[at + i] = hash[i]!;
-    for (let i = 0; i < NODE_LENGTH; i++) arena[at + HASH_LENGTH + i] = node[i]!;
+    for (let i = 0; i < HASH_LENGTH; i++) arena[at + i] = hash[hashFrom + i]!;
+    for (let i = 0; i < NODE_LENGTH; i++) arena[at + HASH_LENGTH + i] = node[nodeFrom + i]!;
     this.count++;
     this.place(at, this.count);
     return at;
@@ -129,13 +134,12 @@ export class TreeNodeCache {
 
   /** The node for a 32-byte hash (a view into the cache's memory; do not modify), or undefined. */
   get(hash: Uint8Array): Uint8Array | undefined {
-    const at = this.young.find(hash);
+    const at = this.young.find(hash, 0);
     if (at >= 0) return this.young.arena.subarray(at + HASH_LENGTH, at + ENTRY_LENGTH);
     if (this.old === undefined) return undefined;
-    const aged = this.old.find(hash);
+    const aged = this.old.find(hash, 0);
     if (aged < 0) return undefined;
-    const node = this.old.arena.subarray(aged + HASH_LENGTH, aged + ENTRY_LENGTH);
-    const copied = this.insert(hash, node);
+    const copied = this.insert(this.old.arena, aged, this.old.arena, aged + HASH_LENGTH);
     return this.young.arena.subarray(copied + HASH_LENGTH, copied + ENTRY_LENGTH);
   }
 
@@ -143,15 +147,30 @@ export class TreeNodeCache {
   set(hash: Uint8Array, node: Uint8Array): void {
     if (hash.length !== HASH_LENGTH) throw new RangeError(`hash must be ${HASH_LENGTH} bytes`);
     if (node.length !== NODE_LENGTH) throw new RangeError(`node must be ${NODE_LENGTH} bytes`);
-    if (this.young.find(hash) >= 0) return;
-    this.insert(hash, node);
+    if (this.young.find(hash, 0) >= 0) return;
+    this.insert(hash, 0, node, 0);
   }
 
-  private insert(hash: Uint8Array, node: Uint8Array): number {
+  /**
+   * Adds `count` verified nodes from `entries`, laid out as the state tree's `NewTreeNodes`
+   * (and as this cache's arena): `hash (32) | node (65)` per entry, from offset 0. Copies each
+   * entry once, without a view per node; nodes already young are kept.
+   */
+  setEntries(entries: Uint8Array, count: number): void {
+    if (!Number.isInteger(count) || count < 0 || count * ENTRY_LENGTH > entries.length) {
+      throw new RangeError(`${count} entries do not fit in ${entries.length} bytes`);
+    }
+    for (let i = 0, at = 0; i < count; i++, at += ENTRY_LENGTH) {
+      if (this.young.find(entries, at) >= 0) continue;
+      this.insert(entries, at, entries, at + HASH_LENGTH);
+    }
+  }
+
+  private insert(hash: Uint8Array, hashFrom: number, node: Uint8Array, nodeFrom: number): number {
     if (this.young.full) {
       this.old = this.young;
       this.young = new Generation(this.generationEntries);
     }
-    return this.young.add(hash, node);
+    return this.young.add(hash, hashFrom, node, nodeFrom);
   }
 }
