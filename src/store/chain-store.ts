@@ -2,12 +2,15 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ClassicLevel, type IteratorOptions } from "classic-level";
 import {
+  type Account,
+  decodeAccount,
+  encodeAccount,
+  isEmptyAccount,
   NEW_NODE_ENTRY_LENGTH,
   type NewTreeNodes,
   TREE_HASH_LENGTH,
   type TreeNodeReader,
 } from "../consensus/index.js";
-import { type Account, decodeAccount, encodeAccount, isEmptyAccount } from "../consensus/index.js";
 import { type DecodedBlock, decodeBlockEnvelope, equalBytes, toHex } from "../primitives/index.js";
 import { copyLevelDatabase, type LevelCopyReport } from "../util/index.js";
 import {
