@@ -6,7 +6,8 @@
  * 32-byte values and every node is 65 bytes, so one generation here is an open-addressing table
  * (linear probing, load ≤ 1/2) of entry numbers over one arena of `hash (32) | node (65)` entries:
  * the hash's first four bytes pick the slot, a hit compares 32 bytes and returns a view of the
- * node in the arena. A generation starts small and doubles up to its bound, so a small store does
+ * node in the arena. A slot also holds the hash's fifth byte as a tag, so a probe that passes
+ * other entries reads the arena (a cache miss on a large table) only once in 256 times for them. A generation starts small and doubles up to its bound, so a small store does
  * not hold the whole capacity.
  *
  * Two generations: writes go to the young generation; a hit in the old one is
@@ -22,12 +23,20 @@ export const TREE_NODE_CACHE_ENTRY_LENGTH = ENTRY_LENGTH;
 /** Bytes per entry: arena entry plus two Int32 slots (load ≤ 1/2). */
 export const TREE_NODE_CACHE_ENTRY_BYTES = ENTRY_LENGTH + 2 * 4;
 
+/** A slot is `tag << ENTRY_BITS | entry number + 1`: up to 2^23 - 1 entries per generation. */
+const ENTRY_BITS = 23;
+const ENTRY_MASK = (1 << ENTRY_BITS) - 1;
+/** Most entries one generation can hold (~1.6 GiB of capacity in all). */
+const MAX_GENERATION_ENTRIES = ENTRY_MASK;
+/** Which byte of the hash is the slot's tag (bytes 0-3 pick the slot). */
+const TAG_BYTE = 4;
+
 /** Entries a generation starts with; it doubles up to its bound as it fills. */
 const INITIAL_ENTRIES = 4096;
 
 class Generation {
   arena: Uint8Array;
-  /** entry number + 1 per slot; 0 = free */
+  /** per slot: tag << ENTRY_BITS | entry number + 1; 0 = free */
   private slots: Int32Array;
   private mask: number;
   count = 0;
@@ -46,10 +55,12 @@ class Generation {
   /** Arena offset of the entry for the hash at bytes[from, from + 32), or -1. */
   find(bytes: Uint8Array, from: number): number {
     const { slots, mask, arena } = this;
+    const tag = bytes[from + TAG_BYTE]!;
     for (let slot = startSlot(bytes, from) & mask; ; slot = (slot + 1) & mask) {
-      const entry = slots[slot]!;
-      if (entry === 0) return -1;
-      const at = (entry - 1) * ENTRY_LENGTH;
+      const value = slots[slot]!;
+      if (value === 0) return -1;
+      if (value >>> ENTRY_BITS !== tag) continue;
+      const at = ((value & ENTRY_MASK) - 1) * ENTRY_LENGTH;
       let same = true;
       for (let i = 0; i < HASH_LENGTH; i++) {
         if (arena[at + i] !== bytes[from + i]) {
@@ -81,7 +92,7 @@ class Generation {
     const { slots, mask } = this;
     let slot = startSlot(this.arena, at) & mask;
     while (slots[slot] !== 0) slot = (slot + 1) & mask;
-    slots[slot] = entry;
+    slots[slot] = (this.arena[at + TAG_BYTE]! << ENTRY_BITS) | entry;
   }
 
   /** Doubles the arena (a new one: views handed out keep the old bytes) and re-slots every entry. */
@@ -119,6 +130,11 @@ export class TreeNodeCache {
       throw new RangeError(`capacity must be an integer >= ${2 * TREE_NODE_CACHE_ENTRY_BYTES} bytes`);
     }
     this.generationEntries = Math.floor(capacityBytes / 2 / TREE_NODE_CACHE_ENTRY_BYTES);
+    if (this.generationEntries > MAX_GENERATION_ENTRIES) {
+      throw new RangeError(
+        `capacity must be <= ${2 * MAX_GENERATION_ENTRIES * TREE_NODE_CACHE_ENTRY_BYTES} bytes`,
+      );
+    }
     this.young = new Generation(this.generationEntries);
   }
 
