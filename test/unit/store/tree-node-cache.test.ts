@@ -47,8 +47,8 @@ describe("TreeNodeCache", () => {
       h[5 + (i % 27)] = h[5 + (i % 27)]! ^ (1 + Math.floor(i / 27));
       return h;
     });
-    variants.forEach((h, i) => cache.set(h, nodeOf(i)));
-    variants.forEach((h, i) => expect(cache.get(h)).toEqual(nodeOf(i)));
+    for (const [i, h] of variants.entries()) cache.set(h, nodeOf(i));
+    for (const [i, h] of variants.entries()) expect(cache.get(h)).toEqual(nodeOf(i));
     expect(cache.get(base)).toBeUndefined();
   });
 
