@@ -41,8 +41,11 @@ class Generation {
   private mask: number;
   count = 0;
 
-  constructor(readonly maxEntries: number) {
-    const entries = Math.min(maxEntries, INITIAL_ENTRIES);
+  constructor(
+    readonly maxEntries: number,
+    initialEntries = INITIAL_ENTRIES,
+  ) {
+    const entries = Math.min(maxEntries, initialEntries);
     this.arena = new Uint8Array(entries * ENTRY_LENGTH);
     this.slots = new Int32Array(slotCountFor(entries));
     this.mask = this.slots.length - 1;
@@ -185,7 +188,9 @@ export class TreeNodeCache {
   private insert(hash: Uint8Array, hashFrom: number, node: Uint8Array, nodeFrom: number): number {
     if (this.young.full) {
       this.old = this.young;
-      this.young = new Generation(this.generationEntries);
+      // The store filled a whole generation: the next one starts at full size instead of growing
+      // (and re-slotting every entry) through the same doublings again.
+      this.young = new Generation(this.generationEntries, this.generationEntries);
     }
     return this.young.add(hash, hashFrom, node, nodeFrom);
   }
