@@ -62,14 +62,6 @@ export const keys = {
   },
   account: (address: Uint8Array) => prefixed(Prefix.account, address),
   treeNode: (hash: Uint8Array) => prefixed(Prefix.treeNode, hash),
-  /** The same key from the hash at bytes[from, from + 32) (an entry of the tree's NewTreeNodes). */
-  treeNodeAt: (bytes: Uint8Array, from: number) => {
-    const key = new Uint8Array(33);
-    key[0] = Prefix.treeNode;
-    // A loop: TypedArray#set costs more than the copy at this size.
-    for (let i = 0; i < 32; i++) key[1 + i] = bytes[from + i]!;
-    return key;
-  },
   tip: () => Uint8Array.of(Prefix.tip),
   txIndex: (txId: Uint8Array) => prefixed(Prefix.txIndex, txId),
 };
