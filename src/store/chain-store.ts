@@ -83,6 +83,20 @@ const ON_HEAP_MAX_LENGTH = 64;
 const mayBeOnHeap = (bytes: Uint8Array): boolean =>
   bytes.length <= ON_HEAP_MAX_LENGTH && bytes.byteOffset === 0;
 
+/** Keys for a `getMany`, small ones copied into one off-heap buffer (see above). */
+function offHeapKeys(list: Uint8Array[]): Uint8Array[] {
+  let small = 0;
+  for (const key of list) if (mayBeOnHeap(key)) small += key.length;
+  const slab = new Uint8Array(Math.max(small, ON_HEAP_MAX_LENGTH + 1));
+  let at = 0;
+  return list.map((key) => {
+    if (!mayBeOnHeap(key)) return key;
+    const start = at;
+    for (let i = 0; i < key.length; i++) slab[at++] = key[i]!;
+    return slab.subarray(start, at);
+  });
+}
+
 /** The batch's ops with small keys and values copied into one off-heap buffer (see above). */
 function offHeapOps(ops: readonly Op[]): Op[] {
   let small = 0;
@@ -472,7 +486,7 @@ export class ChainStore implements TreeNodeReader {
   /** The including block of each transaction (undefined where none), by point reads as the API does. */
   async getTxBlocks(txIds: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     try {
-      return await this.db.getMany(txIds.map((id) => keys.txIndex(id)));
+      return await this.db.getMany(offHeapKeys(txIds.map((id) => keys.txIndex(id))));
     } catch (err) {
       throw readError("tx index entries", undefined, err);
     }
@@ -499,7 +513,7 @@ export class ChainStore implements TreeNodeReader {
   async getAccounts(addresses: readonly Uint8Array[]): Promise<Map<string, Account>> {
     let values: (Uint8Array | undefined)[];
     try {
-      values = await this.db.getMany(addresses.map((a) => keys.account(a)));
+      values = await this.db.getMany(offHeapKeys(addresses.map((a) => keys.account(a))));
     } catch (err) {
       throw readError("accounts", undefined, err);
     }
