@@ -167,9 +167,12 @@ export class MemoryTreeNodeStore implements TreeNodeReader {
     return this.nodes.get(toHex(hash));
   }
 
-  /** Adds nodes (as returned in `TreeUpdateResult.newNodes`); existing nodes are kept. */
+  /**
+   * Adds nodes (as returned in `TreeUpdateResult.newNodes`); existing nodes are kept. Each is
+   * copied: a view would keep its update's whole entry buffer (hashes and spare room) alive.
+   */
   putNodes(nodes: Iterable<readonly [string, Uint8Array]>): void {
-    for (const [hash, encoded] of nodes) this.nodes.set(hash, encoded);
+    for (const [hash, encoded] of nodes) if (!this.nodes.has(hash)) this.nodes.set(hash, encoded.slice());
   }
 
   /** Number of stored nodes. */
