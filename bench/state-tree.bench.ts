@@ -55,7 +55,7 @@ class VerifiedMemoryReader implements TreeNodeReader {
     return this.cache.get(hash);
   }
   putNodes(nodes: NewTreeNodes): void {
-    for (let i = 0; i < nodes.size; i++) this.cache.set(nodes.hashAt(i), nodes.encodingAt(i));
+    this.cache.setEntries(nodes.entries, nodes.size);
   }
 }
 

@@ -1,4 +1,5 @@
-import { ByteReader, ByteWriter, sha256 } from "../primitives/index.js";
+import { ByteReader, ByteWriter } from "../primitives/index.js";
+import { sha256Short } from "./tree-hash.js";
 
 /**
  * Account state: balance and nonce (the number of transfers the account has sent). An account
@@ -33,10 +34,11 @@ export function decodeAccount(bytes: Uint8Array): Account {
 
 /** The state tree key of an account id. */
 export function accountTreeKey(address: Uint8Array): Uint8Array {
-  return sha256(address);
+  // Addresses are 20 bytes (see primitives/keys.ts), well within one SHA-256 block.
+  return sha256Short(address);
 }
 
 /** The state tree value of an account; null (delete) for an empty account. */
 export function accountValueHash(a: Account): Uint8Array | null {
-  return isEmptyAccount(a) ? null : sha256(encodeAccount(a));
+  return isEmptyAccount(a) ? null : sha256Short(encodeAccount(a));
 }

@@ -29,8 +29,10 @@ export {
   decodeTreeNode,
   EMPTY_TREE_ROOT,
   MemoryTreeNodeStore,
+  NEW_NODE_ENTRY_LENGTH,
   NewTreeNodes,
   rootFromLeaves,
+  TREE_HASH_LENGTH,
   type TreeNodeReader,
 } from "./state-tree.js";
 export { applyTransfer, checkTransferStateless } from "./tx-rules.js";

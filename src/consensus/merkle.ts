@@ -1,4 +1,5 @@
-import { sha256 } from "../primitives/index.js";
+import { concatBytes, sha256 } from "../primitives/index.js";
+import { SHORT_HASH_MAX_LENGTH, sha256Node, sha256Short } from "./tree-hash.js";
 
 /**
  * The transaction Merkle root: RFC 6962 §2.1 Merkle Tree Hash (MTH) over transaction ids.
@@ -27,7 +28,9 @@ export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
   for (let i = 0; i < n; i++) {
     const leaf = leaves[i];
     if (!(leaf instanceof Uint8Array)) throw new TypeError(`leaf ${i} must be a Uint8Array`);
-    level[i] = sha256(LEAF_PREFIX, leaf);
+    // Transaction ids (32 bytes) fit one block: the JS hasher, without crypto.hash's call overhead.
+    const prefixed = concatBytes(LEAF_PREFIX, leaf);
+    level[i] = prefixed.length <= SHORT_HASH_MAX_LENGTH ? sha256Short(prefixed) : sha256(prefixed);
   }
   // One scratch buffer for every interior node: prefix | left | right.
   const scratch = new Uint8Array(1 + 2 * HASH_LENGTH);
@@ -38,7 +41,9 @@ export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
     for (let i = 0; i + 1 < width; i += 2) {
       scratch.set(level[i]!, 1);
       scratch.set(level[i + 1]!, 1 + HASH_LENGTH);
-      level[out++] = sha256(scratch);
+      const hash = new Uint8Array(HASH_LENGTH);
+      sha256Node(scratch, 0, hash, 0);
+      level[out++] = hash;
     }
     // RFC 6962: an odd node is promoted as is, not hashed with a copy of itself.
     if (width % 2 === 1) level[out++] = level[width - 1]!;

@@ -61,6 +61,9 @@ export {
 
 const KEY_BITS = TREE_HASH_LENGTH * 8;
 
+/** Bytes of one entry of `NewTreeNodes.entries`: hash (32) | encoding (65). */
+export const NEW_NODE_ENTRY_LENGTH = TREE_HASH_LENGTH + TREE_NODE_SIZE;
+
 /**
  * Reads encoded nodes by node hash. What `getNode` returns is untrusted (it may come off a damaged
  * disk): the tree hashes it and compares. A reader that keeps nodes in memory may also offer the
@@ -99,36 +102,60 @@ export interface TreeUpdateResult {
 
 /**
  * The nodes one update created, children before parents, each once: node `i` is `hashAt(i)` ->
- * `encodingAt(i)`. The hashes stay bytes (no string per node on the hot path); iterating yields
- * `[hex hash, encoding]` pairs, for callers that want `Map`-like entries.
+ * `encodingAt(i)`. They live in one buffer of `hash (32) | encoding (65)` entries
+ * (`NEW_NODE_ENTRY_LENGTH` bytes each, entry `i` at `i * NEW_NODE_ENTRY_LENGTH` of `entries`), so
+ * an update allocates no array per node and a cache can copy an entry in one loop. Iterating
+ * yields `[hex hash, encoding]` pairs, for callers that want `Map`-like entries.
  */
 export class NewTreeNodes implements Iterable<[string, Uint8Array]> {
-  private readonly hashes: Uint8Array[] = [];
-  private readonly encodings: Uint8Array[] = [];
+  private buffer: Uint8Array;
+  private count = 0;
+
+  /** `expected`: how many nodes the update will likely create (the buffer doubles past it). */
+  constructor(expected = 64) {
+    this.buffer = new Uint8Array(Math.max(1, Math.ceil(expected)) * NEW_NODE_ENTRY_LENGTH);
+  }
 
   /** Number of nodes. */
   get size(): number {
-    return this.hashes.length;
+    return this.count;
   }
 
-  /** The 32-byte hash of node `i` (0 <= i < size). */
+  /**
+   * The entries, `size` of them from offset 0 (the buffer may be longer). A later `reserve` may
+   * move them to a new buffer: read this after the update, not during it.
+   */
+  get entries(): Uint8Array {
+    return this.buffer;
+  }
+
+  /** The 32-byte hash of node `i` (0 <= i < size), a view into `entries`. */
   hashAt(i: number): Uint8Array {
-    return this.hashes[i]!;
+    const at = i * NEW_NODE_ENTRY_LENGTH;
+    return this.buffer.subarray(at, at + TREE_HASH_LENGTH);
   }
 
-  /** The 65-byte encoding of node `i` (0 <= i < size). */
+  /** The 65-byte encoding of node `i` (0 <= i < size), a view into `entries`. */
   encodingAt(i: number): Uint8Array {
-    return this.encodings[i]!;
+    const at = i * NEW_NODE_ENTRY_LENGTH + TREE_HASH_LENGTH;
+    return this.buffer.subarray(at, at + TREE_NODE_SIZE);
   }
 
-  /** Records a created node (used by the tree). */
-  add(hash: Uint8Array, encoding: Uint8Array): void {
-    this.hashes.push(hash);
-    this.encodings.push(encoding);
+  /** Appends an entry and returns its offset in `entries`, which the tree then fills. */
+  reserve(): number {
+    const at = this.count * NEW_NODE_ENTRY_LENGTH;
+    if (at === this.buffer.length) {
+      // A new buffer: views handed out earlier keep the bytes they showed.
+      const grown = new Uint8Array(2 * this.buffer.length);
+      grown.set(this.buffer);
+      this.buffer = grown;
+    }
+    this.count++;
+    return at;
   }
 
   *[Symbol.iterator](): IterableIterator<[string, Uint8Array]> {
-    for (let i = 0; i < this.hashes.length; i++) yield [toHex(this.hashes[i]!), this.encodings[i]!];
+    for (let i = 0; i < this.count; i++) yield [toHex(this.hashAt(i)), this.encodingAt(i)];
   }
 }
 
@@ -140,9 +167,12 @@ export class MemoryTreeNodeStore implements TreeNodeReader {
     return this.nodes.get(toHex(hash));
   }
 
-  /** Adds nodes (as returned in `TreeUpdateResult.newNodes`); existing nodes are kept. */
+  /**
+   * Adds nodes (as returned in `TreeUpdateResult.newNodes`); existing nodes are kept. Each is
+   * copied: a view would keep its update's whole entry buffer (hashes and spare room) alive.
+   */
   putNodes(nodes: Iterable<readonly [string, Uint8Array]>): void {
-    for (const [hash, encoded] of nodes) this.nodes.set(hash, encoded);
+    for (const [hash, encoded] of nodes) if (!this.nodes.has(hash)) this.nodes.set(hash, encoded.slice());
   }
 
   /** Number of stored nodes. */
@@ -191,7 +221,9 @@ export async function updateTree(
   assertHash(root, "root");
   assertReader(reader);
   const sorted = sortedUpdates(updates);
-  const newNodes = new NewTreeNodes();
+  // A batch creates about one node per level of each touched path (~13 per update in a 100k-leaf
+  // tree; the buffer doubles past the estimate); a build from empty fewer than two per leaf.
+  const newNodes = new NewTreeNodes((isEmptyAt(root, 0) ? 2 : 16) * sorted.length);
   if (sorted.length === 0) return { root, newNodes };
   const top = isEmptyAt(root, 0) ? undefined : readSubtree(root);
   if (top !== undefined) {
@@ -359,7 +391,7 @@ function hashesTo(encoded: Uint8Array, hash: Uint8Array): boolean {
  */
 const SCRATCH = new Uint8Array((KEY_BITS + 2) * TREE_NODE_SIZE);
 const ROOT_OUT = FIRST_FIELD;
-/** Encoding of the leaf being built when no sink keeps it. */
+/** Encoding of the leaf being built (emitNode copies it into the sink). */
 const LEAF_SCRATCH = new Uint8Array(TREE_NODE_SIZE);
 
 const slotOf = (depth: number): number => (depth + 1) * TREE_NODE_SIZE;
@@ -500,7 +532,7 @@ function buildSubtree(
   }
   if (count === 1) {
     const leaf = leaves[lo]!;
-    const encoded = ctx.sink === undefined ? LEAF_SCRATCH : new Uint8Array(TREE_NODE_SIZE);
+    const encoded = LEAF_SCRATCH;
     const { key, valueHash } = leaf;
     encoded[0] = LEAF_TAG;
     for (let i = 0; i < TREE_HASH_LENGTH; i++) {
@@ -517,22 +549,20 @@ function buildSubtree(
   return joinChildren(ctx, slot, left, right, out, undefined);
 }
 
-/** Hashes the node encoded at source[at, at + 65) into SCRATCH[out, out + 32) and records it. */
+/**
+ * Hashes the node encoded at source[at, at + 65) into SCRATCH[out, out + 32) and, with a sink,
+ * appends hash and encoding to it (copied: `source` is a scratch buffer).
+ */
 function emitNode(ctx: PassContext, source: Uint8Array, at: number, out: number): void {
-  if (ctx.sink === undefined) {
-    sha256Node(source, at, SCRATCH, out);
-    return;
-  }
-  let encoded = source;
-  if (source === SCRATCH) {
-    // A loop over a fresh array is several times cheaper than TypedArray#slice for 65 bytes.
-    encoded = new Uint8Array(TREE_NODE_SIZE);
-    for (let i = 0; i < TREE_NODE_SIZE; i++) encoded[i] = SCRATCH[at + i]!;
-  }
-  sha256Node(encoded, 0, SCRATCH, out);
-  const hash = new Uint8Array(TREE_HASH_LENGTH);
-  for (let i = 0; i < TREE_HASH_LENGTH; i++) hash[i] = SCRATCH[out + i]!;
-  ctx.sink.add(hash, encoded);
+  sha256Node(source, at, SCRATCH, out);
+  const sink = ctx.sink;
+  if (sink === undefined) return;
+  const entry = sink.reserve();
+  const entries = sink.entries;
+  // Loops: TypedArray#set costs more than the copy itself at these sizes.
+  for (let i = 0; i < TREE_HASH_LENGTH; i++) entries[entry + i] = SCRATCH[out + i]!;
+  const encoding = entry + TREE_HASH_LENGTH;
+  for (let i = 0; i < TREE_NODE_SIZE; i++) entries[encoding + i] = source[at + i]!;
 }
 
 // The read phase reads every subtree the pass looks into; anything else is a bug here.

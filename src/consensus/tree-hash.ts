@@ -165,6 +165,46 @@ function rounds(kw: Int32Array, base: number): void {
   STATE[7] = (STATE[7]! + h) | 0;
 }
 
+/** Longest input `sha256Short` takes: one 64-byte block with the 0x80 pad and the bit length. */
+export const SHORT_HASH_MAX_LENGTH = 55;
+
+const SHORT_BLOCK = new Uint8Array(64);
+
+/**
+ * SHA-256 of an input of at most 55 bytes (one block), in JavaScript: account tree keys and value
+ * hashes, Merkle leaves. Same reason as `sha256Node`: `crypto.hash` costs ~1 µs per call in call
+ * overhead and a fresh Buffer, about four times this. Throws RangeError on a longer input.
+ */
+export function sha256Short(input: Uint8Array): Uint8Array {
+  const length = input.length;
+  if (length > SHORT_HASH_MAX_LENGTH)
+    throw new RangeError(`sha256Short takes at most 55 bytes, got ${length}`);
+  const block = SHORT_BLOCK;
+  block.fill(0);
+  for (let i = 0; i < length; i++) block[i] = input[i]!;
+  block[length] = 0x80;
+  const bits = length * 8;
+  block[62] = bits >>> 8;
+  block[63] = bits;
+  for (let i = 0; i < 16; i++) {
+    const p = 4 * i;
+    W[i] = (block[p]! << 24) | (block[p + 1]! << 16) | (block[p + 2]! << 8) | block[p + 3]!;
+  }
+  expandSchedule();
+  for (let i = 0; i < 64; i++) W[i] = (W[i]! + K[i]!) | 0;
+  STATE.set(IV);
+  rounds(W, 0);
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 8; i++) {
+    const v = STATE[i]!;
+    out[4 * i] = v >>> 24;
+    out[4 * i + 1] = v >>> 16;
+    out[4 * i + 2] = v >>> 8;
+    out[4 * i + 3] = v;
+  }
+  return out;
+}
+
 /**
  * Writes SHA-256(input[inOffset .. inOffset + 65)) to out[outOffset .. outOffset + 32).
  * The caller guarantees the bounds (internal hot path; the tree checks sizes at its boundary).

@@ -88,15 +88,17 @@ export class ByteReader {
   }
 }
 
-/** Big-endian writer into a buffer of known size. */
+/**
+ * Big-endian writer into a buffer of known size. Integers are written byte by byte: a DataView
+ * needs the array's ArrayBuffer, and asking a small (on-heap) Uint8Array for it makes V8 move the
+ * bytes off the heap first, which cost more than the whole encoding of an account or transfer.
+ */
 export class ByteWriter {
   private offset = 0;
   readonly bytes: Uint8Array;
-  private readonly view: DataView;
 
   constructor(size: number) {
     this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
   }
 
   u8(v: number): this {
@@ -105,15 +107,21 @@ export class ByteWriter {
   }
 
   u32(v: number): this {
-    this.view.setUint32(this.offset, v);
-    this.offset += 4;
+    const b = this.bytes;
+    const o = this.offset;
+    b[o] = v >>> 24;
+    b[o + 1] = v >>> 16;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.offset = o + 4;
     return this;
   }
 
   u64(v: bigint): this {
-    this.view.setBigUint64(this.offset, v);
-    this.offset += 8;
-    return this;
+    // BigInt.asUintN keeps setBigUint64's wrap-around for out-of-range values (callers check ranges).
+    const wrapped = BigInt.asUintN(64, v);
+    this.u32(Number(wrapped >> 32n));
+    return this.u32(Number(wrapped & 0xffffffffn));
   }
 
   raw(b: Uint8Array): this {

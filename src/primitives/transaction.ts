@@ -1,5 +1,5 @@
 import { encodeAddress } from "./address.js";
-import { assertBytes, concatBytes, isU32, isU64, toHex } from "./bytes.js";
+import { assertBytes, isU32, isU64, toHex } from "./bytes.js";
 import { ByteReader, ByteWriter, CodecError, CodecErrorCode } from "./codec.js";
 import { sha256d } from "./hash.js";
 import {
@@ -80,9 +80,9 @@ function writeUnsignedTransfer(w: ByteWriter, tx: UnsignedTransfer): void {
 /** The bytes a transfer's signature covers. */
 export function transferSigningMessage(tx: UnsignedTransfer): Uint8Array {
   assertTransferFields(tx);
-  const w = new ByteWriter(TRANSFER_UNSIGNED_SIZE);
+  const w = new ByteWriter(TX_SIGNING_DOMAIN.length + TRANSFER_UNSIGNED_SIZE).raw(TX_SIGNING_DOMAIN);
   writeUnsignedTransfer(w, tx);
-  return concatBytes(TX_SIGNING_DOMAIN, w.finish());
+  return w.finish();
 }
 
 export function encodeTransaction(tx: Transaction): Uint8Array {

@@ -62,13 +62,6 @@ export const keys = {
   },
   account: (address: Uint8Array) => prefixed(Prefix.account, address),
   treeNode: (hash: Uint8Array) => prefixed(Prefix.treeNode, hash),
-  /** The same key from the hex node hash the state tree returns (without fromHex's regex check). */
-  treeNodeFromHex: (hashHex: string) => {
-    const key = Buffer.allocUnsafe(33);
-    key[0] = Prefix.treeNode;
-    if (key.write(hashHex, 1, "hex") !== 32) throw new RangeError("tree node hash must be 64 hex digits");
-    return new Uint8Array(key.buffer, key.byteOffset, 33);
-  },
   tip: () => Uint8Array.of(Prefix.tip),
   txIndex: (txId: Uint8Array) => prefixed(Prefix.txIndex, txId),
 };

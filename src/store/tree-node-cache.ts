@@ -6,7 +6,8 @@
  * 32-byte values and every node is 65 bytes, so one generation here is an open-addressing table
  * (linear probing, load ≤ 1/2) of entry numbers over one arena of `hash (32) | node (65)` entries:
  * the hash's first four bytes pick the slot, a hit compares 32 bytes and returns a view of the
- * node in the arena. A generation starts small and doubles up to its bound, so a small store does
+ * node in the arena. A slot also holds the hash's fifth byte as a tag, so a probe that passes
+ * other entries reads the arena (a cache miss on a large table) only once in 256 times for them. A generation starts small and doubles up to its bound, so a small store does
  * not hold the whole capacity.
  *
  * Two generations: writes go to the young generation; a hit in the old one is
@@ -17,21 +18,34 @@
 const HASH_LENGTH = 32;
 const NODE_LENGTH = 65;
 const ENTRY_LENGTH = HASH_LENGTH + NODE_LENGTH;
+/** Bytes of one arena entry, `hash | node` (the layout of the state tree's NewTreeNodes too). */
+export const TREE_NODE_CACHE_ENTRY_LENGTH = ENTRY_LENGTH;
 /** Bytes per entry: arena entry plus two Int32 slots (load ≤ 1/2). */
 export const TREE_NODE_CACHE_ENTRY_BYTES = ENTRY_LENGTH + 2 * 4;
+
+/** A slot is `tag << ENTRY_BITS | entry number + 1`: up to 2^23 - 1 entries per generation. */
+const ENTRY_BITS = 23;
+const ENTRY_MASK = (1 << ENTRY_BITS) - 1;
+/** Most entries one generation can hold (~1.6 GiB of capacity in all). */
+const MAX_GENERATION_ENTRIES = ENTRY_MASK;
+/** Which byte of the hash is the slot's tag (bytes 0-3 pick the slot). */
+const TAG_BYTE = 4;
 
 /** Entries a generation starts with; it doubles up to its bound as it fills. */
 const INITIAL_ENTRIES = 4096;
 
 class Generation {
   arena: Uint8Array;
-  /** entry number + 1 per slot; 0 = free */
+  /** per slot: tag << ENTRY_BITS | entry number + 1; 0 = free */
   private slots: Int32Array;
   private mask: number;
   count = 0;
 
-  constructor(readonly maxEntries: number) {
-    const entries = Math.min(maxEntries, INITIAL_ENTRIES);
+  constructor(
+    readonly maxEntries: number,
+    initialEntries = INITIAL_ENTRIES,
+  ) {
+    const entries = Math.min(maxEntries, initialEntries);
     this.arena = new Uint8Array(entries * ENTRY_LENGTH);
     this.slots = new Int32Array(slotCountFor(entries));
     this.mask = this.slots.length - 1;
@@ -41,16 +55,18 @@ class Generation {
     return this.count === this.maxEntries;
   }
 
-  /** Arena offset of the entry for `hash`, or -1. */
-  find(hash: Uint8Array): number {
+  /** Arena offset of the entry for the hash at bytes[from, from + 32), or -1. */
+  find(bytes: Uint8Array, from: number): number {
     const { slots, mask, arena } = this;
-    for (let slot = startSlot(hash, 0) & mask; ; slot = (slot + 1) & mask) {
-      const entry = slots[slot]!;
-      if (entry === 0) return -1;
-      const at = (entry - 1) * ENTRY_LENGTH;
+    const tag = bytes[from + TAG_BYTE]!;
+    for (let slot = startSlot(bytes, from) & mask; ; slot = (slot + 1) & mask) {
+      const value = slots[slot]!;
+      if (value === 0) return -1;
+      if (value >>> ENTRY_BITS !== tag) continue;
+      const at = ((value & ENTRY_MASK) - 1) * ENTRY_LENGTH;
       let same = true;
       for (let i = 0; i < HASH_LENGTH; i++) {
-        if (arena[at + i] !== hash[i]) {
+        if (arena[at + i] !== bytes[from + i]) {
           same = false;
           break;
         }
@@ -59,14 +75,17 @@ class Generation {
     }
   }
 
-  /** Adds an entry (the caller checked it is absent and the generation not full). */
-  add(hash: Uint8Array, node: Uint8Array): number {
+  /**
+   * Adds an entry: the hash at hash[hashFrom, +32), the node at node[nodeFrom, +65) (the caller
+   * checked it is absent and the generation not full).
+   */
+  add(hash: Uint8Array, hashFrom: number, node: Uint8Array, nodeFrom: number): number {
     if (this.count * ENTRY_LENGTH === this.arena.length) this.grow();
     const at = this.count * ENTRY_LENGTH;
     const arena = this.arena;
     // Loops: TypedArray#set costs more than the copy itself at these sizes.
-    for (let i = 0; i < HASH_LENGTH; i++) arena[at + i] = hash[i]!;
-    for (let i = 0; i < NODE_LENGTH; i++) arena[at + HASH_LENGTH + i] = node[i]!;
+    for (let i = 0; i < HASH_LENGTH; i++) arena[at + i] = hash[hashFrom + i]!;
+    for (let i = 0; i < NODE_LENGTH; i++) arena[at + HASH_LENGTH + i] = node[nodeFrom + i]!;
     this.count++;
     this.place(at, this.count);
     return at;
@@ -76,7 +95,7 @@ class Generation {
     const { slots, mask } = this;
     let slot = startSlot(this.arena, at) & mask;
     while (slots[slot] !== 0) slot = (slot + 1) & mask;
-    slots[slot] = entry;
+    slots[slot] = (this.arena[at + TAG_BYTE]! << ENTRY_BITS) | entry;
   }
 
   /** Doubles the arena (a new one: views handed out keep the old bytes) and re-slots every entry. */
@@ -114,6 +133,11 @@ export class TreeNodeCache {
       throw new RangeError(`capacity must be an integer >= ${2 * TREE_NODE_CACHE_ENTRY_BYTES} bytes`);
     }
     this.generationEntries = Math.floor(capacityBytes / 2 / TREE_NODE_CACHE_ENTRY_BYTES);
+    if (this.generationEntries > MAX_GENERATION_ENTRIES) {
+      throw new RangeError(
+        `capacity must be <= ${2 * MAX_GENERATION_ENTRIES * TREE_NODE_CACHE_ENTRY_BYTES} bytes`,
+      );
+    }
     this.young = new Generation(this.generationEntries);
   }
 
@@ -129,13 +153,12 @@ export class TreeNodeCache {
 
   /** The node for a 32-byte hash (a view into the cache's memory; do not modify), or undefined. */
   get(hash: Uint8Array): Uint8Array | undefined {
-    const at = this.young.find(hash);
+    const at = this.young.find(hash, 0);
     if (at >= 0) return this.young.arena.subarray(at + HASH_LENGTH, at + ENTRY_LENGTH);
     if (this.old === undefined) return undefined;
-    const aged = this.old.find(hash);
+    const aged = this.old.find(hash, 0);
     if (aged < 0) return undefined;
-    const node = this.old.arena.subarray(aged + HASH_LENGTH, aged + ENTRY_LENGTH);
-    const copied = this.insert(hash, node);
+    const copied = this.insert(this.old.arena, aged, this.old.arena, aged + HASH_LENGTH);
     return this.young.arena.subarray(copied + HASH_LENGTH, copied + ENTRY_LENGTH);
   }
 
@@ -143,15 +166,32 @@ export class TreeNodeCache {
   set(hash: Uint8Array, node: Uint8Array): void {
     if (hash.length !== HASH_LENGTH) throw new RangeError(`hash must be ${HASH_LENGTH} bytes`);
     if (node.length !== NODE_LENGTH) throw new RangeError(`node must be ${NODE_LENGTH} bytes`);
-    if (this.young.find(hash) >= 0) return;
-    this.insert(hash, node);
+    if (this.young.find(hash, 0) >= 0) return;
+    this.insert(hash, 0, node, 0);
   }
 
-  private insert(hash: Uint8Array, node: Uint8Array): number {
+  /**
+   * Adds `count` verified nodes from `entries`, laid out as the state tree's `NewTreeNodes`
+   * (and as this cache's arena): `hash (32) | node (65)` per entry, from offset 0. Copies each
+   * entry once, without a view per node; nodes already young are kept.
+   */
+  setEntries(entries: Uint8Array, count: number): void {
+    if (!Number.isInteger(count) || count < 0 || count * ENTRY_LENGTH > entries.length) {
+      throw new RangeError(`${count} entries do not fit in ${entries.length} bytes`);
+    }
+    for (let i = 0, at = 0; i < count; i++, at += ENTRY_LENGTH) {
+      if (this.young.find(entries, at) >= 0) continue;
+      this.insert(entries, at, entries, at + HASH_LENGTH);
+    }
+  }
+
+  private insert(hash: Uint8Array, hashFrom: number, node: Uint8Array, nodeFrom: number): number {
     if (this.young.full) {
       this.old = this.young;
-      this.young = new Generation(this.generationEntries);
+      // The store filled a whole generation: the next one starts at full size instead of growing
+      // (and re-slotting every entry) through the same doublings again.
+      this.young = new Generation(this.generationEntries, this.generationEntries);
     }
-    return this.young.add(hash, node);
+    return this.young.add(hash, hashFrom, node, nodeFrom);
   }
 }

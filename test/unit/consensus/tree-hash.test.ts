@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { sha256Node } from "../../../src/consensus/tree-hash.js";
+import { SHORT_HASH_MAX_LENGTH, sha256Node, sha256Short } from "../../../src/consensus/tree-hash.js";
 import { fromHex, toHex } from "../../../src/primitives/bytes.js";
 import { sha256 } from "../../../src/primitives/hash.js";
 
@@ -47,6 +47,34 @@ describe("tree node hasher: SHA-256 of 65-byte nodes", () => {
           expect(output.subarray(outAt + 32).every((b) => b === 0xee)).toBe(true);
         },
       ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("short-input hasher: SHA-256 of at most 55 bytes in one block", () => {
+  it("known answers: the empty input and 'abc' (FIPS 180-2)", () => {
+    expect(toHex(sha256Short(new Uint8Array()))).toBe(
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    );
+    expect(toHex(sha256Short(new TextEncoder().encode("abc")))).toBe(
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    );
+  });
+
+  it("equals node:crypto SHA-256 for every length 0..55, and refuses 56 bytes", () => {
+    for (let length = 0; length <= SHORT_HASH_MAX_LENGTH; length++) {
+      const input = Uint8Array.from({ length }, (_, i) => (i * 37 + length) & 0xff);
+      expect(toHex(sha256Short(input))).toBe(toHex(sha256(input)));
+    }
+    expect(() => sha256Short(new Uint8Array(56))).toThrow(RangeError);
+  });
+
+  it("property: equals node:crypto SHA-256 for any input up to 55 bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: SHORT_HASH_MAX_LENGTH }), (input) => {
+        expect(toHex(sha256Short(input))).toBe(toHex(sha256(input)));
+      }),
       { numRuns: 300 },
     );
   });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { sha256 } from "../../../src/primitives/hash.js";
-import { TREE_NODE_CACHE_ENTRY_BYTES, TreeNodeCache } from "../../../src/store/tree-node-cache.js";
+import {
+  TREE_NODE_CACHE_ENTRY_BYTES,
+  TREE_NODE_CACHE_ENTRY_LENGTH,
+  TreeNodeCache,
+} from "../../../src/store/tree-node-cache.js";
 
 const enc = new TextEncoder();
 const hashOf = (i: number): Uint8Array => sha256(enc.encode(`node ${i}`));
@@ -33,6 +37,34 @@ describe("TreeNodeCache", () => {
     cache.set(b, nodeOf(2));
     expect(cache.get(a)).toEqual(nodeOf(1));
     expect(cache.get(b)).toEqual(nodeOf(2));
+  });
+
+  it("tells apart hashes that share the first five bytes (same start slot and tag)", () => {
+    const cache = cacheOf(64);
+    const base = hashOf(7);
+    const variants = Array.from({ length: 20 }, (_, i) => {
+      const h = base.slice();
+      h[5 + (i % 27)] = h[5 + (i % 27)]! ^ (1 + Math.floor(i / 27));
+      return h;
+    });
+    for (const [i, h] of variants.entries()) cache.set(h, nodeOf(i));
+    for (const [i, h] of variants.entries()) expect(cache.get(h)).toEqual(nodeOf(i));
+    expect(cache.get(base)).toBeUndefined();
+  });
+
+  it("setEntries adds hash|node entries as laid out in the state tree's NewTreeNodes", () => {
+    const cache = cacheOf(100);
+    const entries = new Uint8Array(10 * TREE_NODE_CACHE_ENTRY_LENGTH + 50);
+    for (let i = 0; i < 10; i++) {
+      entries.set(hashOf(i), i * TREE_NODE_CACHE_ENTRY_LENGTH);
+      entries.set(nodeOf(i), i * TREE_NODE_CACHE_ENTRY_LENGTH + 32);
+    }
+    cache.set(hashOf(3), nodeOf(3));
+    cache.setEntries(entries, 9);
+    expect(cache.size).toBe(9);
+    for (let i = 0; i < 9; i++) expect(cache.get(hashOf(i))).toEqual(nodeOf(i));
+    expect(cache.get(hashOf(9))).toBeUndefined();
+    expect(() => cache.setEntries(entries, 11)).toThrow(RangeError);
   });
 
   it("keeps at most two generations: the weight never passes the capacity", () => {
@@ -71,6 +103,8 @@ describe("TreeNodeCache", () => {
     expect(() => cache.set(hashOf(0), new Uint8Array(64))).toThrow(RangeError);
     expect(() => new TreeNodeCache(TREE_NODE_CACHE_ENTRY_BYTES)).toThrow(RangeError);
     expect(() => new TreeNodeCache(1000.5)).toThrow(RangeError);
+    // A slot numbers at most 2^23 - 1 entries per generation.
+    expect(() => new TreeNodeCache(2 * 2 ** 23 * TREE_NODE_CACHE_ENTRY_BYTES)).toThrow(RangeError);
   });
 });
 
