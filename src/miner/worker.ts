@@ -2,11 +2,13 @@
  * The worker thread: a thin shell around {@link searchNonce} (with the kernel the job names: the
  * WebAssembly SIMD module is compiled once per thread, on the first job). It scans its job in chunks and
  * yields to the event loop between chunks (`setImmediate`), so a new job or a stop message takes
- * effect within one chunk (~10 ms) and progress is reported as it goes.
+ * effect within one chunk (~10 ms) and progress is reported as it goes. The thread runs at the
+ * lowest CPU priority (nice 19) where the OS allows it.
  */
 import { type MessagePort, parentPort } from "node:worker_threads";
 import type { FromWorkerMessage, JobMessage, ToWorkerMessage } from "./messages.js";
 import { createScanJob, type ScanJob, searchNonce } from "./scanner.js";
+import { lowerThreadPriority } from "./thread-priority.js";
 
 interface Active {
   jobId: number;
@@ -23,6 +25,8 @@ function requireParentPort(): MessagePort {
 }
 
 const port = requireParentPort();
+// Hashing takes only the CPU the rest of the node does not want (thread-priority.ts).
+lowerThreadPriority();
 
 let active: Active | undefined;
 let scheduled = false;

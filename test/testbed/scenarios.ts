@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -586,6 +587,7 @@ export async function scenarioPair(tb: Testbed): Promise<Summary> {
   const fromD = (await tb.node("pub4").status())?.height ?? 0;
   const k = tb.measuredBlocks;
   timings.measureFromMs = tb.elapsed();
+  const cpuBefore = cpuByNode(tb.nodes);
   await waitUntil(`${k} blocks mined in both networks`, 3_000 * k, async () => {
     const [a, d] = await statuses([tb.node("n11"), tb.node("pub4")]);
     return (a?.height ?? 0) >= fromA + k && (d?.height ?? 0) >= fromD + k;
@@ -594,6 +596,11 @@ export async function scenarioPair(tb: Testbed): Promise<Summary> {
     return tb.seenHeight("n11") >= fromA + k && tb.seenHeight("pub4") >= fromD + k;
   });
   timings.measuredMs = tb.elapsed();
+  // where the machine's CPU went while the blocks were measured: who is busy, not only who is late
+  const cpuAfter = cpuByNode(tb.nodes);
+  const cpuSeconds: Record<string, number> = {};
+  for (const [name, seconds] of cpuAfter)
+    cpuSeconds[name] = +(seconds - (cpuBefore.get(name) ?? 0)).toFixed(2);
   await Promise.all([tb.restart("n11", false), tb.restart("pub4", false)]);
   const [tipA, tipD] = await Promise.all([
     converged(natGroup, 90_000, "the NAT network on one tip"),
@@ -622,8 +629,23 @@ export async function scenarioPair(tb: Testbed): Promise<Summary> {
     ok: failures.length === 0,
     failures,
     timings,
-    details: { propagation: { direct: pd.all, natAll: pa.all, nated: pa.nated }, bans },
+    details: {
+      propagation: { direct: pd.all, natAll: pa.all, nated: pa.nated },
+      cpuSecondsWhileMeasured: cpuSeconds,
+      bans,
+    },
   };
+}
+
+/** CPU seconds used so far by each running node process, by host name. */
+function cpuByNode(nodes: readonly TestbedNode[]): Map<string, number> {
+  const ticks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+  const out = new Map<string, number>();
+  for (const n of nodes) {
+    const seconds = n.cpuSeconds(ticks);
+    if (seconds !== undefined) out.set(n.host.name, seconds);
+  }
+  return out;
 }
 
 /** The TCP port `observer` sees `node` connect from ("" when not connected). */

@@ -124,6 +124,23 @@ export class TestbedNode {
     clearTimeout(timer);
   }
 
+  /**
+   * CPU seconds (user + system, all threads) the running process has used so far, from
+   * /proc/<pid>/stat; undefined when it is not running. `ticksPerSecond` is `getconf CLK_TCK`.
+   */
+  cpuSeconds(ticksPerSecond: number): number | undefined {
+    const pid = this.child?.pid;
+    if (pid === undefined) return undefined;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // fields after "(comm)": utime is the 14th field of the line, stime the 15th
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Synchronous SIGKILL, for exit handlers. */
   killNow(): void {
     this.child?.kill("SIGKILL");

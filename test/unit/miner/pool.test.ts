@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkProofOfWork, compactToTarget } from "../../../src/consensus/pow.js";
 import {
@@ -8,6 +9,7 @@ import {
   type MinerPoolEvents,
 } from "../../../src/miner/index.js";
 import { type BlockHeader, headerHash } from "../../../src/primitives/index.js";
+import { waitFor } from "../../helpers/wait.js";
 
 // These tests run real worker threads from dist/src/miner/worker.js (`npm test` builds first).
 
@@ -46,6 +48,21 @@ function countResources(kinds: string[]): number {
   return process.getActiveResourcesInfo().filter((r) => kinds.includes(r)).length;
 }
 
+/** Nice values of this process's threads named `name` (Linux /proc; the 19th field of stat is nice). */
+function threadNiceValues(name: string): number[] {
+  const out: number[] = [];
+  for (const task of readdirSync("/proc/self/task")) {
+    try {
+      if (readFileSync(`/proc/self/task/${task}/comm`, "utf8").trim() !== name) continue;
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8");
+      out.push(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
 const pools: MinerPool[] = [];
 function newPool(threads: number, kernel: MinerKernel = "auto"): MinerPool {
   const pool = new MinerPool({ threads, kernel });
@@ -74,6 +91,22 @@ describe("MinerPool", () => {
     const hash = headerHash(solved!);
     expect(() => checkProofOfWork(hash, bits, POW_LIMIT)).not.toThrow();
     expect((await found).header).toEqual(solved);
+  });
+
+  it("hashes at the lowest CPU priority (nice 19), and only its own threads do: the node's keep theirs", async () => {
+    const before = threadNiceValues("MainThread");
+    const pool = newPool(2);
+    await pool.start();
+    const nice = await waitFor(
+      () => {
+        const values = threadNiceValues("quarry-miner");
+        return values.length >= 2 && values.every((v) => v === 19) ? values : undefined;
+      },
+      5_000,
+      "both miner threads at nice 19",
+    );
+    expect(nice.length).toBeGreaterThanOrEqual(2);
+    expect(threadNiceValues("MainThread")).toEqual(before);
   });
 
   it("template refresh: a second mine() resolves the first with undefined and mines the new header", async () => {
