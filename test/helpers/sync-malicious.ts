@@ -37,6 +37,8 @@ export interface MaliciousPeerOptions {
   bodiesGate?: Promise<void>;
   /** headers requests wait for this before they are answered */
   headersGate?: Promise<void>;
+  /** its headers answers name a fork point nobody holds (32 bytes of 0xab) at the real height */
+  foreignForkPoint?: boolean;
 }
 
 /** What a malicious peer was asked, by protocol id. */
@@ -111,7 +113,7 @@ export async function createMaliciousPeer(
         const fork = forkOf(req.locator);
         return encodeHeadersResponse({
           forkHeight: fork,
-          forkHash: hashes[fork]!,
+          forkHash: opts.foreignForkPoint ? new Uint8Array(32).fill(0xab) : hashes[fork]!,
           headers: chain.slice(fork + 1, fork + 1 + Math.min(req.maxHashes, 2048)).map((b) => b.header),
         });
       },

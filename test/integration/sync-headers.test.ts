@@ -123,6 +123,37 @@ describe("headers-first sync (real libp2p, LevelDB)", () => {
   );
 });
 
+describe("headers-first: a fork point we do not hold", () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(cleanups.splice(0).map((c) => c()));
+  });
+
+  it("SYNC_INVALID_HEADERS: headers hung on a block that is not in our locator are refused before any body request", async () => {
+    const builder = ChainBuilder.create();
+    await builder.mineMany(30);
+    const node = await createSyncNode([]);
+    const evil = await createMaliciousPeer(REGTEST, builder.blocks.slice(1), "invalid-blocks", {
+      foreignForkPoint: true,
+    });
+    cleanups.push(node.destroy, async () => {
+      await evil.libp2p.stop();
+    });
+    await connect(node.libp2p, evil.libp2p);
+    await until(
+      node,
+      () => node.scorer.penalties.some((p) => p.code === SyncErrorCode.INVALID_HEADERS),
+      "the foreign fork point caught",
+    );
+    const charge = node.scorer.penalties.find((p) => p.code === SyncErrorCode.INVALID_HEADERS);
+    expect(charge).toMatchObject({ peerId: evil.libp2p.peerId.toString() });
+    expect(JSON.stringify(charge?.detail)).toContain("fork point is not a block of ours");
+    await until(node, () => !node.sync.progress().syncing, "the round ends");
+    expect(bodyRequests(evil.served)).toBe(0);
+    expect(node.chain.height).toBe(0);
+  });
+});
+
 describe("headers-first: a claim our tip passes during the round", () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
