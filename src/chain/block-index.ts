@@ -113,13 +113,18 @@ export class BlockIndex {
 
   /** Median of the times of `entry` and up to medianTimeSpan − 1 of its ancestors. */
   medianTimePast(entry: BlockIndexEntry): number {
+    return medianTimePast(this.recentTimes(entry));
+  }
+
+  /** The times of `entry` and up to medianTimeSpan − 1 of its ancestors, `entry`'s first. */
+  recentTimes(entry: BlockIndexEntry): number[] {
     const times: number[] = [];
     let cursor: BlockIndexEntry | undefined = entry;
     while (cursor && times.length < this.params.medianTimeSpan) {
       times.push(cursor.header.time);
       cursor = cursor.height === 0 ? undefined : this.entries.get(toHex(cursor.header.prevHash));
     }
-    return medianTimePast(times);
+    return times;
   }
 
   /** The bits (ASERT) a child of `parent` must carry. */

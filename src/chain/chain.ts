@@ -483,19 +483,14 @@ export class Chain extends TypedEmitter<ChainEvents> {
   headerChainTip(hashHex: string): HeaderChainTip | undefined {
     const entry = this.index.get(hashHex);
     if (!entry) return undefined;
-    const times: number[] = [];
-    let cursor: BlockIndexEntry | undefined = entry;
-    while (cursor && times.length < this.params.medianTimeSpan) {
-      times.push(cursor.header.time);
-      cursor = cursor.height === 0 ? undefined : this.index.get(toHex(cursor.header.prevHash));
-    }
     return {
       hash: entry.hash,
       height: entry.height,
       time: entry.header.time,
       chainWork: entry.chainWork,
       block1Time: entry.block1Time,
-      recentTimes: times.reverse(),
+      // oldest first, as checkHeaderRun appends each new header's time
+      recentTimes: this.index.recentTimes(entry).reverse(),
     };
   }
 
