@@ -83,17 +83,22 @@ export async function connectRun(
     return true;
   };
 
+  /** The one-block path (refused while halted); false when the block failed and the run stops. */
+  const acceptOne = async (block: DecodedBlock): Promise<boolean> => {
+    try {
+      record({ ok: true, result: await deps.acceptOne(block, provenWork) });
+      return true;
+    } catch (err) {
+      record({ ok: false, error: err });
+      return false;
+    }
+  };
+
   try {
     for (const block of blocks) {
       const head = inFlight?.entry ?? ctx.index.tip;
       if (deps.halted() || !pipelines(ctx, block, head)) {
-        if (!(await land())) break;
-        try {
-          record({ ok: true, result: await deps.acceptOne(block, provenWork) });
-        } catch (err) {
-          record({ ok: false, error: err });
-          break;
-        }
+        if (!(await land()) || !(await acceptOne(block))) break;
         continue;
       }
       const entry = newBlockEntry(ctx, block, head);
@@ -109,8 +114,9 @@ export async function connectRun(
       }
       if (!(await land())) break;
       if (deps.halted()) {
-        // Halted as the write before landed (e.g. the disk-space watch): store nothing more.
-        record({ ok: false, error: await deps.acceptOne(block, provenWork).catch((err: unknown) => err) });
+        // Halted as the write before landed (e.g. the disk-space watch): the one-block path
+        // refuses the block (STORE_HALTED) and the run stops.
+        await acceptOne(block);
         break;
       }
       if (checkError !== undefined) {
