@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -639,10 +638,9 @@ export async function scenarioPair(tb: Testbed): Promise<Summary> {
 
 /** CPU seconds used so far by each running node process, by host name. */
 function cpuByNode(nodes: readonly TestbedNode[]): Map<string, number> {
-  const ticks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
   const out = new Map<string, number>();
   for (const n of nodes) {
-    const seconds = n.cpuSeconds(ticks);
+    const seconds = n.cpuSeconds();
     if (seconds !== undefined) out.set(n.host.name, seconds);
   }
   return out;

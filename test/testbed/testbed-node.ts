@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { cpuSecondsOf, procStatFields } from "../helpers/proc-stat.js";
 import type { TestbedHost } from "./netns.js";
 
 export const P2P_PORT = 7330;
@@ -126,16 +127,13 @@ export class TestbedNode {
 
   /**
    * CPU seconds (user + system, all threads) the running process has used so far, from
-   * /proc/<pid>/stat; undefined when it is not running. `ticksPerSecond` is `getconf CLK_TCK`.
+   * /proc/<pid>/stat; undefined when it is not running.
    */
-  cpuSeconds(ticksPerSecond: number): number | undefined {
+  cpuSeconds(): number | undefined {
     const pid = this.child?.pid;
     if (pid === undefined) return undefined;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      // fields after "(comm)": utime is the 14th field of the line, stime the 15th
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+      return cpuSecondsOf(procStatFields(`/proc/${pid}/stat`));
     } catch {
       return undefined;
     }

@@ -9,6 +9,7 @@ import {
   type MinerPoolEvents,
 } from "../../../src/miner/index.js";
 import { type BlockHeader, headerHash } from "../../../src/primitives/index.js";
+import { niceOf, procStatFields } from "../../helpers/proc-stat.js";
 import { waitFor } from "../../helpers/wait.js";
 
 // These tests run real worker threads from dist/src/miner/worker.js (`npm test` builds first).
@@ -48,14 +49,13 @@ function countResources(kinds: string[]): number {
   return process.getActiveResourcesInfo().filter((r) => kinds.includes(r)).length;
 }
 
-/** Nice values of this process's threads named `name` (Linux /proc; the 19th field of stat is nice). */
+/** Nice values of this process's threads named `name` (Linux /proc). */
 function threadNiceValues(name: string): number[] {
   const out: number[] = [];
   for (const task of readdirSync("/proc/self/task")) {
     try {
       if (readFileSync(`/proc/self/task/${task}/comm`, "utf8").trim() !== name) continue;
-      const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8");
-      out.push(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
+      out.push(niceOf(procStatFields(`/proc/self/task/${task}/stat`)));
     } catch {
       // the thread ended between the listing and the read
     }
