@@ -4,49 +4,22 @@ import type { BlockOutcome } from "../../../src/chain/index.js";
 import { Chain } from "../../../src/chain/index.js";
 import { REGTEST } from "../../../src/consensus/params.js";
 import { blockEnvelope, blockHash, toHex } from "../../../src/primitives/index.js";
-import {
-  BlockStatus,
-  ChainStore,
-  type StoreBatch,
-  StoreError,
-  StoreErrorCode,
-} from "../../../src/store/index.js";
+import { BlockStatus, ChainStore } from "../../../src/store/index.js";
 import { ChainBuilder, type TestKey, testKey, transfer } from "../../helpers/chain-builder.js";
+import { FillingStore } from "../../helpers/filling-store.js";
 import { FAR_AHEAD_CLOCK } from "../../helpers/open-chain.js";
 import { tempDir } from "../../helpers/temp-dir.js";
-
-/** A real LevelDB store that counts writes in flight and can refuse the write after `writesLeft`. */
-class WatchedStore extends ChainStore {
-  writesLeft = Number.POSITIVE_INFINITY;
-  inFlight = 0;
-  maxInFlight = 0;
-
-  override async write(batch: StoreBatch): Promise<void> {
-    if (this.writesLeft <= 0) {
-      this.writesLeft = Number.POSITIVE_INFINITY;
-      throw new StoreError(StoreErrorCode.WRITE_FAILED, "refused a write (ENOSPC): No space left on device");
-    }
-    this.writesLeft--;
-    this.inFlight++;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    try {
-      await super.write(batch);
-    } finally {
-      this.inFlight--;
-    }
-  }
-}
 
 const miner = testKey(1);
 const payees = Array.from({ length: 8 }, (_, i) => testKey(10 + i));
 
 let dir: ReturnType<typeof tempDir>;
-let store: WatchedStore;
+let store: FillingStore;
 let chain: Chain;
 
 beforeEach(async () => {
   dir = tempDir();
-  store = new WatchedStore({ location: join(dir.path, "chain"), network: REGTEST.name, create: true });
+  store = new FillingStore({ location: join(dir.path, "chain"), network: REGTEST.name, create: true });
   await store.open();
   chain = new Chain({ params: REGTEST }, { store, clock: FAR_AHEAD_CLOCK });
   await chain.open();

@@ -3,25 +3,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Chain } from "../../../src/chain/chain.js";
 import { REGTEST } from "../../../src/consensus/params.js";
 import { type Block, blockEnvelope, blockHash, toHex } from "../../../src/primitives/index.js";
-import { ChainStore, type StoreBatch } from "../../../src/store/chain-store.js";
-import { StoreError, StoreErrorCode } from "../../../src/store/errors.js";
 import { ChainBuilder, testKey, transfer } from "../../helpers/chain-builder.js";
+import { FillingStore } from "../../helpers/filling-store.js";
 import { FAR_AHEAD_CLOCK } from "../../helpers/open-chain.js";
 import { tempDir } from "../../helpers/temp-dir.js";
-
-/** A real LevelDB store whose disk "fills up": the write after `writesLeft` more is refused. */
-class FillingStore extends ChainStore {
-  writesLeft = Number.POSITIVE_INFINITY;
-
-  override async write(batch: StoreBatch): Promise<void> {
-    if (this.writesLeft <= 0) {
-      this.writesLeft = Number.POSITIVE_INFINITY;
-      throw new StoreError(StoreErrorCode.WRITE_FAILED, "refused a write (ENOSPC): No space left on device");
-    }
-    this.writesLeft--;
-    await super.write(batch);
-  }
-}
 
 const alice = testKey(1);
 const bob = testKey(2);
