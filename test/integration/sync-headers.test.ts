@@ -37,6 +37,25 @@ function bodyRequests(served: Map<string, number>): number {
   return (served.get(ids.blocksByHash) ?? 0) + (served.get(ids.blocksByRange) ?? 0);
 }
 
+/**
+ * Waits until `node` charged `evil` with `code` and its sync round ended; asserts no body was
+ * ever asked of `evil` and nothing was stored. Returns the charge.
+ */
+async function caughtOnHeaders(
+  node: SyncTestNode,
+  evil: { libp2p: { peerId: { toString(): string } }; served: Map<string, number> },
+  code: SyncErrorCode,
+  what: string,
+) {
+  await until(node, () => node.scorer.penalties.some((p) => p.code === code), what);
+  const charge = node.scorer.penalties.find((p) => p.code === code);
+  expect(charge).toMatchObject({ peerId: evil.libp2p.peerId.toString() });
+  await until(node, () => !node.sync.progress().syncing, "the round ends");
+  expect(bodyRequests(evil.served)).toBe(0);
+  expect(node.chain.height).toBe(0);
+  return charge;
+}
+
 describe("headers-first sync (real libp2p, LevelDB)", () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
@@ -107,27 +126,16 @@ describe("headers-first sync (real libp2p, LevelDB)", () => {
         await evil.libp2p.stop();
       });
       await connect(node.libp2p, evil.libp2p);
-      await until(
+      // Not even the 19 good headers before it are fetched as bodies.
+      const charge = await caughtOnHeaders(
         node,
-        () => node.scorer.penalties.some((p) => p.code === SyncErrorCode.INVALID_HEADERS),
+        evil,
+        SyncErrorCode.INVALID_HEADERS,
         "the bad header caught",
       );
-      const charge = node.scorer.penalties.find((p) => p.code === SyncErrorCode.INVALID_HEADERS);
-      expect(charge).toMatchObject({ peerId: evil.libp2p.peerId.toString() });
       expect(charge?.detail).toMatchObject({ blockCode, height: 20 });
-      await until(node, () => !node.sync.progress().syncing, "the round ends");
-      // Not even the 19 good headers before it were fetched as bodies.
-      expect(bodyRequests(evil.served)).toBe(0);
-      expect(node.chain.height).toBe(0);
     },
   );
-});
-
-describe("headers-first: a fork point we do not hold", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    await Promise.all(cleanups.splice(0).map((c) => c()));
-  });
 
   it("SYNC_INVALID_HEADERS: headers hung on a block that is not in our locator are refused before any body request", async () => {
     const builder = ChainBuilder.create();
@@ -140,17 +148,13 @@ describe("headers-first: a fork point we do not hold", () => {
       await evil.libp2p.stop();
     });
     await connect(node.libp2p, evil.libp2p);
-    await until(
+    const charge = await caughtOnHeaders(
       node,
-      () => node.scorer.penalties.some((p) => p.code === SyncErrorCode.INVALID_HEADERS),
+      evil,
+      SyncErrorCode.INVALID_HEADERS,
       "the foreign fork point caught",
     );
-    const charge = node.scorer.penalties.find((p) => p.code === SyncErrorCode.INVALID_HEADERS);
-    expect(charge).toMatchObject({ peerId: evil.libp2p.peerId.toString() });
     expect(JSON.stringify(charge?.detail)).toContain("fork point is not a block of ours");
-    await until(node, () => !node.sync.progress().syncing, "the round ends");
-    expect(bodyRequests(evil.served)).toBe(0);
-    expect(node.chain.height).toBe(0);
   });
 });
 
