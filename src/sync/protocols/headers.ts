@@ -1,5 +1,5 @@
 import type { PeerId } from "@libp2p/interface";
-import { fromHex, toHex } from "../../primitives/index.js";
+import { fromHex } from "../../primitives/index.js";
 import {
   decodeHeadersRequest,
   decodeHeadersResponse,
@@ -13,18 +13,17 @@ import {
 import { SyncError, SyncErrorCode } from "../errors.js";
 import { type RequestHandler, type RequestOptions, sendRequest } from "../reqresp.js";
 import type { SyncChain, SyncLibp2p } from "../types.js";
+import { forkPointOf } from "./locator.js";
 
 /**
  * Server: finds the highest locator entry on our main chain (the fork point) and answers it with
- * up to `min(maxHeaders, limit, MAX_HEADERS)` main-chain headers above it. A locator with no block
- * of ours is an invalid request (same network always shares genesis).
+ * up to `min(maxHeaders, limit, MAX_HEADERS)` main-chain headers above it (`forkPointOf`: a
+ * locator with no block of ours is an invalid request).
  */
 export function headersHandler(chain: SyncChain, limit: { maxHeadersPerRequest: number }): RequestHandler {
   return async (request) => {
     const req = decodeHeadersRequest(request);
-    const fork = chain.findForkPoint(req.locator.map(toHex));
-    if (!fork)
-      throw new SyncError(SyncErrorCode.INVALID_REQUEST, "locator shares no block with our main chain");
+    const fork = forkPointOf(chain, req.locator);
     const count = Math.min(req.maxHashes, limit.maxHeadersPerRequest, MAX_HEADERS);
     const headers = chain.mainChainRange(fork.height + 1, count).map((e) => e.header);
     return encodeHeadersResponse({ forkHeight: fork.height, forkHash: fork.hash, headers });
