@@ -234,7 +234,10 @@ export class ApiServer {
   private readBody(req: IncomingMessage): Promise<string> {
     const limit = this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
     const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > limit) return Promise.reject(new HttpError(413, `body larger than ${limit} bytes`));
+    if (declared > limit) {
+      discardBody(req);
+      return Promise.reject(new HttpError(413, `body larger than ${limit} bytes`));
+    }
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -242,9 +245,8 @@ export class ApiServer {
       const onData = (chunk: Buffer) => {
         size += chunk.length;
         if (size > limit) {
-          // Stop reading; the 413 goes out with Connection: close, which ends the socket after it.
           req.off("data", onData);
-          req.pause();
+          discardBody(req);
           reject(new HttpError(413, `body larger than ${limit} bytes`));
           return;
         }
@@ -266,9 +268,25 @@ export class ApiServer {
 
   private send(res: ServerResponse, status: number, body: unknown): void {
     if (res.headersSent || res.destroyed) return;
-    // 413: the rest of the body is not read, so this connection cannot carry another request
-    if (status === 413) res.setHeader("connection", "close");
     res.writeHead(status, { "content-type": "application/json" });
     res.end(toJson(body));
   }
+}
+
+/** How much of a refused (413) body is read and dropped before the connection is cut. */
+const MAX_DISCARD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * After a 413 the client is usually still sending the body it was told is too large. Closing the
+ * socket then makes the kernel reset it, and the client sees EPIPE instead of our answer. So the
+ * rest is read and dropped (nginx's "lingering close"), and the connection stays usable; a body
+ * beyond MAX_DISCARD_BYTES cuts it. The server's requestTimeout bounds the time it may take.
+ */
+function discardBody(req: IncomingMessage): void {
+  let dropped = 0;
+  req.on("data", (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > MAX_DISCARD_BYTES) req.socket.destroy();
+  });
+  req.resume();
 }

@@ -72,6 +72,13 @@ export interface ProcessBlockOptions {
    * within those headers pass the low-work rule before its own blocks carry that work.
    */
   provenWork?: bigint;
+  /**
+   * Called once a block that extends the tip is known valid (every check passed, its state root
+   * included), before its connect batch is written and `blockConnected` is emitted: gossip relays
+   * it from here (docs/NETWORK.md, "Relay once valid"). Not called for a block that does not
+   * extend the tip (a duplicate, an orphan, a side branch, a reorg) or is refused.
+   */
+  onValid?: () => void;
 }
 
 export interface AcceptResult {
@@ -371,10 +378,11 @@ export class Chain extends TypedEmitter<ChainEvents> {
   processBlock(block: DecodedBlock, opts: ProcessBlockOptions = {}): Promise<AcceptResult> {
     const metrics = this.metrics;
     const provenWork = opts.provenWork ?? 0n;
-    if (!metrics) return this.serialised(() => this.acceptUnlessHalted(block, provenWork));
+    const accept = () => this.acceptUnlessHalted(block, provenWork, opts.onValid);
+    if (!metrics) return this.serialised(accept);
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
-    return this.serialised(() => this.acceptUnlessHalted(block, provenWork)).then(
+    return this.serialised(accept).then(
       (result) => {
         metrics.observeBlockImport(seconds(), result.status);
         return result;
@@ -506,19 +514,27 @@ export class Chain extends TypedEmitter<ChainEvents> {
   }
 
   /** acceptBlock, refused while halted; a store failure on the way halts the chain. */
-  private async acceptUnlessHalted(decoded: DecodedBlock, provenWork: bigint): Promise<AcceptResult> {
+  private async acceptUnlessHalted(
+    decoded: DecodedBlock,
+    provenWork: bigint,
+    onValid?: () => void,
+  ): Promise<AcceptResult> {
     const halt = this.haltState;
     if (halt) {
       throw new StoreError(StoreErrorCode.HALTED, `chain halted (${halt.code}): ${halt.reason}`);
     }
     try {
-      return await this.acceptBlock(decoded, provenWork);
+      return await this.acceptBlock(decoded, provenWork, onValid);
     } catch (err) {
       throw this.haltOn(err);
     }
   }
 
-  private async acceptBlock(decoded: DecodedBlock, provenWork = 0n): Promise<AcceptResult> {
+  private async acceptBlock(
+    decoded: DecodedBlock,
+    provenWork = 0n,
+    onValid?: () => void,
+  ): Promise<AcceptResult> {
     const { hashHex, block } = decoded;
     const known = this.index.get(hashHex);
     if (known) {
@@ -557,7 +573,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
       }
       throw err;
     }
-    const failure = (await storeAndActivate(this.ctx, entry, parent, decoded)).get(hashHex);
+    const failure = (await storeAndActivate(this.ctx, entry, parent, decoded, onValid)).get(hashHex);
     if (failure) throw failure;
     if (entry.status === BlockStatus.InvalidChild) {
       throw new BlockError(

@@ -60,15 +60,18 @@ export async function loadBlock(
 /**
  * Applies a block on top of the tip: state transition, state root check, one batch. With
  * `unstored` the block is new (not in the store or index yet): the same batch stores it, and it
- * joins the index once written. Throws BlockError BAD_STATE_ROOT, writing nothing.
+ * joins the index once written. `onValid` runs once the block is known valid, before the write.
+ * Throws BlockError BAD_STATE_ROOT, writing nothing.
  */
 export async function connectBlock(
   ctx: ChainContext,
   entry: BlockIndexEntry,
   block: DecodedBlock,
   unstored = false,
+  onValid?: () => void,
 ): Promise<ChainStep> {
   const batch = await prepareConnect(ctx, entry, block, unstored);
+  onValid?.();
   await ctx.store.write(batch);
   return commitConnect(ctx, entry, block, unstored);
 }

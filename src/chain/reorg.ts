@@ -18,14 +18,16 @@ export type ConnectFailures = Map<string, BlockError>;
 
 /**
  * Stores a validated block and moves the main chain. A block on the tip is stored by its own
- * connect batch (one write); any other is stored first, then fork choice runs. The index learns of
- * the block only once a write holding it succeeded. Returns the blocks that failed to connect.
+ * connect batch (one write), and `onValid` runs once that batch is prepared (the block is fully
+ * valid) before it is written; any other is stored first, then fork choice runs. The index learns
+ * of the block only once a write holding it succeeded. Returns the blocks that failed to connect.
  */
 export async function storeAndActivate(
   ctx: ChainContext,
   entry: BlockIndexEntry,
   parent: BlockIndexEntry,
   block: DecodedBlock,
+  onValid?: () => void,
 ): Promise<ConnectFailures> {
   if (parent !== ctx.index.tip) {
     await ctx.store.write(new StoreBatch().putBlock(block).putIndex(entry));
@@ -34,7 +36,7 @@ export async function storeAndActivate(
   }
   const failures: ConnectFailures = new Map();
   try {
-    await connectBlock(ctx, entry, block, true);
+    await connectBlock(ctx, entry, block, true, onValid);
   } catch (err) {
     if (!(err instanceof BlockError)) throw err;
     await markInvalid(ctx, entry, err.type.code, block);

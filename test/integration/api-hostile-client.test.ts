@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProcessNode, QUARRY_BIN } from "../helpers/process-node.js";
 import { httpRequest, rawRequest } from "../helpers/raw-http.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { waitFor } from "../helpers/wait.js";
 
 /**
  * The HTTP API of a real node process (`quarry start` on regtest) against clients that are not
@@ -296,6 +297,45 @@ describe("the API against a hostile client (raw socket, real node)", () => {
     expect((await rawRequest(node.apiUrl, get("/api/getStatus"))).status).toBe(200);
   });
 
+  it("a body over the limit gets its 413 while the client is still sending; the rest is drained and the connection serves the next request", async () => {
+    const conn = openConnection();
+    const size = 2 * 1024 * 1024;
+    conn.socket.write(
+      `POST /rpc HTTP/1.1\r\nHost: ${hostHeader}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`,
+    );
+    // the answer comes before a single byte of the body was sent
+    await waitFor(() => conn.text().includes("HTTP/1.1 413"), 5_000, "the 413", conn.wake);
+    expect(conn.text()).not.toMatch(/connection: close/i);
+    conn.socket.write("a".repeat(size));
+    conn.socket.write(get("/api/getStatus").replace(/Connection: close\r\n/i, ""));
+    await waitFor(
+      () => conn.text().includes("HTTP/1.1 200"),
+      10_000,
+      "getStatus on the same connection",
+      conn.wake,
+    );
+    expect(conn.closedEarly()).toBe(false);
+    conn.socket.destroy();
+  });
+
+  it("a refused body beyond 16 MiB is not drained for ever: the server cuts the connection", async () => {
+    const conn = openConnection();
+    conn.socket.write(
+      `POST /rpc HTTP/1.1\r\nHost: ${hostHeader}\r\nContent-Type: application/json\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`,
+    );
+    await waitFor(() => conn.text().includes("HTTP/1.1 413"), 5_000, "the 413", conn.wake);
+    const mib = Buffer.alloc(1024 * 1024, 0x61);
+    let sent = 0;
+    let refused = false; // a write after the server cut the connection fails
+    while (!refused && sent < 64) {
+      refused = await new Promise<boolean>((resolve) => conn.socket.write(mib, (err) => resolve(!!err)));
+      if (!refused) sent++;
+    }
+    await waitFor(() => conn.closedEarly(), 10_000, "the server to cut the connection", conn.wake);
+    expect(sent).toBeLessThan(64);
+    expect(sent).toBeGreaterThanOrEqual(16);
+  });
+
   it("after all of it: no 500, no handler failure in the log, and the node still answers", async () => {
     const failures = node
       .logLines()
@@ -306,3 +346,34 @@ describe("the API against a hostile client (raw socket, real node)", () => {
     expect(node.running).toBe(true);
   });
 });
+
+/** A raw connection to the node's API: everything it received so far, and whether it closed. */
+function openConnection() {
+  const socket = connect({ host: "127.0.0.1", port: Number(new URL(node.apiUrl).port) });
+  let received = "";
+  let closed = false;
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const l of listeners) l();
+  };
+  socket.on("data", (chunk: Buffer) => {
+    received += chunk.toString("latin1");
+    notify();
+  });
+  socket.on("error", () => undefined);
+  socket.on("close", () => {
+    closed = true;
+    notify();
+  });
+  return {
+    socket,
+    text: () => received,
+    closedEarly: () => closed,
+    wake: {
+      wakeOn: (wake: () => void) => {
+        listeners.add(wake);
+        return () => listeners.delete(wake);
+      },
+    },
+  };
+}

@@ -117,7 +117,7 @@ describe("gossip relay on a line A – B – C", () => {
     tmp.cleanup();
   });
 
-  it("B relays a block only after importing it: C gets the valid block, never the invalid one", async () => {
+  it("B relays a block only after validating it: C gets the valid block, never the invalid one", async () => {
     const b = await startNode(`${tmp.path}/b`, { peers: { minPeers: 1, maxPeers: 10 } });
     const addr = b.host.multiaddrs()[0]!;
     // A and C stop at one peer each, so everything between them goes through B
