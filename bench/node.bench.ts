@@ -1,4 +1,6 @@
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { REGTEST } from "../src/consensus/params.js";
 import { createNode } from "../src/node.js";
 import { resolveNodeOptions } from "../src/options.js";
@@ -7,7 +9,7 @@ import { type Block, encodeAddress } from "../src/primitives/index.js";
 import { silentLogger } from "../src/util/logger.js";
 import { ChainBuilder, testKey } from "../test/helpers/chain-builder.js";
 import { openChain } from "../test/helpers/open-chain.js";
-import { ProcessNode, restGet } from "../test/helpers/process-node.js";
+import { ProcessNode, QUARRY_BIN, restGet } from "../test/helpers/process-node.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
 import { waitFor } from "../test/helpers/wait.js";
 import { loadedChain } from "./chains.js";
@@ -184,6 +186,38 @@ async function syncRun(datadir: string, height: number, nodeFlags: string[] = []
   }
 }
 
+/** Median wall time, spawn to exit, of `runs` runs of Node.js with `args` (the first run warms the page cache). */
+async function medianSpawnMs(args: readonly string[], runs = 9): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, args, { stdio: "ignore" });
+      child.once("error", reject);
+      child.once("exit", () => resolve());
+    });
+    if (i > 0) times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** A client command's start-up against Node.js's own (`node -e 0`): the CLI loads libp2p only for `quarry start`. */
+async function cliStartupRows(datadir: string): Promise<BenchResult[]> {
+  const nodeBoot = await medianSpawnMs(["-e", "0"]);
+  const status = await medianSpawnMs([QUARRY_BIN, "status", "--datadir", datadir]);
+  return [
+    {
+      name: "CLI start-up: 'quarry status' with no node running (spawn → exit), median of 9",
+      value: status,
+      unit: "ms",
+      lowerIsBetter: true,
+      limit: nodeBoot,
+      note: "limit: 'node -e 0' in the same run; was 820 ms while every command loaded libp2p",
+    },
+  ];
+}
+
 export const nodeSuite: BenchSuite = {
   name: "node",
   async run(): Promise<BenchResult[]> {
@@ -207,6 +241,7 @@ export const nodeSuite: BenchSuite = {
       const minerAddress = encodeAddress(REGTEST.addressPrefix, testKey(1).address);
       const note = `store of ${BLOCKS} blocks (built and imported in ${buildSeconds.toFixed(0)} s)`;
       const rows: BenchResult[] = [
+        ...(await cliStartupRows(join(dir.path, "no-node"))),
         {
           name: `start-up to listening + API ready, in process (createNode+start+getStatus), ${BLOCKS} blocks`,
           value: inProcess / 1000,

@@ -11,7 +11,7 @@ import {
   writeBackup,
 } from "../../maintenance/index.js";
 import { LevelMempoolStore } from "../../mempool/index.js";
-import { LevelPeerDb } from "../../network/index.js";
+import { LevelPeerDb } from "../../network/peer-db.js";
 import { ChainStore, StoreError, StoreErrorCode } from "../../store/index.js";
 import { callNode, findNode } from "../api-client.js";
 import { CliError, type CliIo, type Command, parseFlags, parseOnlyFlags } from "../command.js";

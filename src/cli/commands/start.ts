@@ -1,5 +1,3 @@
-import { installStreamRaceGuard } from "../../network/index.js";
-import { createNode } from "../../node.js";
 import {
   ConfigError,
   describeOptions,
@@ -103,6 +101,12 @@ export const startCommand: Command = {
       throw err;
     }
     const log = openLogger(options, io);
+    // The node (libp2p above all) is loaded here, not when the CLI starts: it is most of the CLI's
+    // start-up time, and every other command would pay for it (docs/OPERATIONS.md, "CLI start-up").
+    const [{ installStreamRaceGuard }, { createNode }] = await Promise.all([
+      import("../../network/index.js"),
+      import("../../node.js"),
+    ]);
     installStreamRaceGuard(log);
     log.info({ config: describeOptions(options) }, "effective configuration");
     const node = await createNode(options, { log });
