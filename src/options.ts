@@ -8,7 +8,7 @@ import {
   NETWORK_NAMES,
   type NetworkName,
 } from "./consensus/index.js";
-import { PORT_MAPPINGS, type PortMapping, REACHABILITIES, type Reachability } from "./network/options.js";
+import { PORT_MAPPINGS, type PortMapping, REACHABILITIES, type Reachability } from "./network/index.js";
 import { AddressError, decodeAddress } from "./primitives/index.js";
 import { DATADIR_MARKER_FILE, readDatadirMarker } from "./store/index.js";
 import type { LogLevel } from "./util/index.js";

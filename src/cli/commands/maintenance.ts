@@ -11,7 +11,6 @@ import {
   writeBackup,
 } from "../../maintenance/index.js";
 import { LevelMempoolStore } from "../../mempool/index.js";
-import { LevelPeerDb } from "../../network/peer-db.js";
 import { ChainStore, StoreError, StoreErrorCode } from "../../store/index.js";
 import { callNode, findNode } from "../api-client.js";
 import { CliError, type CliIo, type Command, parseFlags, parseOnlyFlags } from "../command.js";
@@ -104,8 +103,9 @@ async function offlineBackup(
   const mempool = existsSync(join(datadir, "mempool"))
     ? new LevelMempoolStore({ location: join(datadir, "mempool") })
     : undefined;
+  // loaded here: the network folder brings libp2p, which no other maintenance command needs
   const peers = existsSync(join(datadir, "peers"))
-    ? new LevelPeerDb({ location: join(datadir, "peers") })
+    ? new (await import("../../network/index.js")).LevelPeerDb({ location: join(datadir, "peers") })
     : undefined;
   try {
     await mempool?.open();

@@ -1,10 +1,4 @@
-import {
-  ConfigError,
-  describeOptions,
-  type NodeOptions,
-  type RawConfig,
-  resolveNodeOptions,
-} from "../../options.js";
+import type { NodeOptions, RawConfig } from "../../options.js";
 import { createFileLogger, createLogger, type Logger, QuarryError } from "../../util/index.js";
 import { CliError, type CliIo, type Command, parseFlags } from "../command.js";
 
@@ -35,6 +29,26 @@ const flags = {
   "no-address-index": { type: "boolean" },
 } as const;
 
+/**
+ * The node, its configuration and the network stack, loaded when `quarry start` runs rather than
+ * when the CLI starts: libp2p is most of the CLI's start-up time, and no other command needs it
+ * (docs/OPERATIONS.md, "CLI start-up").
+ */
+async function loadNode() {
+  const [options, network, node] = await Promise.all([
+    import("../../options.js"),
+    import("../../network/index.js"),
+    import("../../node.js"),
+  ]);
+  return {
+    ConfigError: options.ConfigError,
+    describeOptions: options.describeOptions,
+    resolveNodeOptions: options.resolveNodeOptions,
+    installStreamRaceGuard: network.installStreamRaceGuard,
+    createNode: node.createNode,
+  };
+}
+
 /** stdout, or the rotated file of --log-file (one line on stderr says where the logs go). */
 function openLogger(options: NodeOptions, io: CliIo): Logger {
   if (options.logFile === undefined) return createLogger(options.logLevel);
@@ -62,6 +76,8 @@ export const startCommand: Command = {
     "start [--network N] [--datadir DIR] [--p2p-port P] [--announce MA]... [--bootstrap MA]... [--reachability local|auto|public|private] [--nat none|upnp] [--api-port P] [--mine --miner-address A|--miner-key K] [--threads T] [--api-vhosts H,...] [--log-level L] [--log-file F [--log-max-size 10M] [--log-keep 5]] [--min-free-space 100M] [--disk-check-interval 10] [--no-address-index]",
   async run(args, io) {
     const { values } = parseFlags(args, flags, this.usage);
+    const { ConfigError, createNode, describeOptions, installStreamRaceGuard, resolveNodeOptions } =
+      await loadNode();
     const raw: RawConfig = {};
     const set = (key: keyof RawConfig, value: unknown) => {
       if (value !== undefined) raw[key] = value;
@@ -93,7 +109,7 @@ export const startCommand: Command = {
     set("minFreeSpace", values["min-free-space"]);
     set("diskCheckInterval", values["disk-check-interval"]);
     if (values["no-address-index"]) set("addressIndex", false);
-    let options: ReturnType<typeof resolveNodeOptions>;
+    let options: NodeOptions;
     try {
       options = resolveNodeOptions(raw, io.env);
     } catch (err) {
@@ -101,12 +117,6 @@ export const startCommand: Command = {
       throw err;
     }
     const log = openLogger(options, io);
-    // The node (libp2p above all) is loaded here, not when the CLI starts: it is most of the CLI's
-    // start-up time, and every other command would pay for it (docs/OPERATIONS.md, "CLI start-up").
-    const [{ installStreamRaceGuard }, { createNode }] = await Promise.all([
-      import("../../network/index.js"),
-      import("../../node.js"),
-    ]);
     installStreamRaceGuard(log);
     log.info({ config: describeOptions(options) }, "effective configuration");
     const node = await createNode(options, { log });
