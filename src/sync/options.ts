@@ -39,6 +39,8 @@ export interface SyncOptions {
   maxProcessingAttempts: number;
   /** orphan ancestors fetched one by one before falling back to a locator sync */
   maxAncestorSteps: number;
+  /** ancestor walks running at once (one per missing block; none while a round runs) */
+  maxAncestorWalks: number;
   /** window of the blocks-per-second meter */
   rateWindowMs: number;
   /** first backoff of a peer that failed us (timed out, or its claimed work went undelivered); doubles per failure in a row */
@@ -64,6 +66,7 @@ export const DEFAULT_SYNC_OPTIONS: Readonly<SyncOptions> = Object.freeze({
   maxDownloadAttempts: 5,
   maxProcessingAttempts: 3,
   maxAncestorSteps: 16,
+  maxAncestorWalks: 4,
   rateWindowMs: 10_000,
   peerBackoffBaseMs: 10_000,
   peerBackoffMaxMs: 600_000,

@@ -95,6 +95,10 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   private readonly judge: PeerJudge;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private retryAtMs = 0;
+  /** missing ancestors whose walk is running: one walk per missing block, however many orphans name it */
+  private readonly walks = new Set<string>();
+  /** peers with a status request running: true when another announcement came in meanwhile */
+  private readonly statusRequests = new Map<string, boolean>();
 
   constructor(opts: Partial<SyncOptions>, deps: SyncDeps) {
     super();
@@ -214,10 +218,25 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
     this.scheduleSync();
   }
 
-  /** The composition root calls this when gossip shows a peer has blocks we lack. */
+  /**
+   * The composition root calls this when gossip shows a peer has blocks we lack. One status request
+   * per peer at a time: announcements that arrive while it runs (a fresh chain mines hundreds of
+   * blocks a second) are answered by one more request after it, not one each.
+   */
   onPeerAnnouncedWork(peerId: string): void {
     if (!this.controller) return;
-    this.track(this.handshake(this.toPeerId(peerId)));
+    if (this.statusRequests.has(peerId)) {
+      this.statusRequests.set(peerId, true);
+      return;
+    }
+    this.statusRequests.set(peerId, false);
+    this.track(
+      this.handshake(this.toPeerId(peerId)).finally(() => {
+        const again = this.statusRequests.get(peerId) === true;
+        this.statusRequests.delete(peerId);
+        if (again) this.onPeerAnnouncedWork(peerId);
+      }),
+    );
   }
 
   /**
@@ -238,6 +257,23 @@ export class SyncManager extends TypedEmitter<SyncEvents> {
   async requestAncestors(peerId: string, missingAncestorHex: string): Promise<void> {
     const signal = this.controller?.signal;
     if (!signal) return;
+    // A running round already fetches toward the most work we know of, and a block that many
+    // orphans miss needs one walk, not one per orphan: fetching it again for each (a fresh chain
+    // mines hundreds a second) kept a joining node at one height for 20-30 s, busy with duplicate
+    // requests (docs/SYNC.md, "Orphans from gossip"). Learning the peer's tip is enough then.
+    if (this.syncing || this.walks.has(missingAncestorHex) || this.walks.size >= this.opts.maxAncestorWalks) {
+      this.onPeerAnnouncedWork(peerId);
+      return;
+    }
+    this.walks.add(missingAncestorHex);
+    try {
+      await this.walkAncestors(peerId, missingAncestorHex);
+    } finally {
+      this.walks.delete(missingAncestorHex);
+    }
+  }
+
+  private async walkAncestors(peerId: string, missingAncestorHex: string): Promise<void> {
     const peer = this.toPeerId(peerId);
     let wanted = missingAncestorHex;
     try {
