@@ -1,4 +1,9 @@
+import { join } from "node:path";
+import { Chain } from "../../src/chain/index.js";
+import { REGTEST } from "../../src/consensus/params.js";
 import { ChainStore, type StoreBatch, StoreError, StoreErrorCode } from "../../src/store/index.js";
+import { FAR_AHEAD_CLOCK } from "./open-chain.js";
+import { tempDir } from "./temp-dir.js";
 
 /**
  * A real LevelDB chain store whose disk "fills up": the write after `writesLeft` more is refused
@@ -27,4 +32,26 @@ export class FillingStore extends ChainStore {
       this.inFlight--;
     }
   }
+}
+
+/** A regtest Chain (clock far ahead) on a new FillingStore in a temp dir; `close` closes it and removes the dir. */
+export async function openFillingChain(): Promise<{
+  store: FillingStore;
+  chain: Chain;
+  close: () => Promise<void>;
+}> {
+  const dir = tempDir();
+  const store = new FillingStore({ location: join(dir.path, "chain"), network: REGTEST.name, create: true });
+  await store.open();
+  const chain = new Chain({ params: REGTEST }, { store, clock: FAR_AHEAD_CLOCK });
+  await chain.open();
+  return {
+    store,
+    chain,
+    close: async () => {
+      store.gate = undefined;
+      await store.close();
+      dir.cleanup();
+    },
+  };
 }

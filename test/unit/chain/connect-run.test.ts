@@ -6,29 +6,22 @@ import { REGTEST } from "../../../src/consensus/params.js";
 import { blockEnvelope, blockHash, toHex } from "../../../src/primitives/index.js";
 import { BlockStatus, ChainStore } from "../../../src/store/index.js";
 import { ChainBuilder, type TestKey, testKey, transfer } from "../../helpers/chain-builder.js";
-import { FillingStore } from "../../helpers/filling-store.js";
+import { type FillingStore, openFillingChain } from "../../helpers/filling-store.js";
 import { FAR_AHEAD_CLOCK } from "../../helpers/open-chain.js";
 import { tempDir } from "../../helpers/temp-dir.js";
 
 const miner = testKey(1);
 const payees = Array.from({ length: 8 }, (_, i) => testKey(10 + i));
 
-let dir: ReturnType<typeof tempDir>;
 let store: FillingStore;
 let chain: Chain;
+let close: () => Promise<void>;
 
 beforeEach(async () => {
-  dir = tempDir();
-  store = new FillingStore({ location: join(dir.path, "chain"), network: REGTEST.name, create: true });
-  await store.open();
-  chain = new Chain({ params: REGTEST }, { store, clock: FAR_AHEAD_CLOCK });
-  await chain.open();
+  ({ store, chain, close } = await openFillingChain());
 });
 
-afterEach(async () => {
-  await store.close();
-  dir.cleanup();
-});
+afterEach(() => close());
 
 /** `funding` coinbase blocks to the miner, then `paying` blocks each paying every payee 1 more. */
 async function payingChain(funding: number, paying: number): Promise<ChainBuilder> {

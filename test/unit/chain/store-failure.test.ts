@@ -1,32 +1,21 @@
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Chain } from "../../../src/chain/chain.js";
-import { REGTEST } from "../../../src/consensus/params.js";
+import type { Chain } from "../../../src/chain/chain.js";
 import { type Block, blockEnvelope, blockHash, toHex } from "../../../src/primitives/index.js";
 import { ChainBuilder, testKey, transfer } from "../../helpers/chain-builder.js";
-import { FillingStore } from "../../helpers/filling-store.js";
-import { FAR_AHEAD_CLOCK } from "../../helpers/open-chain.js";
-import { tempDir } from "../../helpers/temp-dir.js";
+import { type FillingStore, openFillingChain } from "../../helpers/filling-store.js";
 
 const alice = testKey(1);
 const bob = testKey(2);
 
-let dir: ReturnType<typeof tempDir>;
 let store: FillingStore;
 let chain: Chain;
+let close: () => Promise<void>;
 
 beforeEach(async () => {
-  dir = tempDir();
-  store = new FillingStore({ location: join(dir.path, "chain"), network: REGTEST.name, create: true });
-  await store.open();
-  chain = new Chain({ params: REGTEST }, { store, clock: FAR_AHEAD_CLOCK });
-  await chain.open();
+  ({ store, chain, close } = await openFillingChain());
 });
 
-afterEach(async () => {
-  await store.close();
-  dir.cleanup();
-});
+afterEach(() => close());
 
 async function feed(blocks: readonly Block[]): Promise<void> {
   for (const block of blocks) await chain.processBlock(blockEnvelope(block));

@@ -1,38 +1,26 @@
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Chain } from "../../../src/chain/index.js";
+import type { Chain } from "../../../src/chain/index.js";
 import { BlockErrorCode } from "../../../src/consensus/errors.js";
-import { REGTEST } from "../../../src/consensus/params.js";
 import { blockGossipHandler, type GossipHandler } from "../../../src/network/index.js";
 import { blockEnvelope, encodeBlock, toHex } from "../../../src/primitives/index.js";
 import { StoreErrorCode } from "../../../src/store/index.js";
 import { ChainBuilder, testKey } from "../../helpers/chain-builder.js";
-import { FillingStore } from "../../helpers/filling-store.js";
-import { FAR_AHEAD_CLOCK } from "../../helpers/open-chain.js";
-import { tempDir } from "../../helpers/temp-dir.js";
+import { type FillingStore, openFillingChain } from "../../helpers/filling-store.js";
 import { waitFor } from "../../helpers/wait.js";
 
 const FROM = "12D3KooWtestpeer";
 
-let dir: ReturnType<typeof tempDir>;
 let store: FillingStore;
 let chain: Chain;
 let handle: GossipHandler;
+let close: () => Promise<void>;
 
 beforeEach(async () => {
-  dir = tempDir();
-  store = new FillingStore({ location: join(dir.path, "chain"), network: REGTEST.name, create: true });
-  await store.open();
-  chain = new Chain({ params: REGTEST }, { store, clock: FAR_AHEAD_CLOCK });
-  await chain.open();
+  ({ store, chain, close } = await openFillingChain());
   handle = blockGossipHandler(chain);
 });
 
-afterEach(async () => {
-  store.gate = undefined;
-  await store.close();
-  dir.cleanup();
-});
+afterEach(() => close());
 
 /** Holds every write until the returned function is called. */
 function holdWrites(): () => void {
