@@ -34,6 +34,7 @@ import {
 import { invalidateBlock, reconsiderBlock } from "./operator-marks.js";
 import { DEFAULT_ORPHAN_POOL, OrphanPool, type OrphanPoolOptions } from "./orphan-pool.js";
 import { activateBestChain, storeAndActivate } from "./reorg.js";
+import { ReorgGate } from "./reorg-gate.js";
 import type { SignatureVerifier } from "./signature-verifier.js";
 import { verifyTipState } from "./verify.js";
 
@@ -117,6 +118,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
   private haltState: ChainHalt | undefined;
   private readonly addressIndexMode: AddressIndexMode;
   private readonly addressIndex: AddressIndexState = { enabled: false };
+  private readonly reorgs = new ReorgGate();
 
   constructor(opts: ChainOptions, deps: ChainDeps) {
     super();
@@ -136,6 +138,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
       index: this.index,
       log: this.log,
       emit: (event, payload) => this.emit(event, payload),
+      reorgs: this.reorgs,
     };
     this.intake = { ...this.ctx, recentlyRejected: this.recentlyRejected, signatures: this.signatures };
   }
@@ -332,6 +335,15 @@ export class Chain extends TypedEmitter<ChainEvents> {
   async getBlockAtHeight(height: number): Promise<Block | undefined> {
     const entry = this.index.atHeight(height);
     return entry ? (await this.guarded(this.store.getBlock(entry.hash)))?.block : undefined;
+  }
+
+  /**
+   * Resolves once the main chain is not half-way through a reorg (at once when it is not). A
+   * reorg writes block by block, and between its writes the main chain ends below both tips: what
+   * answers for the chain as a whole to a peer (status, headers, block ranges) waits for this.
+   */
+  settled(): Promise<void> {
+    return this.reorgs.settled();
   }
 
   /** Main-chain hashes from the tip back, for a peer to find the fork point (see BlockIndex). */

@@ -20,6 +20,7 @@ import type { Logger } from "../util/index.js";
 import { type AddressIndexState, addressEntries } from "./address-index.js";
 import type { BlockIndex } from "./block-index.js";
 import type { ChainEvents } from "./events.js";
+import type { ReorgGate } from "./reorg-gate.js";
 
 /** What connecting, disconnecting and marking blocks work on. */
 export interface ChainContext {
@@ -31,6 +32,8 @@ export interface ChainContext {
   log: Logger;
   /** the address index, kept in each connect/disconnect batch while enabled (address-index.ts) */
   addressIndex: AddressIndexState;
+  /** open while a reorg is half-way (reorg.ts) */
+  reorgs: ReorgGate;
 }
 
 /** One block that moved on or off the main chain. */

@@ -74,7 +74,23 @@ async function switchTo(
 ): Promise<{ entry: BlockIndexEntry; error: BlockError } | undefined> {
   const oldTip = ctx.index.tip;
   const { fork, path } = ctx.index.branchTo(target);
+  // Extending the tip only lengthens the main chain; a reorg shortens it first (ReorgGate).
+  const reorganising = fork !== oldTip;
+  if (reorganising) ctx.reorgs.begin();
+  try {
+    return await moveMainChain(ctx, oldTip, fork, path, fresh);
+  } finally {
+    if (reorganising) ctx.reorgs.end();
+  }
+}
 
+async function moveMainChain(
+  ctx: ChainContext,
+  oldTip: BlockIndexEntry,
+  fork: BlockIndexEntry,
+  path: readonly BlockIndexEntry[],
+  fresh: DecodedBlock | undefined,
+): Promise<{ entry: BlockIndexEntry; error: BlockError } | undefined> {
   const disconnected: ChainStep[] = [];
   while (ctx.index.tip !== fork) disconnected.push(await disconnectTip(ctx));
 

@@ -47,6 +47,7 @@ export type SyncChain = Pick<
   | "isLowWork"
   | "prefetchSignatures"
   | "halted"
+  | "settled"
   | "on"
   | "off"
 >;

@@ -27,6 +27,7 @@ export function blocksByRangeHandler(ctx: BatchServerContext): RequestHandler {
   return async (request) => {
     const req = decodeBlocksByRangeRequest(request);
     const { from, count } = clampRangeRequest(req, ctx.limits.maxBlocksPerBatch);
+    await ctx.chain.settled();
     return serveBatch(ctx, { kind: "range", ...req }, ctx.chain.mainChainRange(from, count));
   };
 }

@@ -23,6 +23,7 @@ import { forkPointOf } from "./locator.js";
 export function headersHandler(chain: SyncChain, limit: { maxHeadersPerRequest: number }): RequestHandler {
   return async (request) => {
     const req = decodeHeadersRequest(request);
+    await chain.settled();
     const fork = forkPointOf(chain, req.locator);
     const count = Math.min(req.maxHashes, limit.maxHeadersPerRequest, MAX_HEADERS);
     const headers = chain.mainChainRange(fork.height + 1, count).map((e) => e.header);

@@ -27,6 +27,7 @@ export function forkPointOf(chain: SyncChain, locator: readonly Uint8Array[]): B
 export function locatorHandler(chain: SyncChain, limit: { maxLocatorHashes: number }): RequestHandler {
   return async (request) => {
     const req = decodeLocatorRequest(request);
+    await chain.settled();
     const fork = forkPointOf(chain, req.locator);
     const count = Math.min(req.maxHashes, limit.maxLocatorHashes, MAX_LOCATOR_HASHES);
     const hashes = chain.mainChainRange(fork.height + 1, count).map((e) => e.hash);

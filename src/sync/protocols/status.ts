@@ -37,6 +37,7 @@ export function statusHandler(
   return async (request, peer) => {
     const remote = decodeStatus(request);
     onStatus(peer, remote);
+    await chain.settled();
     return encodeStatus(localStatus(chain));
   };
 }
