@@ -91,6 +91,7 @@ export interface RpcServices {
     | "getTransaction"
     | "getAccounts"
     | "halted"
+    | "settled"
   >;
   mempool: Pick<Mempool, "size" | "bytes" | "get" | "all" | "add" | "info" | "ids">;
   host: Pick<
@@ -155,7 +156,7 @@ export function buildRpcMethods(
     };
   };
 
-  return withStoreErrors({
+  const methods = withStoreErrors({
     ...buildPeerRpcMethods(node),
     // the operator's chain methods and external mining (rpc-chain-methods.ts)
     ...buildChainRpcMethods(node),
@@ -344,6 +345,29 @@ export function buildRpcMethods(
       },
     },
   });
+  return answerBetweenReorgs(chain, methods);
+}
+
+/**
+ * Read-only methods answer once a reorg in progress has landed (`chain.settled()`): between a
+ * reorg's writes the main chain ends at the fork point and the accounts are half rolled back, a
+ * state nobody outside should be told the node is in (Bitcoin Core's RPC takes the lock a reorg's
+ * disconnects run under). State-changing methods run at once: the chain serialises them.
+ */
+export function answerBetweenReorgs(chain: Pick<Chain, "settled">, table: RpcMethodTable): RpcMethodTable {
+  const out: RpcMethodTable = {};
+  for (const [name, method] of Object.entries(table)) {
+    out[name] = method.readOnly
+      ? {
+          ...method,
+          async handler(params) {
+            await chain.settled();
+            return method.handler(params);
+          },
+        }
+      : method;
+  }
+  return out;
 }
 
 /**
