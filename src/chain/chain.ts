@@ -340,7 +340,8 @@ export class Chain extends TypedEmitter<ChainEvents> {
   /**
    * Resolves once the main chain is not half-way through a reorg (at once when it is not). A
    * reorg writes block by block, and between its writes the main chain ends below both tips: what
-   * answers for the chain as a whole to a peer (status, headers, block ranges) waits for this.
+   * answers for the chain as a whole (peers' status, headers and block ranges; the API's reads)
+   * waits for this.
    */
   settled(): Promise<void> {
     return this.reorgs.settled();
