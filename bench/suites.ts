@@ -2,6 +2,7 @@ import { chainSuite, consensusSuite } from "./chain.bench.js";
 import { eventsSuite } from "./events.bench.js";
 import { exportSuite } from "./export.bench.js";
 import type { BenchSuite } from "./harness.js";
+import { joinSuite } from "./join.bench.js";
 import { keystoreSuite } from "./keystore.bench.js";
 import { leveldbSuite } from "./leveldb.bench.js";
 import { maintenanceSuite } from "./maintenance.bench.js";
@@ -23,6 +24,7 @@ export const suites: BenchSuite[] = [
   chainSuite,
   mempoolSuite,
   syncSuite,
+  joinSuite,
   propagationSuite,
   minerSuite,
   keystoreSuite,
