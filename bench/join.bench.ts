@@ -1,7 +1,7 @@
 import { REGTEST } from "../src/consensus/params.js";
 import { encodeAddress } from "../src/primitives/index.js";
 import { testKey } from "../test/helpers/chain-builder.js";
-import { cpuSecondsOf, procStatFields } from "../test/helpers/proc-stat.js";
+import { processCpuSeconds } from "../test/helpers/proc-stat.js";
 import { ProcessNode, restGet } from "../test/helpers/process-node.js";
 import { tempDir } from "../test/helpers/temp-dir.js";
 import { waitFor } from "../test/helpers/wait.js";
@@ -39,7 +39,7 @@ async function joinRun(): Promise<JoinRun> {
     });
     try {
       await restGet(joiner.apiUrl, "getStatus");
-      const cpuBefore = cpuSecondsOf(procStatFields(`/proc/${joiner.pid}/stat`));
+      const cpuBefore = processCpuSeconds(joiner.pid);
       const end = Date.now() + WINDOW_MS;
       await waitFor(() => Date.now() >= end, WINDOW_MS + 1_000, "the measurement window", {
         intervalMs: 100,
@@ -48,7 +48,7 @@ async function joinRun(): Promise<JoinRun> {
         restGet<{ height: number }>(joiner.apiUrl, "getStatus"),
         restGet<{ height: number }>(miner.apiUrl, "getStatus"),
       ]);
-      const cpuAfter = cpuSecondsOf(procStatFields(`/proc/${joiner.pid}/stat`));
+      const cpuAfter = processCpuSeconds(joiner.pid);
       return {
         minerHeight: mined.height,
         joinerHeight: joined.height,

@@ -7,12 +7,13 @@ import { tempDir } from "./temp-dir.js";
 
 /**
  * A real LevelDB chain store whose disk "fills up": the write after `writesLeft` more is refused
- * with STORE_WRITE_FAILED (ENOSPC), once. It also counts writes in flight (`maxInFlight`: the most
- * at once), so a test can see that writes went one at a time, and while `gate` is set every write
- * waits for it before it reaches LevelDB (a slow disk the test controls).
+ * with STORE_WRITE_FAILED (ENOSPC), once. It also counts writes started (`started`) and in flight
+ * (`maxInFlight`: the most at once), so a test can see that writes went one at a time, and while
+ * `gate` is set every write waits for it before it reaches LevelDB (a slow disk the test controls).
  */
 export class FillingStore extends ChainStore {
   writesLeft = Number.POSITIVE_INFINITY;
+  started = 0;
   inFlight = 0;
   maxInFlight = 0;
   gate: Promise<void> | undefined;
@@ -23,6 +24,7 @@ export class FillingStore extends ChainStore {
       throw new StoreError(StoreErrorCode.WRITE_FAILED, "refused a write (ENOSPC): No space left on device");
     }
     this.writesLeft--;
+    this.started++;
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {

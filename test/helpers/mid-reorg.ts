@@ -31,9 +31,6 @@ export async function holdReorgHalfway(store: FillingStore, chain: Chain): Promi
   for (const block of side.slice(0, 2)) await chain.processBlock(blockEnvelope(block));
   if (chain.tip.hashHex !== hashOf(main[2]!)) throw new Error("m3 should be the tip before the reorg");
 
-  // FillingStore counts `writesLeft` down: from 1,000, the writes started are 1,000 - writesLeft
-  store.writesLeft = 1_000;
-  const started = () => 1_000 - store.writesLeft;
   const holdNextWrite = (): (() => void) => {
     let release = () => {};
     store.gate = new Promise<void>((resolve) => {
@@ -43,14 +40,14 @@ export async function holdReorgHalfway(store: FillingStore, chain: Chain): Promi
   };
   let release = holdNextWrite();
   const reorg = chain.processBlock(blockEnvelope(side[2]!));
-  let writes = 1;
-  await waitFor(() => started() === writes, 5_000, "the reorg's first write");
+  let writes = store.started + 1;
+  await waitFor(() => store.started === writes, 5_000, "the reorg's first write");
   while (chain.height === 3) {
     const next = holdNextWrite();
     release();
     release = next;
     writes++;
-    await waitFor(() => started() === writes, 5_000, `write ${writes} of the reorg`);
+    await waitFor(() => store.started === writes, 5_000, `write ${writes} of the reorg`);
   }
   if (chain.tip.hashHex !== hashOf(main[1]!)) throw new Error("the reorg should be held with m2 the tip");
   return {

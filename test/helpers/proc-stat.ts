@@ -24,6 +24,11 @@ export function cpuSecondsOf(fields: readonly string[]): number {
   return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond();
 }
 
+/** CPU seconds (user + system, all threads) process `pid` has used so far; throws when it is gone. */
+export function processCpuSeconds(pid: number): number {
+  return cpuSecondsOf(procStatFields(`/proc/${pid}/stat`));
+}
+
 /** The nice value in `procStatFields` output: proc(5) field 19. */
 export function niceOf(fields: readonly string[]): number {
   return Number(fields[16]);

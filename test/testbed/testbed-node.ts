@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cpuSecondsOf, procStatFields } from "../helpers/proc-stat.js";
+import { processCpuSeconds } from "../helpers/proc-stat.js";
 import type { TestbedHost } from "./netns.js";
 
 export const P2P_PORT = 7330;
@@ -133,7 +133,7 @@ export class TestbedNode {
     const pid = this.child?.pid;
     if (pid === undefined) return undefined;
     try {
-      return cpuSecondsOf(procStatFields(`/proc/${pid}/stat`));
+      return processCpuSeconds(pid);
     } catch {
       return undefined;
     }
