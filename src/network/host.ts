@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
 import { bootstrap } from "@libp2p/bootstrap";
 import { type GossipSub, gossipsub, StrictNoSign } from "@libp2p/gossipsub";
 import { type Identify, identify } from "@libp2p/identify";
@@ -34,6 +33,7 @@ import { connectionCeiling, PeerManager } from "./peer-manager.js";
 import { PeerReputation, type PenaltyLookup } from "./reputation.js";
 import { SecurityLog } from "./security-log.js";
 import type { VerdictCounters } from "./verdict.js";
+import { quarryYamux } from "./yamux-window.js";
 
 /** The libp2p services a Quarry host runs; `libp2p.services.*` for protocols built on top. */
 export type NetworkServices = {
@@ -95,7 +95,7 @@ export async function createNetworkHost(init: NetworkHostInit, deps: NetworkHost
     },
     transports: [tcp(), ...natTransports(opts.nat)],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [quarryYamux()],
     metrics: libp2pMetrics(
       deps.metricsRegistry === undefined ? {} : { registry: deps.metricsRegistry },
       traffic,

@@ -33,3 +33,12 @@ export function processCpuSeconds(pid: number): number {
 export function niceOf(fields: readonly string[]): number {
   return Number(fields[16]);
 }
+
+/** Write system calls (`syscw` in /proc/<pid>/io: sockets, files, pipes) process `pid` has made so far; throws when it is gone. */
+export function processWriteSyscalls(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/io`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("syscw:"));
+  if (line === undefined) throw new Error(`/proc/${pid}/io has no syscw line`);
+  return Number(line.slice("syscw:".length).trim());
+}

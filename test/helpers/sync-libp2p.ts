@@ -1,11 +1,11 @@
 import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { identify } from "@libp2p/identify";
 import type { Libp2p, PeerId, PrivateKey } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
+import { quarryYamux } from "../../src/network/yamux-window.js";
 
 export interface TestLibp2p {
   libp2p: Libp2p;
@@ -23,7 +23,7 @@ export async function createTestLibp2p(): Promise<TestLibp2p> {
     addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [quarryYamux()],
     services: { identify: identify(), ping: ping() },
   });
   return { libp2p, privateKey };

@@ -586,7 +586,7 @@ export async function scenarioPair(tb: Testbed): Promise<Summary> {
   const fromD = (await tb.node("pub4").status())?.height ?? 0;
   const k = tb.measuredBlocks;
   timings.measureFromMs = tb.elapsed();
-  const cpuBefore = cpuByNode(tb.nodes);
+  const before = usageByNode(tb.nodes);
   await waitUntil(`${k} blocks mined in both networks`, 3_000 * k, async () => {
     const [a, d] = await statuses([tb.node("n11"), tb.node("pub4")]);
     return (a?.height ?? 0) >= fromA + k && (d?.height ?? 0) >= fromD + k;
@@ -596,10 +596,7 @@ export async function scenarioPair(tb: Testbed): Promise<Summary> {
   });
   timings.measuredMs = tb.elapsed();
   // where the machine's CPU went while the blocks were measured: who is busy, not only who is late
-  const cpuAfter = cpuByNode(tb.nodes);
-  const cpuSeconds: Record<string, number> = {};
-  for (const [name, seconds] of cpuAfter)
-    cpuSeconds[name] = +(seconds - (cpuBefore.get(name) ?? 0)).toFixed(2);
+  const { cpuSeconds, writeSyscalls } = usageSince(before, usageByNode(tb.nodes));
   await Promise.all([tb.restart("n11", false), tb.restart("pub4", false)]);
   const [tipA, tipD] = await Promise.all([
     converged(natGroup, 90_000, "the NAT network on one tip"),
@@ -631,19 +628,42 @@ export async function scenarioPair(tb: Testbed): Promise<Summary> {
     details: {
       propagation: { direct: pd.all, natAll: pa.all, nated: pa.nated },
       cpuSecondsWhileMeasured: cpuSeconds,
+      writeSyscallsWhileMeasured: writeSyscalls,
       bans,
     },
   };
 }
 
-/** CPU seconds used so far by each running node process, by host name. */
-function cpuByNode(nodes: readonly TestbedNode[]): Map<string, number> {
-  const out = new Map<string, number>();
+interface NodeUsage {
+  cpuSeconds: number;
+  writeSyscalls: number;
+}
+
+/** CPU seconds and write system calls used so far by each running node process, by host name. */
+function usageByNode(nodes: readonly TestbedNode[]): Map<string, NodeUsage> {
+  const out = new Map<string, NodeUsage>();
   for (const n of nodes) {
-    const seconds = n.cpuSeconds();
-    if (seconds !== undefined) out.set(n.host.name, seconds);
+    const cpuSeconds = n.cpuSeconds();
+    const writeSyscalls = n.writeSyscalls();
+    if (cpuSeconds !== undefined && writeSyscalls !== undefined)
+      out.set(n.host.name, { cpuSeconds, writeSyscalls });
   }
   return out;
+}
+
+/** What each node used between two `usageByNode` samples. */
+function usageSince(
+  before: Map<string, NodeUsage>,
+  after: Map<string, NodeUsage>,
+): { cpuSeconds: Record<string, number>; writeSyscalls: Record<string, number> } {
+  const cpuSeconds: Record<string, number> = {};
+  const writeSyscalls: Record<string, number> = {};
+  for (const [name, used] of after) {
+    const from = before.get(name);
+    cpuSeconds[name] = +(used.cpuSeconds - (from?.cpuSeconds ?? 0)).toFixed(2);
+    writeSyscalls[name] = used.writeSyscalls - (from?.writeSyscalls ?? 0);
+  }
+  return { cpuSeconds, writeSyscalls };
 }
 
 /** The TCP port `observer` sees `node` connect from ("" when not connected). */

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { processCpuSeconds } from "../helpers/proc-stat.js";
+import { processCpuSeconds, processWriteSyscalls } from "../helpers/proc-stat.js";
 import type { TestbedHost } from "./netns.js";
 
 export const P2P_PORT = 7330;
@@ -130,10 +130,19 @@ export class TestbedNode {
    * /proc/<pid>/stat; undefined when it is not running.
    */
   cpuSeconds(): number | undefined {
+    return this.readProc(processCpuSeconds);
+  }
+
+  /** Write system calls (sockets, log, store) the running process has made so far; undefined when it is not running. */
+  writeSyscalls(): number | undefined {
+    return this.readProc(processWriteSyscalls);
+  }
+
+  private readProc(read: (pid: number) => number): number | undefined {
     const pid = this.child?.pid;
     if (pid === undefined) return undefined;
     try {
-      return processCpuSeconds(pid);
+      return read(pid);
     } catch {
       return undefined;
     }
