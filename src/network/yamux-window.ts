@@ -26,14 +26,16 @@ const PATCHED = Symbol.for("quarry.yamux.windowUpdateAtHalf");
  * and the original method runs whenever an update is due.
  *
  * The change is made once on the package's exported `YamuxStream` class (the muxer constructs it
- * directly, with no way to pass another class) and checked against its shape, so an upgrade that
- * renames what it relies on fails at start-up instead of silently changing behaviour.
+ * directly, with no way to pass another class). An upgrade that removes the method or the stream
+ * states fails at start-up; one that renames the window fields makes the guard below fall through
+ * to yamux's own method, i.e. back to an update per frame, never to too few updates.
  */
 export function quarryYamux(): () => StreamMuxerFactory {
   sendWindowUpdatesAtHalfWindow();
   return yamux();
 }
 
+/** Installs the half-window rule on `YamuxStream` (idempotent); `quarryYamux` calls it. */
 export function sendWindowUpdatesAtHalfWindow(): void {
   const proto = YamuxStream.prototype as unknown as Record<PropertyKey, unknown> & {
     sendWindowUpdate: (this: YamuxStream) => void;
