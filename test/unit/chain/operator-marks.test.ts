@@ -7,29 +7,15 @@ import { merkleRoot } from "../../../src/consensus/merkle.js";
 import { REGTEST } from "../../../src/consensus/params.js";
 import { type Block, blockEnvelope, blockHash, toHex } from "../../../src/primitives/index.js";
 import { type CoinbaseTx, transactionId } from "../../../src/primitives/transaction.js";
-import { ChainStore, type StoreBatch } from "../../../src/store/chain-store.js";
 import { BlockStatus } from "../../../src/store/records.js";
 import { ChainBuilder } from "../../helpers/chain-builder.js";
+import { FillingStore } from "../../helpers/filling-store.js";
 import { FAR_AHEAD_CLOCK } from "../../helpers/open-chain.js";
 import { tempDir } from "../../helpers/temp-dir.js";
 
-/** A real LevelDB store that refuses the write after `writesLeft` more (a full disk, a crash). */
-class FailingStore extends ChainStore {
-  writesLeft = Number.POSITIVE_INFINITY;
-
-  override async write(batch: StoreBatch): Promise<void> {
-    if (this.writesLeft <= 0) {
-      this.writesLeft = Number.POSITIVE_INFINITY;
-      throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
-    }
-    this.writesLeft--;
-    await super.write(batch);
-  }
-}
-
 const hashOf = (b: Block) => toHex(blockHash(b));
 let dir: ReturnType<typeof tempDir>;
-let store: FailingStore;
+let store: FillingStore;
 let chain: Chain;
 
 async function openAgain(): Promise<void> {
@@ -39,7 +25,7 @@ async function openAgain(): Promise<void> {
 
 beforeEach(async () => {
   dir = tempDir();
-  store = new FailingStore({ location: join(dir.path, "chain"), network: REGTEST.name, create: true });
+  store = new FillingStore({ location: join(dir.path, "chain"), network: REGTEST.name, create: true });
   await store.open();
   await openAgain();
 });
