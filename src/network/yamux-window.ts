@@ -36,7 +36,7 @@ export function quarryYamux(): () => StreamMuxerFactory {
 }
 
 /** Installs the half-window rule on `YamuxStream` (idempotent); `quarryYamux` calls it. */
-export function sendWindowUpdatesAtHalfWindow(): void {
+function sendWindowUpdatesAtHalfWindow(): void {
   const proto = YamuxStream.prototype as unknown as Record<PropertyKey, unknown> & {
     sendWindowUpdate: (this: YamuxStream) => void;
   };
